@@ -1,0 +1,129 @@
+"""Dataset catalog: one YAML per dataset; adding a dataset needs no Python."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synth_assets.core.names import check_safe_name
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+
+BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+
+
+class Prompts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str | None = None
+    generation: str | None = None
+    validation: str | None = None
+    validation_examples: list[dict[str, str]] = Field(default_factory=list)
+
+
+class CatalogEntry(BaseModel):
+    """A dataset: where its files are and how a record becomes a prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    recipe: Literal["rephrase", "stories"]
+    description: str = ""
+    source: str = ""
+    splits: dict[str, str] = Field(default_factory=dict)
+    fields: list[str] = Field(default_factory=list)
+    rewrite_fields: list[str] = Field(default_factory=list)
+    label_field: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
+    max_words: int | None = None
+    prompts: Prompts = Field(default_factory=Prompts)
+    path: Path = Field(default=Path("."), exclude=True)
+
+    _check_name = field_validator("name")(lambda v: check_safe_name(v, "dataset name"))
+
+    @model_validator(mode="after")
+    def _recipe_needs(self) -> "CatalogEntry":
+        if self.recipe == "rephrase":
+            if "train" not in self.splits:
+                raise ValueError("a rephrase dataset needs splits.train")
+            if not self.rewrite_fields:
+                raise ValueError("a rephrase dataset needs rewrite_fields")
+            unknown = [f for f in self.rewrite_fields if self.fields and f not in self.fields]
+            if unknown:
+                raise ValueError(f"rewrite_fields {unknown} are not in fields {self.fields}")
+        else:
+            missing = {"template", "vocabulary", "features", "examples"} - set(self.files)
+            if missing:
+                raise ValueError(f"a stories dataset needs files: {sorted(missing)}")
+        return self
+
+    def file(self, relative: str) -> Path:
+        """A file named by the entry, relative to the entry's YAML."""
+        return (self.path.parent / relative).resolve()
+
+    def split_path(self, split: str) -> Path:
+        return self.file(self.splits[split])
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 over every data file the entry names: a changed input gives a new fingerprint."""
+        digest = hashlib.sha256()
+        named = {f"split:{k}": v for k, v in self.splits.items()} | {f"file:{k}": v for k, v in self.files.items()}
+        for key in sorted(named):
+            path = self.file(named[key])
+            if not path.is_file():
+                raise ConfigError(self.path, f"file not found: {path}", field=key.replace(":", "."))
+            digest.update(key.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+
+def catalog_dirs(root: str | Path | None = None) -> list[Path]:
+    """Built-in entries, then `$SYNTH_CATALOG` folders, then `{root}/catalog`."""
+    dirs = [BUILTIN_CATALOG]
+    dirs += [Path(p) for p in os.environ.get("SYNTH_CATALOG", "").split(os.pathsep) if p]
+    if root is not None and not str(root).startswith("s3://"):
+        dirs.append(Path(root) / "catalog")
+    return dirs
+
+
+def load_entry(path: str | Path) -> CatalogEntry:
+    data, lines = load_yaml_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(path, "a catalog entry must be a mapping", line=1)
+    try:
+        return CatalogEntry.model_validate({**data, "path": Path(path).resolve()})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        raise ConfigError(path, err["msg"], line=line_for(lines, loc), field=".".join(map(str, loc)) or None) from None
+
+
+def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
+    """The catalog entry for a dataset name; later folders override earlier ones."""
+    check_safe_name(name, "dataset name")
+    for folder in reversed(catalog_dirs(root)):
+        candidate = folder / f"{name}.yaml"
+        if candidate.is_file():
+            return load_entry(candidate)
+    known = sorted({p.stem for d in catalog_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
+    raise KeyError(f"unknown dataset {name!r}; the catalog has: {', '.join(known)}")
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Read JSONL; a line that does not parse is an error naming file and line."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
+            if not isinstance(row, dict):
+                raise ConfigError(path, "each line must be a JSON object", line=number)
+            rows.append(row)
+    return rows

@@ -1,0 +1,204 @@
+"""Experiment configs: the YAML users write, validated with pydantic, sweeps expanded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import string
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synth_assets.core.catalog import CatalogEntry, find_entry
+from synth_assets.core.names import check_safe_name
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+
+LOCAL_DEFAULT_MODEL = "smollm2-135m-instruct-q4_1"
+Backend = Literal["local", "openai", "vllm"]
+SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExperimentSection(_Section):
+    batch_id: str | None = None
+    purpose: str = "experiment"
+    description: str = ""
+
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_safe_name(v, "batch id"))
+    _check_purpose = field_validator("purpose")(lambda v: check_safe_name(v, "purpose"))
+
+
+class DatasetSection(_Section):
+    dataset_name: str
+    split: str = "train"
+    limit: int | None = Field(default=None, gt=0)
+    seed: int = 0
+
+    _check_name = field_validator("dataset_name")(lambda v: check_safe_name(v, "dataset name"))
+
+
+class Sampling(_Section):
+    backend: Backend = "local"
+    model: str | None = None
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=256, gt=0)
+    frequency_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    seed: int = 0
+    prompt: str | None = None
+    system_prompt: str | None = None
+
+    @model_validator(mode="after")
+    def _default_model(self) -> "Sampling":
+        if self.model is None:
+            if self.backend != "local":
+                raise ValueError(f"model is required for backend {self.backend!r}")
+            self.model = LOCAL_DEFAULT_MODEL
+        return self
+
+
+class GenerationSection(Sampling):
+    fields: list[str] | None = None
+    k_shot: int = Field(default=2, ge=0)
+
+
+class ValidationSection(Sampling):
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=8, gt=0)
+    examples: list[dict[str, str]] | None = None
+    min_pass_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_words: int | None = Field(default=None, gt=0)
+
+
+class ExperimentConfig(_Section):
+    experiment: ExperimentSection = Field(default_factory=ExperimentSection)
+    dataset: DatasetSection
+    generation: GenerationSection = Field(default_factory=GenerationSection)
+    validation: ValidationSection | None = None
+
+    def resolved_batch_id(self, today: dt.date | None = None) -> str:
+        day = (today or dt.date.today()).strftime("%Y%m%d")
+        return self.experiment.batch_id or f"batch_{day}_{self.experiment.purpose}"
+
+
+class Experiment(BaseModel):
+    """One experiment: a validated config bound to its catalog entry and source file."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    config: ExperimentConfig
+    entry: CatalogEntry
+    source_file: str = ""
+
+    @property
+    def recipe(self) -> str:
+        return self.entry.recipe
+
+    @property
+    def dataset(self) -> str:
+        return self.entry.name
+
+    def generation_prompt(self) -> str:
+        return self.config.generation.prompt or self.entry.prompts.generation or ""
+
+    def system_prompt(self) -> str | None:
+        return self.config.generation.system_prompt or self.entry.prompts.system
+
+    def rewrite_fields(self) -> list[str]:
+        return self.config.generation.fields or self.entry.rewrite_fields
+
+    def validation_prompt(self) -> str:
+        v = self.config.validation
+        return (v.prompt if v and v.prompt else None) or self.entry.prompts.validation or ""
+
+    def validation_examples(self) -> list[dict[str, str]]:
+        v = self.config.validation
+        return v.examples if v and v.examples is not None else self.entry.prompts.validation_examples
+
+
+def _expand_sweeps(raw: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Lists under generation/validation sampling keys expand into a cartesian product."""
+    axes = [
+        (section, key, values)
+        for section in ("generation", "validation")
+        if isinstance(raw.get(section), dict)
+        for key, values in raw[section].items()
+        if key in SWEEPABLE and isinstance(values, list)
+    ]
+    if not axes:
+        return [(raw, {})]
+    out = []
+    for combo in itertools.product(*(values for _, _, values in axes)):
+        expanded = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+        point = {}
+        for (section, key, _), value in zip(axes, combo):
+            expanded[section][key] = value
+            point[f"{section}.{key}"] = value
+        out.append((expanded, point))
+    return out
+
+
+def _check_prompt_fields(exp: Experiment, path: str, lines: dict) -> None:
+    """A prompt may only reference fields the dataset has (plus the recipe's own names)."""
+    entry = exp.entry
+    if entry.recipe != "rephrase":
+        return
+    checks = [
+        (("generation", "prompt"), exp.generation_prompt(), set(entry.fields) | {"text", "field_name"}),
+        (("validation", "prompt"), exp.validation_prompt(), {"original", "rephrased", "field_name"}),
+    ]
+    for loc, template, allowed in checks:
+        if loc[0] == "validation" and exp.config.validation is None:
+            continue
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        except ValueError as exc:
+            raise ConfigError(path, f"bad prompt template: {exc}", line=line_for(lines, loc), field=".".join(loc)) from None
+        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in allowed)
+        if unknown:
+            raise ConfigError(
+                path,
+                f"prompt references {unknown}, which dataset {entry.name} lacks (it has: {sorted(allowed)})",
+                line=line_for(lines, loc),
+                field=".".join(loc),
+            )
+    unknown_fields = [f for f in exp.rewrite_fields() if f not in entry.fields]
+    if unknown_fields:
+        loc = ("generation", "fields")
+        raise ConfigError(path, f"dataset {entry.name} has no field {unknown_fields}", line=line_for(lines, loc), field="generation.fields")
+
+
+def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None = None) -> list[tuple[Experiment, dict]]:
+    """Validate one parsed config (maybe a sweep) into experiments with their sweep points."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "a config must be a mapping with experiment/dataset/generation sections", line=1)
+    experiments = []
+    for expanded, point in _expand_sweeps(raw):
+        try:
+            config = ExperimentConfig.model_validate(expanded)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = tuple(err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            raise ConfigError(path, msg, line=line_for(lines, loc), field=".".join(map(str, loc))) from None
+        try:
+            entry = find_entry(config.dataset.dataset_name, root)
+        except KeyError as exc:
+            raise ConfigError(path, exc.args[0], line=line_for(lines, ("dataset", "dataset_name")), field="dataset.dataset_name") from None
+        if entry.recipe == "rephrase" and config.dataset.split not in entry.splits:
+            raise ConfigError(path, f"dataset {entry.name} has no split {config.dataset.split!r}", line=line_for(lines, ("dataset", "split")), field="dataset.split")
+        exp = Experiment(config=config, entry=entry, source_file=path)
+        _check_prompt_fields(exp, path, lines)
+        entry.content_hash  # fail now, with the file named, if a data file is missing
+        experiments.append((exp, point))
+    return experiments
+
+
+def load_experiments(path: str | Path, root: str | Path | None = None, text: str | None = None) -> list[Experiment]:
+    """Load an experiment YAML (one experiment or a sweep)."""
+    raw, lines = load_yaml_with_lines(path, text)
+    return [exp for exp, _ in parse_experiments(raw, str(path), lines, root)]

@@ -1,0 +1,58 @@
+"""YAML loading that remembers the line of every key, so errors can name file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A problem in a user's file, named by file, line and field."""
+
+    def __init__(self, file: str | Path, message: str, *, line: int | None = None, field: str | None = None):
+        self.file, self.line, self.field, self.message = str(file), line, field, message
+        where = f"{self.file}:{line}" if line else self.file
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+Path_ = tuple[Any, ...]
+
+
+def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            if key in out:
+                raise ConfigError(file, "duplicate key", line=key_node.start_mark.line + 1, field=str(key))
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, path + (key,), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any, dict[Path_, int]]:
+    """Parse a YAML file; return the data and a map from key path to 1-based line."""
+    text = Path(path).read_text(encoding="utf-8") if text is None else text
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}", line=mark.line + 1 if mark else None) from None
+    if node is None:
+        raise ConfigError(path, "file is empty")
+    lines: dict[Path_, int] = {}
+    return _construct(node, (), lines, str(path)), lines
+
+
+def line_for(lines: dict[Path_, int], loc: Path_) -> int | None:
+    """The line of the deepest known prefix of `loc`."""
+    for end in range(len(loc), -1, -1):
+        if tuple(loc[:end]) in lines:
+            return lines[tuple(loc[:end])]
+    return None
