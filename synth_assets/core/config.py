@@ -36,6 +36,7 @@ class DatasetSection(_Section):
     dataset_name: str
     split: str = "train"
     limit: int | None = Field(default=None, gt=0)
+    sample: Literal["head", "random"] = "head"
     seed: int = 0
 
     _check_name = field_validator("dataset_name")(lambda v: check_safe_name(v, "dataset name"))
@@ -114,6 +115,11 @@ class Experiment(BaseModel):
     def validation_prompt(self) -> str:
         v = self.config.validation
         return (v.prompt if v and v.prompt else None) or self.entry.prompts.validation or ""
+
+    def max_words(self) -> int:
+        """Story length limit: validation.max_words, else the catalog entry's."""
+        v = self.config.validation
+        return (v.max_words if v and v.max_words else None) or self.entry.max_words or 120
 
     def validation_examples(self) -> list[dict[str, str]]:
         v = self.config.validation

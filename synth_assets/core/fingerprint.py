@@ -89,6 +89,7 @@ def fingerprint(exp: Experiment) -> Fingerprints:
         "data_sha256": entry.content_hash,
         "split": cfg.dataset.split,
         "limit": cfg.dataset.limit,
+        "sample": cfg.dataset.sample,
         "sample_seed": cfg.dataset.seed,
     }
     generation = {
@@ -100,13 +101,13 @@ def fingerprint(exp: Experiment) -> Fingerprints:
         generation["rewrite_fields"] = exp.rewrite_fields()
     else:
         generation["k_shot"] = cfg.generation.k_shot
-        generation["max_words"] = _max_words(exp)
+        generation["max_words"] = exp.max_words()
     validation: dict[str, Any] | None = None
     if cfg.validation is not None:
         if entry.recipe == "rephrase":
             validation = {**_sampling(cfg.validation), "prompt": exp.validation_prompt(), "examples": exp.validation_examples()}
         else:
-            validation = {"rules": "stories/1", "max_words": _max_words(exp)}
+            validation = {"rules": "stories/1", "max_words": exp.max_words()}
         validation["min_pass_rate"] = cfg.validation.min_pass_rate
     source_fp = digest(source)
     generated_fp = digest({"scheme": SCHEME, "stage": "generated", "upstream": source_fp, **generation})
@@ -114,11 +115,6 @@ def fingerprint(exp: Experiment) -> Fingerprints:
     experiment_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": validated_fp})
     params = {"source": source, "generation": generation, "validation": validation}
     return Fingerprints(source_fp, generated_fp, validated_fp, experiment_fp, _canonical(params))
-
-
-def _max_words(exp: Experiment) -> int:
-    v = exp.config.validation
-    return (v.max_words if v and v.max_words else None) or exp.entry.max_words or 120
 
 
 _MODEL_SLUGS = {

@@ -47,6 +47,11 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def read_fingerprint(directory: Path) -> str | None:
     try:
         return (directory / FINGERPRINT_FILE).read_text(encoding="utf-8").strip() or None
@@ -156,8 +161,7 @@ class Store:
         directory = self.stage_dir(dataset, stage, stage_fp)
         if read_fingerprint(directory) != stage_fp:
             raise FileNotFoundError(f"stage {stage} {stage_fp[:12]} of {dataset} is not complete ({directory})")
-        with open(directory / "data.jsonl", encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+        return read_rows(directory / "data.jsonl")
 
     # --- batch views ---------------------------------------------------------------------------
     def view_path(self, batch_id: str, dataset: str, name: str) -> Path:

@@ -1,0 +1,141 @@
+"""IO manager: (asset, dataset|fingerprint partition) -> the fingerprinted shared store.
+
+Writes stage outputs atomically, records materializations, LLM usage and lineage edges in
+DuckDB, creates batch views when an experiment is published, and attaches metadata
+(path, rows, fingerprint, semantic name, reused flag, preview, tokens and cost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
+
+from synth_assets.core.fingerprint import short
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.root import default_root
+from synth_assets.core.store import Store, read_rows
+
+
+@dataclass
+class StageOutput:
+    """What a stage asset hands to the IO manager."""
+
+    stage: str
+    dataset: str
+    record: dict[str, Any]
+    rows: list[dict[str, Any]] | None
+    reused: bool
+    started_at: dt.datetime
+    path: Path | None = None
+    content_hash: str | None = None
+    llm_usage: dict[str, Any] | None = None
+    llm_model: tuple[str, str] | None = None
+    upstream: list[dict[str, str]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage_fingerprint(self) -> str:
+        return self.record["stages"][self.stage]
+
+
+def partition_dims(partition_key: Any) -> tuple[str, str]:
+    """(dataset, fingerprint) of a `dataset|fingerprint` multi-partition key."""
+    dims = getattr(partition_key, "keys_by_dimension", None)
+    if dims:
+        return dims["dataset"], dims["fingerprint"]
+    dataset, fingerprint = str(partition_key).split("|")
+    return dataset, fingerprint
+
+
+def preview_markdown(rows: list[dict[str, Any]], limit: int = 5, width: int = 60) -> str:
+    """A small markdown table of the first rows."""
+    if not rows:
+        return "_no rows_"
+    columns = [c for c in rows[0] if not c.startswith("_")][:6]
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows[:limit]]
+    return "\n".join(lines)
+
+
+class SharedStoreIOManager(ConfigurableIOManager):
+    """Stores every stage of every (dataset, fingerprint) partition once, under `root`."""
+
+    root: str | None = None
+
+    def _store(self) -> Store:
+        return Store(self.root or default_root())
+
+    def _lineage(self) -> Lineage:
+        return Lineage(self._store().root / "lineage.duckdb")
+
+    def handle_output(self, context: OutputContext, obj: StageOutput) -> None:
+        store, lineage = self._store(), self._lineage()
+        record = obj.record
+        if obj.path is None:
+            obj.path, obj.content_hash = store.write_stage(
+                obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()}
+            )
+        rows = obj.rows if obj.rows is not None else read_rows(obj.path)
+        partition = str(context.partition_key)
+        lineage.record_materialization(
+            asset=context.asset_key.to_user_string(),
+            partition_key=partition,
+            dataset=obj.dataset,
+            fingerprint=record["fingerprint"],
+            stage_fingerprint=obj.stage_fingerprint,
+            run_id=context.run_id,
+            path=str(obj.path),
+            rows=len(rows),
+            content_hash=obj.content_hash,
+            reused=obj.reused,
+            started_at=obj.started_at,
+            ended_at=dt.datetime.now(dt.timezone.utc),
+            upstream=obj.upstream,
+        )
+        metadata: dict[str, Any] = {
+            "path": MetadataValue.path(str(obj.path)),
+            "rows": len(rows),
+            "fingerprint": short(record["fingerprint"]),
+            "stage_fingerprint": short(obj.stage_fingerprint),
+            "semantic_name": record["semantic_name"],
+            "reused": obj.reused,
+            "preview": MetadataValue.md(preview_markdown(rows)),
+        }
+        if obj.llm_usage is not None:
+            backend, model = obj.llm_model or ("", "")
+            lineage.record_llm_usage(
+                run_id=context.run_id,
+                asset=context.asset_key.to_user_string(),
+                partition_key=partition,
+                fingerprint=record["fingerprint"],
+                batch_id=record["origin_batch"],
+                backend=backend,
+                model=model,
+                usage=obj.llm_usage,
+            )
+            metadata.update({f"llm_{k}": v for k, v in obj.llm_usage.items() if isinstance(v, (int, float))})
+        if obj.stage == "published":
+            lineage.mark_complete(record["fingerprint"])
+            for member in lineage.batches_using(record["fingerprint"]):
+                store.link(member["batch_id"], obj.dataset, record["semantic_name"])
+            metadata["batches"] = ", ".join(m["batch_id"] for m in lineage.batches_using(record["fingerprint"]))
+        context.add_output_metadata({**metadata, **obj.metadata})
+
+    def load_input(self, context: InputContext) -> list[dict[str, Any]]:
+        upstream = context.upstream_output
+        stage = upstream.definition_metadata["stage"]
+        dataset, fingerprint = partition_dims(context.asset_partition_key)
+        store = self._store()
+        record = store.registration(fingerprint)
+        return store.read_stage(dataset, stage, record["stages"][stage])

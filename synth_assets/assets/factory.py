@@ -1,0 +1,180 @@
+"""Build a recipe's stage assets: source -> generated -> validated -> published.
+
+Every stage is partitioned by (dataset, fingerprint), has its own stage fingerprint and is
+skipped (reused, no LLM call) when the store already holds that stage fingerprint.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetsDefinition,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+    Output,
+    asset,
+)
+
+from io_managers.shared_store import StageOutput, partition_dims
+from resources.llm import ChatRequest, ChatResponse, LLMResource, LLMUsage
+from resources.store import StoreResource
+from synth_assets.assets.recipe_stages import RecipeStages
+from synth_assets.core.config import Experiment, Sampling
+from synth_assets.core.publish import publish_experiment
+from synth_assets.core.registry import load_registered
+from synth_assets.core.store import read_rows
+
+STAGES = ("source", "generated", "validated", "published")
+DEFAULT_MIN_PASS_RATE = 0.0
+
+
+def recipe_partitions(recipe: str) -> MultiPartitionsDefinition:
+    """(dataset, fingerprint) partitions of one recipe; both dimensions are dynamic."""
+    return MultiPartitionsDefinition(
+        {
+            "dataset": DynamicPartitionsDefinition(name=f"{recipe}_dataset"),
+            "fingerprint": DynamicPartitionsDefinition(name=f"{recipe}_fingerprint"),
+        }
+    )
+
+
+class _UsageMeter:
+    """Sends a stage's LLM requests through the right backend and sums their usage."""
+
+    def __init__(self, llm: LLMResource, exp: Experiment, context: AssetExecutionContext, label: str):
+        self.llm, self.exp, self.context, self.label = llm, exp, context, label
+        self.usage: LLMUsage | None = None
+        self.model: tuple[str, str] | None = None
+
+    def __call__(self, sampling: Sampling, requests: list[ChatRequest]) -> list[ChatResponse]:
+        llm = self.llm if self.llm.backend == sampling.backend else self.llm.model_copy(update={"backend": sampling.backend})
+        served = llm.resolved_model(sampling.model)
+        if served != sampling.model:
+            raise RuntimeError(
+                f"experiment asks for model {sampling.model!r} on backend {sampling.backend!r}, but the LLM resource serves {served!r}"
+            )
+        if not requests:
+            return []
+        self.context.log.info(f"{self.label}: {len(requests)} requests to {sampling.backend}/{served}")
+        result = llm.chat(requests, logger=self.context.log, description=self.label)
+        self.usage = result.usage if self.usage is None else _add_usage(self.usage, result.usage)
+        self.model = (sampling.backend, served)
+        failures = [r.error for r in result.responses if not r.ok]
+        if failures:
+            self.context.log.warning(f"{self.label}: {len(failures)} failed requests, e.g. {failures[0]}")
+        return result.responses
+
+
+def _add_usage(a: LLMUsage, b: LLMUsage) -> LLMUsage:
+    return LLMUsage(**{k: getattr(a, k) + getattr(b, k) for k in LLMUsage.model_fields})
+
+
+def _context(context: AssetExecutionContext, synth: StoreResource) -> tuple[Experiment, dict[str, Any], str]:
+    dataset, fingerprint = partition_dims(context.partition_key)
+    exp, record = load_registered(synth.store, fingerprint)
+    if exp.dataset != dataset:
+        raise ValueError(f"fingerprint {fingerprint} belongs to dataset {exp.dataset}, not {dataset}: pick the matching partition")
+    return exp, record, dataset
+
+
+def _checks(rows: list[dict] | None, required: list[str], stage: str, pass_rate: float | None, min_pass_rate: float) -> Iterator[AssetCheckResult]:
+    rows = rows or []
+    yield AssetCheckResult(check_name="non_empty", passed=bool(rows), metadata={"rows": len(rows)})
+    bad = [i for i, row in enumerate(rows) if any(f not in row for f in required)]
+    yield AssetCheckResult(
+        check_name="schema",
+        passed=not bad,
+        metadata={"required_fields": ", ".join(required), "rows_missing_fields": len(bad)},
+    )
+    if stage == "validated":
+        rate = pass_rate if pass_rate is not None else 0.0
+        yield AssetCheckResult(
+            check_name="pass_rate",
+            passed=rate >= min_pass_rate,
+            metadata={"pass_rate": rate, "floor": min_pass_rate},
+        )
+
+
+def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
+    """The four stage assets of a recipe, keyed `{recipe}/{stage asset name}`."""
+    partitions = recipe_partitions(recipe.name)
+    keys = {stage: AssetKey([recipe.name, recipe.asset_names[stage]]) for stage in STAGES}
+
+    def make(stage: str, upstream_stage: str | None) -> AssetsDefinition:
+        key = keys[stage]
+        checks = [AssetCheckSpec("non_empty", asset=key), AssetCheckSpec("schema", asset=key)]
+        if stage == "validated":
+            checks.append(AssetCheckSpec("pass_rate", asset=key, description="share of rows the validator accepted, above a floor"))
+        ins = {"upstream": AssetIn(key=keys[upstream_stage])} if upstream_stage else {}
+
+        @asset(
+            key=key,
+            ins=ins,
+            partitions_def=partitions,
+            io_manager_key="shared_store",
+            metadata={"stage": stage},
+            group_name=recipe.name,
+            check_specs=checks,
+            description=f"{recipe.name} recipe, stage '{stage}'",
+        )
+        def _stage(context: AssetExecutionContext, synth: StoreResource, llm: LLMResource, **inputs: Any):
+            started = dt.datetime.now(dt.timezone.utc)
+            exp, record, dataset = _context(context, synth)
+            store = synth.store
+            stage_fp = record["stages"][stage]
+            upstream = []
+            if upstream_stage:
+                upstream = [{
+                    "asset": keys[upstream_stage].to_user_string(),
+                    "partition_key": str(context.partition_key),
+                    "path": str(store.stage_dir(dataset, upstream_stage, record["stages"][upstream_stage]) / "data.jsonl"),
+                }]
+            out = StageOutput(stage=stage, dataset=dataset, record=record, rows=None, reused=False, started_at=started, upstream=upstream)
+            if stage == "published":
+                out.path = store.experiment_dir(dataset, record["semantic_name"]) / dataset / f"{dataset.lower()}_train.jsonl"
+                if store.is_complete(dataset, record["semantic_name"], record["fingerprint"]):
+                    out.reused = True
+                else:
+                    rows = inputs["upstream"]
+                    accepted = sum(1 for r in rows if r.get("_synth", {}).get("accepted"))
+                    usage = synth.lineage.query(
+                        "SELECT coalesce(sum(prompt_tokens),0) AS prompt_tokens, coalesce(sum(completion_tokens),0) AS completion_tokens, "
+                        "coalesce(sum(cost_usd),0) AS cost_usd FROM llm_usage WHERE fingerprint = ?",
+                        [record["fingerprint"]],
+                    )[0]
+                    summary = {"pass_rate": round(accepted / len(rows), 4) if rows else None, **usage}
+                    out.rows = recipe.train_rows(exp, rows)
+                    out.path, out.content_hash = publish_experiment(store, exp, record, out.rows, summary)
+            elif store.stage_complete(dataset, stage, stage_fp):
+                out.reused = True
+                out.path = store.stage_dir(dataset, stage, stage_fp) / "data.jsonl"
+                context.log.info(f"stage {stage} {stage_fp[:12]} already in the store: reused, no LLM call")
+            else:
+                meter = _UsageMeter(llm, exp, context, f"{recipe.name}/{stage} {dataset}")
+                if stage == "source":
+                    out.rows = recipe.source(exp)
+                elif stage == "generated":
+                    out.rows = recipe.generate(exp, inputs["upstream"], meter)
+                else:
+                    out.rows = recipe.validate(exp, inputs["upstream"], meter)
+                if meter.usage is not None:
+                    out.llm_usage, out.llm_model = meter.usage.to_dict(), meter.model
+            rows = out.rows if out.rows is not None else read_rows(out.path)
+            pass_rate = None
+            if stage == "validated":
+                pass_rate = round(sum(1 for r in rows if r.get("_synth", {}).get("accepted")) / len(rows), 4) if rows else 0.0
+                out.metadata["pass_rate"] = pass_rate
+            min_rate = exp.config.validation.min_pass_rate if exp.config.validation else DEFAULT_MIN_PASS_RATE
+            required = recipe.required_fields(exp) if stage != "source" or recipe.name == "rephrase" else ["prompt_id", "prompt"]
+            yield Output(out)
+            yield from _checks(rows, required, stage, pass_rate, min_rate)
+
+        return _stage
+
+    return [make("source", None), make("generated", "source"), make("validated", "generated"), make("published", "validated")]

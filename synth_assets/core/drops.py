@@ -1,0 +1,40 @@
+"""Turning a dropped experiment YAML into registrations (plain Python, used by sensors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from synth_assets.core.config import load_experiments
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.registry import Registration, register
+from synth_assets.core.store import Store
+from synth_assets.core.yaml_lines import ConfigError
+
+
+@dataclass(frozen=True)
+class DropResult:
+    path: Path
+    registrations: list[Registration]
+    error: str | None = None
+
+
+def error_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".error.txt")
+
+
+def process_drop(path: Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
+    """Validate, fingerprint and register every experiment in a dropped file.
+
+    A bad file gets an `.error.txt` marker beside it (when it is local) and registers nothing.
+    """
+    try:
+        experiments = load_experiments(path, store.root, text=text)
+    except (ConfigError, KeyError, ValueError, OSError) as exc:
+        message = str(exc)
+        if text is None:
+            error_marker(path).write_text(message + "\n", encoding="utf-8")
+        return DropResult(path, [], message)
+    if text is None:
+        error_marker(path).unlink(missing_ok=True)
+    return DropResult(path, [register(exp, store, lineage) for exp in experiments])

@@ -1,0 +1,122 @@
+"""Registering experiments: fingerprint, name, batch membership, reuse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synth_assets.core.catalog import find_entry
+from synth_assets.core.config import Experiment, ExperimentConfig
+from synth_assets.core.fingerprint import SCHEME, Fingerprints, fingerprint, semantic_name, short
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.store import Store
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering one experiment in one batch found."""
+
+    experiment: Experiment
+    fingerprints: Fingerprints
+    batch_id: str
+    name: str
+    complete: bool
+    origin_batch: str
+    created_at: str
+    view_path: Path | None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.fingerprints.experiment
+
+    @property
+    def reused(self) -> bool:
+        """The data is (or will be) made by another batch."""
+        return self.origin_batch != self.batch_id
+
+    @property
+    def partition_key(self) -> dict[str, str]:
+        return {"dataset": self.experiment.dataset, "fingerprint": short(self.fingerprint)}
+
+    def report(self) -> str:
+        if self.complete and self.reused:
+            return f"reused — origin batch {self.origin_batch}, created at {self.created_at}"
+        if self.complete:
+            return "complete — made by this batch"
+        return "new — to generate" if not self.reused else f"pending — registered first by {self.origin_batch}"
+
+
+def config_yaml(exp: Experiment, batch_id: str) -> str:
+    """The resolved config as YAML (defaults applied; never a secret: configs hold none)."""
+    data = exp.config.model_dump(mode="json")
+    data["experiment"]["batch_id"] = batch_id
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> Registration:
+    """Register an experiment in its batch; link the batch view when the data already exists."""
+    fps = fingerprint(exp)
+    batch_id = exp.config.resolved_batch_id(today)
+    try:
+        record = store.registration(fps.experiment)
+    except KeyError:
+        name = store.reserve_name(exp.dataset, semantic_name(exp), fps.experiment)
+        record = {
+            "fingerprint": fps.experiment,
+            "scheme": SCHEME,
+            "dataset": exp.dataset,
+            "recipe": exp.recipe,
+            "semantic_name": name,
+            "stages": fps.stages,
+            "params": fps.params,
+            "config": exp.config.model_dump(mode="json"),
+            "config_yaml": config_yaml(exp, batch_id),
+            "source_file": exp.source_file,
+            "origin_batch": batch_id,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        store.save_registration(record)
+    name = record["semantic_name"]
+    lineage.record_batch(batch_id, purpose=exp.config.experiment.purpose, description=exp.config.experiment.description)
+    lineage.record_experiment(
+        fingerprint=fps.experiment,
+        scheme=SCHEME,
+        dataset=exp.dataset,
+        semantic_name=name,
+        shared_path=str(store.experiment_dir(exp.dataset, name)),
+        params=fps.params,
+        config_yaml=record["config_yaml"],
+        origin_batch=record["origin_batch"],
+    )
+    origin = lineage.origin(fps.experiment) or {}
+    origin_batch = origin.get("batch_id") or record["origin_batch"]
+    complete = store.is_complete(exp.dataset, name, fps.experiment)
+    view = store.link(batch_id, exp.dataset, name) if complete else None
+    lineage.record_membership(
+        batch_id=batch_id,
+        dataset=exp.dataset,
+        fingerprint=fps.experiment,
+        view_path=str(store.view_path(batch_id, exp.dataset, name)),
+        reused=origin_batch != batch_id,
+    )
+    created_at = str(origin.get("created_at") or record["created_at"])
+    return Registration(exp, fps, batch_id, name, complete, origin_batch, created_at, view)
+
+
+def load_registered(store: Store, fingerprint_or_prefix: str, root: str | Path | None = None) -> tuple[Experiment, dict[str, Any]]:
+    """Rebuild a registered experiment and check its source data has not changed since."""
+    record = store.registration(fingerprint_or_prefix)
+    config = ExperimentConfig.model_validate(record["config"])
+    exp = Experiment(config=config, entry=find_entry(record["dataset"], root), source_file=record.get("source_file", ""))
+    current = fingerprint(exp)
+    if current.experiment != record["fingerprint"]:
+        raise RuntimeError(
+            f"experiment {short(record['fingerprint'])} ({record['dataset']}/{record['semantic_name']}) no longer matches "
+            f"its inputs (now {short(current.experiment)}): a source file or catalog prompt changed since it was registered; "
+            "register the config again to get a new fingerprint"
+        )
+    return exp, record

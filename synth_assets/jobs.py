@@ -1,0 +1,16 @@
+"""One job per recipe: all of its stages for one (dataset, fingerprint) partition."""
+
+from dagster import AssetSelection, define_asset_job
+
+from synth_assets.assets.factory import recipe_partitions
+from synth_assets.assets.recipe_stages import RECIPES
+
+
+def recipe_job_name(recipe: str) -> str:
+    return f"{recipe}_job"
+
+
+recipe_jobs = [
+    define_asset_job(recipe_job_name(name), selection=AssetSelection.groups(name), partitions_def=recipe_partitions(name))
+    for name in RECIPES
+]

@@ -1,0 +1,50 @@
+"""Materialize registered experiments through Dagster (what `synth run` calls)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import DagsterInstance, MultiPartitionKey
+
+from synth_assets.core.registry import Registration
+from synth_assets.jobs import recipe_job_name
+
+
+def dagster_instance(root: Path) -> DagsterInstance:
+    """The instance at `$DAGSTER_HOME`, else a persistent one at `{root}/.dagster` (what `dagster dev` should use too)."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = root / ".dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+def add_partitions(instance: DagsterInstance, registrations: list[Registration]) -> None:
+    """Make every registration's (dataset, fingerprint) a partition of its recipe's assets."""
+    for reg in registrations:
+        recipe = reg.experiment.recipe
+        for dim, key in reg.partition_key.items():
+            name = f"{recipe}_{dim}"
+            if not instance.has_dynamic_partition(name, key):
+                instance.add_dynamic_partitions(name, [key])
+
+
+def materialize(registrations: list[Registration], instance: DagsterInstance) -> dict[str, bool]:
+    """Run the recipe job for every partition that is not complete; return success per fingerprint."""
+    from synth_assets.definitions import defs  # loaded after SYNTH_ROOT is set
+
+    add_partitions(instance, registrations)
+    outcome: dict[str, bool] = {}
+    for reg in registrations:
+        if reg.complete or reg.fingerprint in outcome:
+            continue
+        job = defs.resolve_job_def(recipe_job_name(reg.experiment.recipe))
+        result = job.execute_in_process(
+            partition_key=MultiPartitionKey(reg.partition_key),
+            instance=instance,
+            raise_on_error=False,
+            tags={"synth/batch": reg.batch_id},
+        )
+        outcome[reg.fingerprint] = result.success
+    return outcome
