@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import DagsterInstance, MultiPartitionKey
@@ -16,6 +17,7 @@ def dagster_instance(root: Path) -> DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         home = root / ".dagster"
         home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").touch()
         os.environ["DAGSTER_HOME"] = str(home)
     return DagsterInstance.get()
 
@@ -30,12 +32,20 @@ def add_partitions(instance: DagsterInstance, registrations: list[Registration])
                 instance.add_dynamic_partitions(name, [key])
 
 
-def materialize(registrations: list[Registration], instance: DagsterInstance) -> dict[str, bool]:
-    """Run the recipe job for every partition that is not complete; return success per fingerprint."""
+@dataclass(frozen=True)
+class RunOutcome:
+    success: bool
+    run_id: str
+
+
+def materialize(
+    registrations: list[Registration], instance: DagsterInstance, tags: dict[str, str] | None = None, log_level: str = "INFO"
+) -> dict[str, RunOutcome]:
+    """Run the recipe job for every partition that is not complete; return the outcome per fingerprint."""
     from synth_assets.definitions import defs  # loaded after SYNTH_ROOT is set
 
     add_partitions(instance, registrations)
-    outcome: dict[str, bool] = {}
+    outcome: dict[str, RunOutcome] = {}
     for reg in registrations:
         if reg.complete or reg.fingerprint in outcome:
             continue
@@ -44,7 +54,8 @@ def materialize(registrations: list[Registration], instance: DagsterInstance) ->
             partition_key=MultiPartitionKey(reg.partition_key),
             instance=instance,
             raise_on_error=False,
-            tags={"synth/batch": reg.batch_id},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={"synth/batch": reg.batch_id, **(tags or {})},
         )
-        outcome[reg.fingerprint] = result.success
+        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id)
     return outcome

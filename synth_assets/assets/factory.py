@@ -32,6 +32,8 @@ from synth_assets.core.store import read_rows
 
 STAGES = ("source", "generated", "validated", "published")
 DEFAULT_MIN_PASS_RATE = 0.0
+NO_CACHE_TAG = "synth/no_cache"  # "true": bypass the LLM request cache (synth regenerate)
+PROGRESS_TAG = "synth/progress"  # "bar": a rich progress bar instead of log lines (synth run in a terminal)
 
 
 def recipe_partitions(recipe: str) -> MultiPartitionsDefinition:
@@ -62,7 +64,10 @@ class _UsageMeter:
         if not requests:
             return []
         self.context.log.info(f"{self.label}: {len(requests)} requests to {sampling.backend}/{served}")
-        result = llm.chat(requests, logger=self.context.log, description=self.label)
+        tags = self.context.run.tags
+        bar = tags.get(PROGRESS_TAG) == "bar"
+        result = llm.chat(requests, logger=None if bar else self.context.log, progress=bar, description=self.label,
+                          use_cache=tags.get(NO_CACHE_TAG) != "true")
         self.usage = result.usage if self.usage is None else _add_usage(self.usage, result.usage)
         self.model = (sampling.backend, served)
         failures = [r.error for r in result.responses if not r.ok]

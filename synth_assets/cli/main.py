@@ -2,7 +2,30 @@
 
 import typer
 
+from synth_assets.cli import browse, experiments, lineage_cmd, manage
+from synth_assets.cli.common import set_root
 from synth_assets.cli.llm_cmd import llm_command
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Synthetic data platform: fingerprinted store, batches, lineage.")
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Synthetic data platform: fingerprinted shared store, batch views, lineage.")
+
+
+@app.callback()
+def main(root: str = typer.Option(None, "--root", envvar="SYNTH_ROOT", help="Store root (default ./data).")) -> None:
+    set_root(root)
+
+
+app.command("fingerprint")(experiments.fingerprint_command)
+app.command("register")(experiments.register_command)
+app.command("run")(experiments.run_command)
+app.command("regenerate")(experiments.regenerate_command)
+app.command("batches")(browse.batches_command)
+app.command("batch")(browse.batch_command)
+app.command("shared")(browse.shared_command)
+app.command("compare")(browse.compare_command)
+app.command("data-paths")(browse.data_paths_command)
+app.command("resolve")(browse.resolve_command)
+app.command("rm")(manage.rm_command)
+app.command("import-legacy")(manage.import_legacy_command)
 app.command("llm")(llm_command)
+app.add_typer(lineage_cmd.app, name="lineage")

@@ -103,7 +103,8 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
         view_path=str(store.view_path(batch_id, exp.dataset, name)),
         reused=origin_batch != batch_id,
     )
-    created_at = str(origin.get("created_at") or record["created_at"])
+    created = origin.get("created_at")
+    created_at = created.strftime("%Y-%m-%d %H:%M:%S") if isinstance(created, dt.datetime) else str(created or record["created_at"])
     return Registration(exp, fps, batch_id, name, complete, origin_batch, created_at, view)
 
 

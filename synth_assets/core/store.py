@@ -212,3 +212,20 @@ class Store:
         except ValueError:
             return None
         return (rel.parts[0], rel.parts[1]) if len(rel.parts) >= 2 else None
+
+    def find(self, target: str | Path) -> dict[str, Any]:
+        """A registered experiment by batch path, shared path (or a file inside) or fingerprint prefix."""
+        if os.path.lexists(target):
+            located = self.resolve(target)
+            if located is None:
+                raise KeyError(f"{target} is not inside {self.shared} (nor a batch view of it)")
+            for record in self.registrations():
+                if (record["dataset"], record["semantic_name"]) == located:
+                    return record
+            raise KeyError(f"{target} is not a registered experiment")
+        return self.registration(str(target))
+
+    def record_complete(self, record: dict[str, Any]) -> bool:
+        """A registration's data is complete (by its own or, for imported trees, its legacy fingerprint)."""
+        marker = read_fingerprint(self.experiment_dir(record["dataset"], record["semantic_name"]))
+        return marker is not None and marker in (record["fingerprint"], record.get("legacy_fingerprint"))

@@ -1,0 +1,73 @@
+"""Shared pieces of the CLI: the store root, output as rich tables or JSON, error handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.root import default_root
+from synth_assets.core.store import Store
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def root_path() -> Path:
+    return Path(default_root()).resolve()
+
+
+def set_root(root: str | None) -> None:
+    """`--root` wins over `$SYNTH_ROOT`; every process we start (Dagster steps) inherits it."""
+    os.environ["SYNTH_ROOT"] = str(Path(root or default_root()).resolve())
+
+
+def store() -> Store:
+    return Store(root_path())
+
+
+def lineage() -> Lineage:
+    return Lineage(root_path() / "lineage.duckdb")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=_jsonable, ensure_ascii=False))
+
+
+def print_table(title: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def when(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value or "")

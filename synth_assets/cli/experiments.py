@@ -1,0 +1,151 @@
+"""`synth fingerprint`, `register`, `run`, `regenerate`: configs in, experiments out."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+from rich.tree import Tree
+
+from synth_assets.assets.factory import NO_CACHE_TAG, PROGRESS_TAG
+from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
+from synth_assets.core.config import load_experiments
+from synth_assets.core.fingerprint import SCHEME, fingerprint, semantic_name, short
+from synth_assets.core.registry import Registration, load_registered, register
+from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.materialize import RunOutcome, dagster_instance, materialize
+
+ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
+
+
+def _load(configs: list[Path]):
+    try:
+        return [exp for path in configs for exp in load_experiments(path, store().root)]
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def fingerprint_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) -> None:
+    """Print each experiment's fingerprint, scheme and semantic name (nothing is written)."""
+    out = []
+    for exp in _load(configs):
+        fps = fingerprint(exp)
+        out.append({
+            "config": exp.source_file, "dataset": exp.dataset, "fingerprint": short(fps.experiment),
+            "fingerprint_full": fps.experiment, "scheme": SCHEME, "semantic_name": semantic_name(exp),
+            "stages": {k: short(v) for k, v in fps.stages.items()},
+        })
+    if as_json:
+        return print_json(out)
+    print_table("Fingerprints", ["config", "dataset", "fingerprint", "scheme", "semantic name", "stages"],
+                ([o["config"], o["dataset"], o["fingerprint"], o["scheme"], o["semantic_name"],
+                  " ".join(f"{k}={v}" for k, v in o["stages"].items())] for o in out))
+
+
+def _register_all(configs: list[Path]) -> list[Registration]:
+    experiments = _load(configs)
+    return [register(exp, store(), lineage()) for exp in experiments]
+
+
+def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:
+    """LLM requests actually sent (not answered from the cache) by each run, from lineage."""
+    by_run = {o.run_id: fp for fp, o in outcome.items()}
+    if not by_run:
+        return {}
+    rows = lineage().query(
+        "SELECT run_id, sum(requests) AS requests, sum(cache_hits) AS cache_hits FROM llm_usage "
+        "WHERE list_contains(?, run_id) GROUP BY run_id", [list(by_run)])
+    return {by_run[r["run_id"]]: r for r in rows}
+
+
+def _report(regs: list[Registration], title: str, outcome: dict[str, RunOutcome] | None = None) -> None:
+    calls = _llm_calls(outcome or {})
+    rows = []
+    for reg in regs:
+        status = reg.report()
+        if outcome and reg.fingerprint in outcome:
+            usage = calls.get(reg.fingerprint, {"requests": 0, "cache_hits": 0})
+            sent = usage["requests"] - usage["cache_hits"]
+            status = (f"generated — {sent} LLM calls, {usage['cache_hits']} cache hits" if outcome[reg.fingerprint].success
+                      else "FAILED (see the Dagster run)")
+        elif reg.complete:
+            status += " — 0 LLM calls"
+        reuse = f"Yes (origin batch: {reg.origin_batch})" if reg.reused else "No (new)"
+        rows.append([reg.batch_id, reg.experiment.dataset, reg.name, short(reg.fingerprint), reuse, status])
+    print_table(title, ["batch", "dataset", "experiment", "fingerprint", "data reuse", "status"], rows)
+
+
+def _tree(batch_ids: list[str]) -> None:
+    s = store()
+    for batch_id in dict.fromkeys(batch_ids):
+        tree = Tree(f"[bold]{batch_id}/")
+        datasets: dict[str, Tree] = {}
+        for dataset, name, link in s.views(batch_id):
+            if dataset not in datasets:
+                datasets[dataset] = tree.add(f"{dataset}/")
+            branch = datasets[dataset]
+            branch.add(f"{name} -> {link.readlink()}")
+        console.print(tree)
+
+
+def _as_dicts(regs: list[Registration], outcome: dict[str, RunOutcome] | None = None) -> list[dict]:
+    return [{
+        "batch_id": r.batch_id, "dataset": r.experiment.dataset, "semantic_name": r.name,
+        "fingerprint": r.fingerprint, "reused": r.reused, "origin_batch": r.origin_batch,
+        "created_at": r.created_at, "complete": r.complete, "report": r.report(),
+        "run": None if outcome is None or r.fingerprint not in outcome else outcome[r.fingerprint].__dict__,
+    } for r in regs]
+
+
+def _progress_tags() -> dict[str, str]:
+    return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
+
+
+def register_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) -> None:
+    """Register experiments in their batches (views for data that exists; nothing is generated)."""
+    regs = _register_all(configs)
+    if as_json:
+        return print_json(_as_dicts(regs))
+    _report(regs, "Registered")
+
+
+def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) -> None:
+    """Register, then materialize through Dagster what is not complete; print the reuse report and tree."""
+
+    regs = _register_all(configs)
+    todo = [r for r in regs if not r.complete]
+    if not as_json:
+        console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")
+    outcome = materialize(regs, dagster_instance(store().root), tags=_progress_tags())
+    if as_json:
+        print_json(_as_dicts(regs, outcome))
+    else:
+        _report(regs, "Reuse report", outcome)
+        _tree([r.batch_id for r in regs])
+    if not all(o.success for o in outcome.values()):
+        raise typer.Exit(1)
+
+
+def regenerate_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
+                       yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+    """Rebuild one experiment from scratch: drop its stage outputs and data, bypass the LLM cache, run again."""
+
+    s = store()
+    try:
+        record = s.find(target)
+        exp, record = load_registered(s, record["fingerprint"])
+    except (KeyError, RuntimeError) as exc:
+        raise fail(str(exc)) from None
+    if not yes:
+        typer.confirm(f"Regenerate {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})?", abort=True)
+    for stage in ("source", "generated", "validated"):
+        shutil.rmtree(s.stage_dir(record["dataset"], stage, record["stages"][stage]), ignore_errors=True)
+    shutil.rmtree(s.experiment_dir(record["dataset"], record["semantic_name"]), ignore_errors=True)
+    reg = Registration(exp, fingerprint(exp), record["origin_batch"], record["semantic_name"], False,
+                       record["origin_batch"], record["created_at"], None)
+    outcome = materialize([reg], dagster_instance(s.root), tags={NO_CACHE_TAG: "true", **_progress_tags()})
+    _report([reg], "Regenerated", outcome)
+    if not all(o.success for o in outcome.values()):
+        raise typer.Exit(1)

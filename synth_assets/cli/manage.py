@@ -1,0 +1,68 @@
+"""`synth rm` and `synth import-legacy`: changing what the store holds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+
+from synth_assets.cli.common import console, fail, lineage, print_table, store
+from synth_assets.core.fingerprint import short
+
+
+def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a batch view, a shared path or a fingerprint."),
+               force: bool = typer.Option(False, "--force", help="Remove referencing batch views first.")) -> None:
+    """Remove a batch view, or shared data no batch references (never data another batch uses, unless --force)."""
+    s, lin = store(), lineage()
+    path = Path(target)
+    batch_dir = path if path.is_dir() and not path.is_symlink() and path.name.startswith("batch_") else s.root / target
+    if batch_dir.name.startswith("batch_") and batch_dir.is_dir() and not batch_dir.is_symlink():
+        removed = s.unlink(batch_dir.name)
+        lin.remove_membership(batch_dir.name)
+        console.print(f"removed batch {batch_dir.name}: {len(removed)} views; shared data untouched")
+        return
+    if path.is_symlink() and path.parent.parent.name.startswith("batch_"):
+        batch_id, dataset, name = path.parent.parent.name, path.parent.name, path.name
+        record = s.find(path)
+        s.unlink(batch_id, dataset, name)
+        lin.remove_membership(batch_id, dataset, record["fingerprint"])
+        console.print(f"removed view {path}; shared data untouched")
+        return
+    try:
+        record = s.find(target)
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    dataset, name = record["dataset"], record["semantic_name"]
+    users = s.batches_linking(dataset, name)
+    if users and not force:
+        print_table(f"{dataset}/{name} is used by", ["batch"], ([b] for b in users))
+        raise fail(f"refusing to remove {dataset}/{name} ({short(record['fingerprint'])}): {len(users)} batches reference it; "
+                   "remove those views first or pass --force")
+    for batch_id in users:
+        s.unlink(batch_id, dataset, name)
+        lin.remove_membership(batch_id, dataset, record["fingerprint"])
+    shutil.rmtree(s.experiment_dir(dataset, name), ignore_errors=True)
+    (s.meta / "experiments" / f"{record['fingerprint']}.json").unlink(missing_ok=True)
+    s.release_name(dataset, name)
+    lin.remove_experiment(record["fingerprint"])
+    console.print(f"removed {dataset}/{name} ({short(record['fingerprint'])})" + (f" and {len(users)} views" if users else ""))
+
+
+def import_legacy_command(path: Path = typer.Argument(..., exists=True, file_okay=False, help="Root of an old tooling tree.")) -> None:
+    """Adopt a tree of the old tooling: verify legacy fingerprints, register experiments and batches."""
+    from synth_assets.core.legacy import import_legacy
+
+    s = store()
+    try:
+        report = import_legacy(path, s.root, lineage=lineage())
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    print_table("Imported experiments", ["dataset", "experiment", "legacy fp", "verified", "origin batch", "created"], (
+        [e.dataset, e.name, e.legacy_fingerprint, "yes" if e.matches else f"NO (computed {e.computed_fingerprint})",
+         e.origin_batch, e.created_at] for e in report.experiments))
+    print_table("Batches", ["batch", "views"], ([b, len(v)] for b, v in report.batches.items()))
+    for problem in report.problems:
+        console.print(f"[yellow]problem:[/] {problem}")
+    if report.mismatches:
+        raise typer.Exit(1)
