@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The demo: a temperature sweep on Copa (3 experiments, 20 rows, local model), then a second
+# batch sharing one fingerprint with the first: reused with no LLM call; then the batch views.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SYNTH_ROOT="${SYNTH_ROOT:-$PWD/data}"
+synth=.venv/bin/synth
+$synth run examples/demo/temperature_sweep.yaml
+$synth run examples/demo/reuse_check.yaml
+$synth batch batch_20241230_topp
+$synth shared --dataset Copa
+$synth lineage cost
