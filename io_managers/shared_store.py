@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.root import default_root
-from synth_assets.core.store import Store, read_rows
+from synth_assets.core.root import default_root, lineage_path
+from synth_assets.core.store import Store
 
 
 @dataclass
@@ -31,7 +30,7 @@ class StageOutput:
     rows: list[dict[str, Any]] | None
     reused: bool
     started_at: dt.datetime
-    path: Path | None = None
+    key: str | None = None
     content_hash: str | None = None
     llm_usage: dict[str, Any] | None = None
     llm_model: tuple[str, str] | None = None
@@ -77,16 +76,17 @@ class SharedStoreIOManager(ConfigurableIOManager):
         return Store(self.root or default_root())
 
     def _lineage(self) -> Lineage:
-        return Lineage(self._store().root / "lineage.duckdb")
+        return Lineage(lineage_path(self.root or default_root()))
 
     def handle_output(self, context: OutputContext, obj: StageOutput) -> None:
         store, lineage = self._store(), self._lineage()
         record = obj.record
-        if obj.path is None:
-            obj.path, obj.content_hash = store.write_stage(
+        if obj.key is None:
+            obj.key, obj.content_hash = store.write_stage(
                 obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()}
             )
-        rows = obj.rows if obj.rows is not None else read_rows(obj.path)
+        rows = obj.rows if obj.rows is not None else store.read_jsonl(obj.key)
+        uri = store.uri(obj.key)
         partition = str(context.partition_key)
         lineage.record_materialization(
             asset=context.asset_key.to_user_string(),
@@ -95,7 +95,7 @@ class SharedStoreIOManager(ConfigurableIOManager):
             fingerprint=record["fingerprint"],
             stage_fingerprint=obj.stage_fingerprint,
             run_id=context.run_id,
-            path=str(obj.path),
+            path=uri,
             rows=len(rows),
             content_hash=obj.content_hash,
             reused=obj.reused,
@@ -104,7 +104,7 @@ class SharedStoreIOManager(ConfigurableIOManager):
             upstream=obj.upstream,
         )
         metadata: dict[str, Any] = {
-            "path": MetadataValue.path(str(obj.path)),
+            "path": MetadataValue.path(uri),
             "rows": len(rows),
             "fingerprint": short(record["fingerprint"]),
             "stage_fingerprint": short(obj.stage_fingerprint),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.root import default_root
+from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
 
 
 class StoreResource(ConfigurableResource):
-    """The shared store and its lineage database under `root` (default `$SYNTH_ROOT` or `./data`)."""
+    """The shared store (local path or `s3://bucket/prefix`; default `$SYNTH_ROOT` or `./data`) and its lineage."""
 
     root: str | None = None
 
@@ -20,4 +20,4 @@ class StoreResource(ConfigurableResource):
 
     @property
     def lineage(self) -> Lineage:
-        return Lineage(self.store.root / "lineage.duckdb")
+        return Lineage(lineage_path(self.root or default_root()))

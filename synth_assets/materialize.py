@@ -9,13 +9,14 @@ from pathlib import Path
 from dagster import DagsterInstance, MultiPartitionKey
 
 from synth_assets.core.registry import Registration
+from synth_assets.core.root import state_dir
 from synth_assets.jobs import recipe_job_name
 
 
-def dagster_instance(root: Path) -> DagsterInstance:
-    """The instance at `$DAGSTER_HOME`, else a persistent one at `{root}/.dagster` (what `dagster dev` should use too)."""
+def dagster_instance(root: str | Path) -> DagsterInstance:
+    """The instance at `$DAGSTER_HOME`, else a persistent one in the store's state dir (`{root}/.dagster` for local roots)."""
     if not os.environ.get("DAGSTER_HOME"):
-        home = root / ".dagster"
+        home = state_dir(root) / ".dagster"
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").touch()
         os.environ["DAGSTER_HOME"] = str(home)

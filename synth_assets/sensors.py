@@ -11,6 +11,7 @@ from dagster import DefaultSensorStatus, MultiPartitionKey, RunRequest, SensorEv
 
 from resources.store import StoreResource
 from synth_assets.core.drops import process_drop
+from synth_assets.core.root import state_dir
 from synth_assets.jobs import recipe_job_name
 
 
@@ -24,7 +25,7 @@ def config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource) -
     """New or changed YAMLs in the drop folder: register, add partitions, run what is not complete."""
     store, lineage = synth.store, synth.lineage
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    folder = drop_dir(store.root)
+    folder = drop_dir(state_dir(store.root_uri))
     run_requests, partitions, skipped = [], {}, 0
     for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

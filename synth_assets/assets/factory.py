@@ -26,9 +26,8 @@ from resources.llm import ChatRequest, ChatResponse, LLMResource, LLMUsage
 from resources.store import StoreResource
 from synth_assets.assets.recipe_stages import RecipeStages
 from synth_assets.core.config import Experiment, Sampling
-from synth_assets.core.publish import publish_experiment
+from synth_assets.core.publish import publish_experiment, train_key
 from synth_assets.core.registry import load_registered
-from synth_assets.core.store import read_rows
 
 STAGES = ("source", "generated", "validated", "published")
 DEFAULT_MIN_PASS_RATE = 0.0
@@ -138,11 +137,11 @@ def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
                 upstream = [{
                     "asset": keys[upstream_stage].to_user_string(),
                     "partition_key": str(context.partition_key),
-                    "path": str(store.stage_dir(dataset, upstream_stage, record["stages"][upstream_stage]) / "data.jsonl"),
+                    "path": store.uri(store.stage_key(dataset, upstream_stage, record["stages"][upstream_stage]) + "/data.jsonl"),
                 }]
             out = StageOutput(stage=stage, dataset=dataset, record=record, rows=None, reused=False, started_at=started, upstream=upstream)
             if stage == "published":
-                out.path = store.experiment_dir(dataset, record["semantic_name"]) / dataset / f"{dataset.lower()}_train.jsonl"
+                out.key = train_key(store, dataset, record["semantic_name"])
                 if store.is_complete(dataset, record["semantic_name"], record["fingerprint"]):
                     out.reused = True
                 else:
@@ -155,10 +154,10 @@ def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
                     )[0]
                     summary = {"pass_rate": round(accepted / len(rows), 4) if rows else None, **usage}
                     out.rows = recipe.train_rows(exp, rows)
-                    out.path, out.content_hash = publish_experiment(store, exp, record, out.rows, summary)
+                    out.key, out.content_hash = publish_experiment(store, exp, record, out.rows, summary)
             elif store.stage_complete(dataset, stage, stage_fp):
                 out.reused = True
-                out.path = store.stage_dir(dataset, stage, stage_fp) / "data.jsonl"
+                out.key = store.stage_key(dataset, stage, stage_fp) + "/data.jsonl"
                 context.log.info(f"stage {stage} {stage_fp[:12]} already in the store: reused, no LLM call")
             else:
                 meter = _UsageMeter(llm, exp, context, f"{recipe.name}/{stage} {dataset}")
@@ -170,7 +169,7 @@ def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
                     out.rows = recipe.validate(exp, inputs["upstream"], meter)
                 if meter.usage is not None:
                     out.llm_usage, out.llm_model = meter.usage.to_dict(), meter.model
-            rows = out.rows if out.rows is not None else read_rows(out.path)
+            rows = out.rows if out.rows is not None else store.read_jsonl(out.key)
             pass_rate = None
             if stage == "validated":
                 pass_rate = round(sum(1 for r in rows if r.get("_synth", {}).get("accepted")) / len(rows), 4) if rows else 0.0

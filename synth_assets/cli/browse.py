@@ -68,7 +68,7 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
         full = record["fingerprint"] if record else fp
         origin = lin.origin(full) or {}
         out.append({
-            "dataset": ds, "semantic_name": name, "fingerprint": full, "path": str(s.experiment_dir(ds, name)),
+            "dataset": ds, "semantic_name": name, "fingerprint": full, "path": s.experiment_uri(ds, name),
             "origin_batch": origin.get("batch_id"), "created_at": origin.get("created_at"),
             "batches": [b["batch_id"] for b in lin.batches_using(full)],
         })
@@ -121,11 +121,12 @@ def data_paths_command(dataset: str = typer.Option(..., "--dataset", "-d"),
     s = store()
     out: dict[str, Any] = {}
     for ds, name, _ in s.complete_experiments():
-        if ds != dataset or (batch and not s.view_path(batch, ds, name).is_symlink()):
+        if ds != dataset or (batch and s.read_view(s.view_key(batch, ds, name)) != s.experiment_key(ds, name)):
             continue
-        base = s.view_path(batch, ds, name) if batch else s.experiment_dir(ds, name)
-        files = sorted((base / ds).glob(f"{ds.lower()}_*.jsonl"))
-        out[name] = {f.stem.split("_", 1)[1]: str(f) for f in files}
+        # locally a path through the batch's symlink; on S3 (no symlinks) the shared object itself
+        base = s.view_uri(batch, ds, name) if batch and s.symlink_views else s.experiment_uri(ds, name)
+        files = [f for f in s.children(f"{s.experiment_key(ds, name)}/{ds}") if f.startswith(f"{ds.lower()}_") and f.endswith(".jsonl")]
+        out[name] = {f[len(ds) + 1:-len(".jsonl")]: f"{base}/{ds}/{f}" for f in files}
     if fmt == "json":
         return print_json({dataset: out})
     if fmt != "yaml":
@@ -148,9 +149,9 @@ def resolve_command(target: str = typer.Argument(..., help="Batch path, shared p
         "legacy_fingerprint": record.get("legacy_fingerprint"),
         "dataset": ds,
         "semantic_name": name,
-        "shared_path": str(s.experiment_dir(ds, name)),
+        "shared_path": s.experiment_uri(ds, name),
         "complete": s.record_complete(record),
-        "batch_paths": [str(s.view_path(b, ds, name)) for b in s.batches_linking(ds, name)],
+        "batch_paths": [s.view_uri(b, ds, name) for b in s.batches_linking(ds, name)],
         "origin_batch": (lin.origin(record["fingerprint"]) or {}).get("batch_id", record.get("origin_batch")),
     }
     if as_json:

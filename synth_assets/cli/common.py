@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.root import default_root
+from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
+from synth_assets.core.store_s3 import S3StoreError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -24,21 +25,21 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
-def root_path() -> Path:
-    return Path(default_root()).resolve()
-
-
 def set_root(root: str | None) -> None:
     """`--root` wins over `$SYNTH_ROOT`; every process we start (Dagster steps) inherits it."""
-    os.environ["SYNTH_ROOT"] = str(Path(root or default_root()).resolve())
+    root = root or default_root()
+    os.environ["SYNTH_ROOT"] = root if root.startswith("s3://") else str(Path(root).resolve())
 
 
 def store() -> Store:
-    return Store(root_path())
+    try:
+        return Store(default_root())
+    except S3StoreError as exc:
+        raise fail(str(exc)) from None
 
 
 def lineage() -> Lineage:
-    return Lineage(root_path() / "lineage.duckdb")
+    return Lineage(lineage_path(default_root()))
 
 
 def _jsonable(value: Any) -> Any:

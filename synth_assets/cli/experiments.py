@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment Y
 
 def _load(configs: list[Path]):
     try:
-        return [exp for path in configs for exp in load_experiments(path, store().root)]
+        return [exp for path in configs for exp in load_experiments(path, store().root_uri)]
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
 
@@ -82,11 +81,12 @@ def _tree(batch_ids: list[str]) -> None:
     for batch_id in dict.fromkeys(batch_ids):
         tree = Tree(f"[bold]{batch_id}/")
         datasets: dict[str, Tree] = {}
-        for dataset, name, link in s.views(batch_id):
+        for dataset, name, view in s.views(batch_id):
             if dataset not in datasets:
                 datasets[dataset] = tree.add(f"{dataset}/")
             branch = datasets[dataset]
-            branch.add(f"{name} -> {link.readlink()}")
+            target = s.read_view(view)
+            branch.add(f"{name} -> " + (f"../../{target}" if s.symlink_views else f"manifest: {s.uri(target)}"))
         console.print(tree)
 
 
@@ -118,7 +118,7 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
     todo = [r for r in regs if not r.complete]
     if not as_json:
         console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")
-    outcome = materialize(regs, dagster_instance(store().root), tags=_progress_tags())
+    outcome = materialize(regs, dagster_instance(store().root_uri), tags=_progress_tags())
     if as_json:
         print_json(_as_dicts(regs, outcome))
     else:
@@ -141,11 +141,11 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
     if not yes:
         typer.confirm(f"Regenerate {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})?", abort=True)
     for stage in ("source", "generated", "validated"):
-        shutil.rmtree(s.stage_dir(record["dataset"], stage, record["stages"][stage]), ignore_errors=True)
-    shutil.rmtree(s.experiment_dir(record["dataset"], record["semantic_name"]), ignore_errors=True)
+        s.remove_stage(record["dataset"], stage, record["stages"][stage])
+    s.remove_experiment(record["dataset"], record["semantic_name"])
     reg = Registration(exp, fingerprint(exp), record["origin_batch"], record["semantic_name"], False,
                        record["origin_batch"], record["created_at"], None)
-    outcome = materialize([reg], dagster_instance(s.root), tags={NO_CACHE_TAG: "true", **_progress_tags()})
+    outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **_progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):
         raise typer.Exit(1)

@@ -3,7 +3,7 @@
 import typer
 
 from synth_assets.cli import browse, experiments, lineage_cmd, manage
-from synth_assets.cli.common import set_root
+from synth_assets.cli.common import set_root, store
 from synth_assets.cli.llm_cmd import llm_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -13,6 +13,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 @app.callback()
 def main(root: str = typer.Option(None, "--root", envvar="SYNTH_ROOT", help="Store root (default ./data).")) -> None:
     set_root(root)
+    if (root or "").startswith("s3://"):
+        store()  # a missing bucket or missing credentials fail here, naming the bucket / variables
 
 
 app.command("fingerprint")(experiments.fingerprint_command)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import typer
@@ -15,19 +14,18 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
                force: bool = typer.Option(False, "--force", help="Remove referencing batch views first.")) -> None:
     """Remove a batch view, or shared data no batch references (never data another batch uses, unless --force)."""
     s, lin = store(), lineage()
-    path = Path(target)
-    batch_dir = path if path.is_dir() and not path.is_symlink() and path.name.startswith("batch_") else s.root / target
-    if batch_dir.name.startswith("batch_") and batch_dir.is_dir() and not batch_dir.is_symlink():
-        removed = s.unlink(batch_dir.name)
-        lin.remove_membership(batch_dir.name)
-        console.print(f"removed batch {batch_dir.name}: {len(removed)} views; shared data untouched")
+    key = s.relative_key(target) or target
+    parts = key.split("/")
+    if parts[0] in s.batches() and len(parts) == 1:
+        removed = s.unlink(parts[0])
+        lin.remove_membership(parts[0])
+        console.print(f"removed batch {parts[0]}: {len(removed)} views; shared data untouched")
         return
-    if path.is_symlink() and path.parent.parent.name.startswith("batch_"):
-        batch_id, dataset, name = path.parent.parent.name, path.parent.name, path.name
-        record = s.find(path)
-        s.unlink(batch_id, dataset, name)
-        lin.remove_membership(batch_id, dataset, record["fingerprint"])
-        console.print(f"removed view {path}; shared data untouched")
+    if parts[0] in s.batches() and len(parts) == 3 and s.read_view(key) is not None:
+        record = s.find(target)
+        s.unlink(*parts)
+        lin.remove_membership(parts[0], parts[1], record["fingerprint"])
+        console.print(f"removed view {target}; shared data untouched")
         return
     try:
         record = s.find(target)
@@ -42,8 +40,8 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     for batch_id in users:
         s.unlink(batch_id, dataset, name)
         lin.remove_membership(batch_id, dataset, record["fingerprint"])
-    shutil.rmtree(s.experiment_dir(dataset, name), ignore_errors=True)
-    (s.meta / "experiments" / f"{record['fingerprint']}.json").unlink(missing_ok=True)
+    s.remove_experiment(dataset, name)
+    s.remove_registration(record["fingerprint"])
     s.release_name(dataset, name)
     lin.remove_experiment(record["fingerprint"])
     console.print(f"removed {dataset}/{name} ({short(record['fingerprint'])})" + (f" and {len(users)} views" if users else ""))
@@ -54,8 +52,10 @@ def import_legacy_command(path: Path = typer.Argument(..., exists=True, file_oka
     from synth_assets.core.legacy import import_legacy
 
     s = store()
+    if not s.symlink_views:
+        raise fail("import-legacy adopts local trees; use a local --root")
     try:
-        report = import_legacy(path, s.root, lineage=lineage())
+        report = import_legacy(path, s.root_uri, lineage=lineage())
     except ValueError as exc:
         raise fail(str(exc)) from None
     print_table("Imported experiments", ["dataset", "experiment", "legacy fp", "verified", "origin batch", "created"], (

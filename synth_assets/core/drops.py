@@ -29,7 +29,7 @@ def process_drop(path: Path, store: Store, lineage: Lineage, text: str | None = 
     A bad file gets an `.error.txt` marker beside it (when it is local) and registers nothing.
     """
     try:
-        experiments = load_experiments(path, store.root, text=text)
+        experiments = load_experiments(path, store.root_uri, text=text)
     except (ConfigError, KeyError, ValueError, OSError) as exc:
         message = str(exc)
         if text is None:

@@ -33,7 +33,8 @@ import yaml
 
 from synth_assets.core.fingerprint import digest, legacy_fingerprint
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import FINGERPRINT_FILE, Store, read_fingerprint
+from synth_assets.core.store import FINGERPRINT_FILE
+from synth_assets.core.store_local import LocalStore, read_fingerprint
 
 IMPORT_SCHEME = "legacy-import/1"
 CONFIG_FILE = "generation_config.yaml"
@@ -248,7 +249,7 @@ def scan_legacy_tree(path: str | Path) -> LegacyImportReport:
     return report
 
 
-def _reserve(store: Store, exp: LegacyExperiment) -> str | None:
+def _reserve(store: LocalStore, exp: LegacyExperiment) -> str | None:
     """Reserve the legacy name for the new fingerprint; None when another fingerprint holds it.
 
     `Store.reserve_name` would skip the name because the directory's `.fingerprint` holds the
@@ -267,7 +268,7 @@ def _reserve(store: Store, exp: LegacyExperiment) -> str | None:
         return exp.name if marker.read_text().strip() == exp.new_fingerprint else None
 
 
-def _copy_experiment(exp: LegacyExperiment, store: Store) -> str | None:
+def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> str | None:
     """Copy one shared directory into the store; a problem string when it cannot."""
     dest = store.experiment_dir(exp.dataset, exp.name)
     if dest.exists() or dest.is_symlink():
@@ -296,7 +297,7 @@ def import_legacy(path: str | Path, root: str | Path, *, lineage: Lineage) -> Le
     symlinks. Mismatching or unreadable experiments are reported in `problems` and not imported.
     """
     report = scan_legacy_tree(path)
-    store = Store(root)
+    store = LocalStore(root)
     in_place = Path(path).resolve() == store.root
     done: dict[tuple[str, str], LegacyExperiment] = {}
     for exp in report.experiments:
@@ -355,7 +356,7 @@ def import_legacy(path: str | Path, root: str | Path, *, lineage: Lineage) -> Le
                 if view.exists() and not view.is_symlink():
                     report.problems.append(f"{view}: exists and is not a symlink; batch view not created")
                     continue
-                view = store.link(batch_id, *key)
+                view = store.path(store.link(batch_id, *key))
             lineage.record_membership(
                 batch_id=batch_id,
                 dataset=exp.dataset,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.fingerprint import short
-from synth_assets.core.store import Store, building, write_jsonl
+from synth_assets.core.store import Store, jsonl_bytes
 
 
 def _readme(record: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -34,19 +33,23 @@ def _readme(record: dict[str, Any], summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def publish_experiment(store: Store, exp: Experiment, record: dict[str, Any], train_rows: list[dict], summary: dict[str, Any]) -> tuple[Path, str]:
-    """Write `_shared/{Dataset}/{name}/` atomically; return its train file and content hash."""
+def train_key(store: Store, dataset: str, name: str) -> str:
+    return f"{store.experiment_key(dataset, name)}/{dataset}/{dataset.lower()}_train.jsonl"
+
+
+def publish_experiment(store: Store, exp: Experiment, record: dict[str, Any], train_rows: list[dict], summary: dict[str, Any]) -> tuple[str, str]:
+    """Write `_shared/{Dataset}/{name}/` atomically (marker last); return its train file key and content hash."""
     dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
-    final = store.experiment_dir(dataset, name)
     prefix = dataset.lower()
     summary = {**summary, "rows": {"train": len(train_rows)}}
-    with building(final, fingerprint) as tmp:
-        content_hash = write_jsonl(tmp / dataset / f"{prefix}_train.jsonl", train_rows)
+    data = jsonl_bytes(train_rows)
+    with store.building(store.experiment_key(dataset, name), fingerprint) as out:
+        out.write_bytes(f"{dataset}/{prefix}_train.jsonl", data)
         for split in ("validation", "test"):
             if split in exp.entry.splits and split != exp.config.dataset.split:
-                target = tmp / dataset / f"{prefix}_{split}.jsonl"
-                shutil.copyfile(exp.entry.split_path(split), target)
-                summary["rows"][split] = sum(1 for line in target.open(encoding="utf-8") if line.strip())
+                source = exp.entry.split_path(split)
+                out.copy_file(source, f"{dataset}/{prefix}_{split}.jsonl")
+                summary["rows"][split] = sum(1 for line in source.open(encoding="utf-8") if line.strip())
         metadata = {
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "origin_batch": record["origin_batch"],
@@ -62,7 +65,7 @@ def publish_experiment(store: Store, exp: Experiment, record: dict[str, Any], tr
             "params": record["params"],
             "summary": summary,
         }
-        (tmp / "experiment_metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
-        (tmp / "generation_config.yaml").write_text(record["config_yaml"], encoding="utf-8")
-        (tmp / "README.md").write_text(_readme(record, summary), encoding="utf-8")
-    return final / dataset / f"{prefix}_train.jsonl", content_hash
+        out.write_text("experiment_metadata.json", json.dumps(metadata, indent=2, ensure_ascii=False))
+        out.write_text("generation_config.yaml", record["config_yaml"])
+        out.write_text("README.md", _readme(record, summary))
+    return train_key(store, dataset, name), hashlib.sha256(data).hexdigest()

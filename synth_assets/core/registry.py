@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,7 +26,7 @@ class Registration:
     complete: bool
     origin_batch: str
     created_at: str
-    view_path: Path | None
+    view_uri: str | None
 
     @property
     def fingerprint(self) -> str:
@@ -87,7 +86,7 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
         scheme=SCHEME,
         dataset=exp.dataset,
         semantic_name=name,
-        shared_path=str(store.experiment_dir(exp.dataset, name)),
+        shared_path=store.experiment_uri(exp.dataset, name),
         params=fps.params,
         config_yaml=record["config_yaml"],
         origin_batch=record["origin_batch"],
@@ -95,12 +94,12 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     origin = lineage.origin(fps.experiment) or {}
     origin_batch = origin.get("batch_id") or record["origin_batch"]
     complete = store.is_complete(exp.dataset, name, fps.experiment)
-    view = store.link(batch_id, exp.dataset, name) if complete else None
+    view = store.uri(store.link(batch_id, exp.dataset, name)) if complete else None
     lineage.record_membership(
         batch_id=batch_id,
         dataset=exp.dataset,
         fingerprint=fps.experiment,
-        view_path=str(store.view_path(batch_id, exp.dataset, name)),
+        view_path=store.view_uri(batch_id, exp.dataset, name),
         reused=origin_batch != batch_id,
     )
     created = origin.get("created_at")
@@ -108,11 +107,11 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     return Registration(exp, fps, batch_id, name, complete, origin_batch, created_at, view)
 
 
-def load_registered(store: Store, fingerprint_or_prefix: str, root: str | Path | None = None) -> tuple[Experiment, dict[str, Any]]:
+def load_registered(store: Store, fingerprint_or_prefix: str) -> tuple[Experiment, dict[str, Any]]:
     """Rebuild a registered experiment and check its source data has not changed since."""
     record = store.registration(fingerprint_or_prefix)
     config = ExperimentConfig.model_validate(record["config"])
-    exp = Experiment(config=config, entry=find_entry(record["dataset"], root), source_file=record.get("source_file", ""))
+    exp = Experiment(config=config, entry=find_entry(record["dataset"], store.root_uri), source_file=record.get("source_file", ""))
     current = fingerprint(exp)
     if current.experiment != record["fingerprint"]:
         raise RuntimeError(

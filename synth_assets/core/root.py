@@ -1,7 +1,25 @@
-"""Where the store lives: `--root`, else `$SYNTH_ROOT`, else `./data`."""
+"""Where the store lives (`--root`, else `$SYNTH_ROOT`, else `./data`) and where its local state goes."""
 
+import hashlib
 import os
+from pathlib import Path
 
 
 def default_root() -> str:
     return os.environ.get("SYNTH_ROOT") or "data"
+
+
+def state_dir(root: str | Path) -> Path:
+    """Local state of a store (lineage DuckDB, LLM cache, Dagster home): the root itself when it is
+    local; for `s3://` roots `$SYNTH_STATE_DIR` (default `~/.cache/synth`)/s3/{bucket}-{hash}."""
+    text = str(root)
+    if not text.startswith("s3://"):
+        return Path(text).resolve()
+    base = Path(os.environ.get("SYNTH_STATE_DIR") or Path.home() / ".cache" / "synth")
+    bucket = text[5:].split("/", 1)[0]
+    return base / "s3" / f"{bucket}-{hashlib.sha256(text.rstrip('/').encode()).hexdigest()[:8]}"
+
+
+def lineage_path(root: str | Path) -> Path:
+    """`$SYNTH_LINEAGE_DB`, else `lineage.duckdb` in the store's state dir."""
+    return Path(os.environ.get("SYNTH_LINEAGE_DB") or state_dir(root) / "lineage.duckdb")

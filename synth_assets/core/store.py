@@ -1,231 +1,283 @@
-"""The shared store on a local filesystem.
+"""The shared store: one layout, on a local filesystem or on S3.
 
 ```
 {root}/_shared/{Dataset}/{semantic_name}/     one physical copy per fingerprint
     .fingerprint  experiment_metadata.json  generation_config.yaml  README.md
     {Dataset}/{dataset}_{split}.jsonl
 {root}/_stages/{Dataset}/{stage}/{stage_fp}/  intermediate stage outputs (data.jsonl, meta.json, .fingerprint)
-{root}/batch_{...}/{Dataset}/{semantic_name} -> ../../_shared/{Dataset}/{semantic_name}
+{root}/batch_{...}/{Dataset}/{semantic_name}  batch view: a relative symlink (local) or a manifest object (S3)
 {root}/.synth/experiments/{fingerprint}.json  registered experiments (config + stage fingerprints)
 {root}/.synth/names/{Dataset}/{semantic_name} reservation of a name by a fingerprint
 ```
-Every directory is built under a temporary name and renamed into place; `.fingerprint` is written
-last, so nothing partial ever looks complete.
+`.fingerprint` is written last: locally the whole directory is built under a temporary name and
+renamed into place; on S3 the data objects go first and the marker last. Nothing without its
+marker is ever complete. Everything below works on keys relative to the root; `uri(key)` turns
+a key into a path or an `s3://` URL.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 FINGERPRINT_FILE = ".fingerprint"
+SHARED, STAGES, META = "_shared", "_stages", ".synth"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see the old content or the new, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
-    """Write rows as JSONL; return the sha256 of the bytes written."""
-    data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+def parse_jsonl(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+class DirWriter(abc.ABC):
+    """Files of one directory being built; committed by `Store.building`."""
+
+    @abc.abstractmethod
+    def write_bytes(self, relative: str, data: bytes) -> None: ...
+
+    def write_text(self, relative: str, text: str) -> None:
+        self.write_bytes(relative, text.encode("utf-8"))
+
+    def copy_file(self, source: Path, relative: str) -> None:
+        self.write_bytes(relative, Path(source).read_bytes())
 
 
-def read_fingerprint(directory: Path) -> str | None:
-    try:
-        return (directory / FINGERPRINT_FILE).read_text(encoding="utf-8").strip() or None
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+class Store(abc.ABC):
+    """Logical operations of the store over a few storage primitives.
 
+    `Store(root)` opens the right backend: `S3Store` for `s3://bucket/prefix`, else `LocalStore`.
+    """
 
-@contextlib.contextmanager
-def building(final: Path, fingerprint: str) -> Iterator[Path]:
-    """Yield a temporary directory; on success mark it with `.fingerprint` and rename it to `final`."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        atomic_write_text(tmp / FINGERPRINT_FILE, fingerprint + "\n")
-        if final.exists() and read_fingerprint(final) is None:
-            shutil.rmtree(final)  # leftovers without a marker are never complete data
+    root_uri: str
+    symlink_views = False  # views are real symlinks one can read files through (local) or manifests (S3)
+
+    def __new__(cls, root: str | Path | None = None, *args: Any, **kwargs: Any) -> "Store":
+        if cls is Store:
+            if str(root).startswith("s3://"):
+                from synth_assets.core.store_s3 import S3Store as cls  # noqa: N813
+            else:
+                from synth_assets.core.store_local import LocalStore as cls  # noqa: N813
+        return super().__new__(cls)
+
+    # --- primitives ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def uri(self, key: str) -> str: ...
+
+    @abc.abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """Raise FileNotFoundError when absent."""
+
+    @abc.abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write one object/file atomically."""
+
+    @abc.abstractmethod
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Create `key` only if absent; False when it already exists."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_prefix(self, prefix: str) -> None:
+        """Delete a directory and everything under it."""
+
+    @abc.abstractmethod
+    def children(self, prefix: str) -> list[str]:
+        """Names directly under a directory prefix (files and folders)."""
+
+    @abc.abstractmethod
+    def building(self, prefix: str, fingerprint: str) -> contextlib.AbstractContextManager[DirWriter]:
+        """Build a directory; on success it appears complete at `prefix` with `.fingerprint` last."""
+
+    @abc.abstractmethod
+    def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None: ...
+
+    @abc.abstractmethod
+    def read_view(self, view_key: str) -> str | None:
+        """The target key of a batch view, or None when `view_key` is no view."""
+
+    @abc.abstractmethod
+    def relative_key(self, target: str | Path) -> str | None:
+        """The key of a path/URL inside this store, or None."""
+
+    # --- layout ----------------------------------------------------------------------------------
+    @staticmethod
+    def experiment_key(dataset: str, name: str) -> str:
+        return f"{SHARED}/{dataset}/{name}"
+
+    @staticmethod
+    def stage_key(dataset: str, stage: str, stage_fp: str) -> str:
+        return f"{STAGES}/{dataset}/{stage}/{stage_fp[:16]}"
+
+    @staticmethod
+    def view_key(batch_id: str, dataset: str, name: str) -> str:
+        return f"{batch_id}/{dataset}/{name}"
+
+    def experiment_uri(self, dataset: str, name: str) -> str:
+        return self.uri(self.experiment_key(dataset, name))
+
+    def view_uri(self, batch_id: str, dataset: str, name: str) -> str:
+        return self.uri(self.view_key(batch_id, dataset, name))
+
+    def exists(self, key: str) -> bool:
         try:
-            os.rename(tmp, final)
-        except OSError:
-            if read_fingerprint(final) != fingerprint:
-                raise
-            shutil.rmtree(tmp)  # another process finished the same fingerprint first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            self.read_bytes(key)
+            return True
+        except FileNotFoundError:
+            return False
 
+    def fingerprint_at(self, prefix: str) -> str | None:
+        try:
+            return self.read_bytes(f"{prefix}/{FINGERPRINT_FILE}").decode("utf-8").strip() or None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
-class Store:
-    """Paths and atomic operations of one store root."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root).resolve()
-        self.shared = self.root / "_shared"
-        self.stages = self.root / "_stages"
-        self.meta = self.root / ".synth"
-
-    # --- experiments -------------------------------------------------------------------------
-    def experiment_dir(self, dataset: str, name: str) -> Path:
-        return self.shared / dataset / name
-
+    # --- experiments -----------------------------------------------------------------------------
     def is_complete(self, dataset: str, name: str, fingerprint: str) -> bool:
-        return read_fingerprint(self.experiment_dir(dataset, name)) == fingerprint
+        return self.fingerprint_at(self.experiment_key(dataset, name)) == fingerprint
+
+    def record_complete(self, record: dict[str, Any]) -> bool:
+        """A registration's data is complete (by its own or, for imported trees, its legacy fingerprint)."""
+        marker = self.fingerprint_at(self.experiment_key(record["dataset"], record["semantic_name"]))
+        return marker is not None and marker in (record["fingerprint"], record.get("legacy_fingerprint"))
 
     def reserve_name(self, dataset: str, preferred: str, fingerprint: str) -> str:
         """The preferred semantic name, or a deterministic `_{fp6}` suffix when another fingerprint has it."""
         for name in (preferred, f"{preferred}_{fingerprint[:6]}", f"{preferred}_{fingerprint[:12]}"):
-            marker = self.meta / "names" / dataset / name
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            existing = read_fingerprint(self.experiment_dir(dataset, name))
-            if existing not in (None, fingerprint):
+            if self.fingerprint_at(self.experiment_key(dataset, name)) not in (None, fingerprint):
                 continue
-            try:
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(fingerprint)
+            marker = f"{META}/names/{dataset}/{name}"
+            if self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint:
                 return name
-            except FileExistsError:
-                if marker.read_text().strip() == fingerprint:
-                    return name
         raise RuntimeError(f"no free semantic name for {dataset}/{preferred}")
 
     def release_name(self, dataset: str, name: str) -> None:
-        (self.meta / "names" / dataset / name).unlink(missing_ok=True)
+        self.delete(f"{META}/names/{dataset}/{name}")
 
     def save_registration(self, record: dict[str, Any]) -> None:
-        atomic_write_text(self.meta / "experiments" / f"{record['fingerprint']}.json", json.dumps(record, indent=2, sort_keys=True))
+        self.write_bytes(f"{META}/experiments/{record['fingerprint']}.json", json.dumps(record, indent=2, sort_keys=True).encode())
+
+    def remove_registration(self, fingerprint: str) -> None:
+        self.delete(f"{META}/experiments/{fingerprint}.json")
 
     def registration(self, fingerprint: str) -> dict[str, Any]:
         """A registered experiment by full fingerprint or unique prefix."""
-        folder = self.meta / "experiments"
-        matches = sorted(folder.glob(f"{fingerprint}*.json")) if folder.is_dir() else []
+        matches = sorted(n for n in self.children(f"{META}/experiments") if n.startswith(fingerprint) and n.endswith(".json"))
         if not matches:
-            raise KeyError(f"no registered experiment with fingerprint {fingerprint!r} under {self.root}")
+            raise KeyError(f"no registered experiment with fingerprint {fingerprint!r} under {self.root_uri}")
         if len(matches) > 1:
-            raise KeyError(f"fingerprint prefix {fingerprint!r} is ambiguous: {[m.stem[:12] for m in matches]}")
-        return json.loads(matches[0].read_text(encoding="utf-8"))
+            raise KeyError(f"fingerprint prefix {fingerprint!r} is ambiguous: {[m[:12] for m in matches]}")
+        return json.loads(self.read_bytes(f"{META}/experiments/{matches[0]}"))
 
     def registrations(self) -> list[dict[str, Any]]:
-        folder = self.meta / "experiments"
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        return [json.loads(self.read_bytes(f"{META}/experiments/{n}")) for n in sorted(self.children(f"{META}/experiments")) if n.endswith(".json")]
 
     def complete_experiments(self) -> Iterator[tuple[str, str, str]]:
         """(dataset, name, fingerprint) for every complete experiment in `_shared`."""
-        if not self.shared.is_dir():
-            return
-        for marker in sorted(self.shared.glob(f"*/*/{FINGERPRINT_FILE}")):
-            yield marker.parent.parent.name, marker.parent.name, marker.read_text(encoding="utf-8").strip()
+        for dataset in sorted(self.children(SHARED)):
+            for name in sorted(self.children(f"{SHARED}/{dataset}")):
+                fingerprint = self.fingerprint_at(self.experiment_key(dataset, name))
+                if fingerprint:
+                    yield dataset, name, fingerprint
 
-    # --- stages --------------------------------------------------------------------------------
-    def stage_dir(self, dataset: str, stage: str, stage_fp: str) -> Path:
-        return self.stages / dataset / stage / stage_fp[:16]
+    def remove_experiment(self, dataset: str, name: str) -> None:
+        self.delete_prefix(self.experiment_key(dataset, name))
 
+    # --- stages ----------------------------------------------------------------------------------
     def stage_complete(self, dataset: str, stage: str, stage_fp: str) -> bool:
-        return read_fingerprint(self.stage_dir(dataset, stage, stage_fp)) == stage_fp
+        return self.fingerprint_at(self.stage_key(dataset, stage, stage_fp)) == stage_fp
 
-    def write_stage(self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict) -> tuple[Path, str]:
-        """Write a stage's rows atomically; return the data path and its content hash."""
-        final = self.stage_dir(dataset, stage, stage_fp)
-        with building(final, stage_fp) as tmp:
-            content_hash = write_jsonl(tmp / "data.jsonl", rows)
-            (tmp / "meta.json").write_text(json.dumps({**meta, "content_sha256": content_hash}, indent=2, default=str))
-        return final / "data.jsonl", content_hash
+    def write_stage(self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict) -> tuple[str, str]:
+        """Write a stage's rows atomically; return the data key and its content hash."""
+        prefix = self.stage_key(dataset, stage, stage_fp)
+        data = jsonl_bytes(rows)
+        content_hash = hashlib.sha256(data).hexdigest()
+        with self.building(prefix, stage_fp) as out:
+            out.write_bytes("data.jsonl", data)
+            out.write_text("meta.json", json.dumps({**meta, "content_sha256": content_hash}, indent=2, default=str))
+        return f"{prefix}/data.jsonl", content_hash
 
     def read_stage(self, dataset: str, stage: str, stage_fp: str) -> list[dict[str, Any]]:
-        directory = self.stage_dir(dataset, stage, stage_fp)
-        if read_fingerprint(directory) != stage_fp:
-            raise FileNotFoundError(f"stage {stage} {stage_fp[:12]} of {dataset} is not complete ({directory})")
-        return read_rows(directory / "data.jsonl")
+        prefix = self.stage_key(dataset, stage, stage_fp)
+        if self.fingerprint_at(prefix) != stage_fp:
+            raise FileNotFoundError(f"stage {stage} {stage_fp[:12]} of {dataset} is not complete ({self.uri(prefix)})")
+        return self.read_jsonl(f"{prefix}/data.jsonl")
 
-    # --- batch views ---------------------------------------------------------------------------
-    def view_path(self, batch_id: str, dataset: str, name: str) -> Path:
-        return self.root / batch_id / dataset / name
+    def read_jsonl(self, key: str) -> list[dict[str, Any]]:
+        return parse_jsonl(self.read_bytes(key))
 
-    def link(self, batch_id: str, dataset: str, name: str) -> Path:
-        """Create the relative symlink of a batch view (idempotent)."""
-        view = self.view_path(batch_id, dataset, name)
-        view.parent.mkdir(parents=True, exist_ok=True)
-        target = Path("..") / ".." / "_shared" / dataset / name
-        if view.is_symlink() and os.readlink(view) == str(target):
-            return view
-        if view.is_symlink():
-            view.unlink()
-        tmp = view.with_name(f".tmp-{name}-{uuid.uuid4().hex[:8]}")
-        os.symlink(target, tmp)
-        os.replace(tmp, view)
-        return view
+    def remove_stage(self, dataset: str, stage: str, stage_fp: str) -> None:
+        self.delete_prefix(self.stage_key(dataset, stage, stage_fp))
 
-    def unlink(self, batch_id: str, dataset: str | None = None, name: str | None = None) -> list[Path]:
-        """Remove batch view links (never the shared data); prune empty folders."""
-        batch = self.root / batch_id
-        removed = [p for p in batch.glob(f"{dataset or '*'}/{name or '*'}") if p.is_symlink()]
-        for link in removed:
-            link.unlink()
-        for folder in sorted([p for p in batch.glob("*") if p.is_dir() and not p.is_symlink()], reverse=True):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        with contextlib.suppress(OSError):
-            batch.rmdir()
-        return removed
+    # --- batch views -----------------------------------------------------------------------------
+    def link(self, batch_id: str, dataset: str, name: str) -> str:
+        """Create (idempotently) the batch view of a shared experiment; return its key."""
+        key = self.view_key(batch_id, dataset, name)
+        target = self.experiment_key(dataset, name)
+        if self.read_view(key) != target:
+            self.write_view(key, target, self.fingerprint_at(target) or "")
+        return key
 
     def batches(self) -> list[str]:
-        return sorted(p.name for p in self.root.glob("batch_*") if p.is_dir()) if self.root.is_dir() else []
+        return sorted(n for n in self.children("") if n.startswith("batch_"))
 
-    def views(self, batch_id: str) -> list[tuple[str, str, Path]]:
-        """(dataset, name, link path) of every view in a batch."""
-        return [(p.parent.name, p.name, p) for p in sorted((self.root / batch_id).glob("*/*")) if p.is_symlink()]
+    def views(self, batch_id: str) -> list[tuple[str, str, str]]:
+        """(dataset, name, view key) of every view in a batch."""
+        out = []
+        for dataset in sorted(self.children(batch_id)):
+            for name in sorted(self.children(f"{batch_id}/{dataset}")):
+                key = self.view_key(batch_id, dataset, name)
+                if self.read_view(key) is not None:
+                    out.append((dataset, name, key))
+        return out
+
+    def unlink(self, batch_id: str, dataset: str | None = None, name: str | None = None) -> list[str]:
+        """Remove batch views (never the shared data)."""
+        removed = [key for ds, n, key in self.views(batch_id) if dataset in (None, ds) and name in (None, n)]
+        for key in removed:
+            self.delete(key)
+        self._prune(batch_id)
+        return removed
+
+    def _prune(self, batch_id: str) -> None:
+        """Drop empty batch folders (a no-op where folders do not exist, as on S3)."""
 
     def batches_linking(self, dataset: str, name: str) -> list[str]:
-        return [b for b in self.batches() if self.view_path(b, dataset, name).is_symlink()]
+        target = self.experiment_key(dataset, name)
+        return [b for b in self.batches() if self.read_view(self.view_key(b, dataset, name)) == target]
 
-    def resolve(self, path: str | Path) -> tuple[str, str] | None:
-        """(dataset, name) of the shared experiment a batch path, shared path or file inside points at."""
-        real = Path(os.path.realpath(path))
-        try:
-            rel = real.relative_to(self.shared)
-        except ValueError:
+    def resolve(self, target: str | Path) -> tuple[str, str] | None:
+        """(dataset, name) of the experiment a batch path, shared path (or a file inside either) points at."""
+        key = self.relative_key(target)
+        if key is None:
             return None
-        return (rel.parts[0], rel.parts[1]) if len(rel.parts) >= 2 else None
+        parts = key.split("/")
+        if parts[0] == SHARED and len(parts) >= 3:
+            return parts[1], parts[2]
+        if parts[0].startswith("batch_") and len(parts) >= 3:
+            view = self.read_view("/".join(parts[:3]))
+            if view is not None:
+                return tuple(view.split("/")[1:3])  # type: ignore[return-value]
+        return None
 
     def find(self, target: str | Path) -> dict[str, Any]:
         """A registered experiment by batch path, shared path (or a file inside) or fingerprint prefix."""
-        if os.path.lexists(target):
-            located = self.resolve(target)
-            if located is None:
-                raise KeyError(f"{target} is not inside {self.shared} (nor a batch view of it)")
-            for record in self.registrations():
-                if (record["dataset"], record["semantic_name"]) == located:
-                    return record
-            raise KeyError(f"{target} is not a registered experiment")
-        return self.registration(str(target))
+        located = self.resolve(target)
+        if located is None:
+            if self.relative_key(target) is not None and "/" in str(target):
+                raise KeyError(f"{target} is neither a shared experiment nor a batch view in {self.root_uri}")
+            return self.registration(str(target))
+        for record in self.registrations():
+            if (record["dataset"], record["semantic_name"]) == located:
+                return record
+        raise KeyError(f"{target} is not a registered experiment")
 
-    def record_complete(self, record: dict[str, Any]) -> bool:
-        """A registration's data is complete (by its own or, for imported trees, its legacy fingerprint)."""
-        marker = read_fingerprint(self.experiment_dir(record["dataset"], record["semantic_name"]))
-        return marker is not None and marker in (record["fingerprint"], record.get("legacy_fingerprint"))

@@ -1,0 +1,173 @@
+"""The store on a local filesystem: directories renamed into place, views as relative symlinks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from synth_assets.core.store import FINGERPRINT_FILE, META, DirWriter, Store
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old content or the new, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_fingerprint(directory: Path) -> str | None:
+    try:
+        return (directory / FINGERPRINT_FILE).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+class _LocalWriter(DirWriter):
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        path = self.directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def copy_file(self, source: Path, relative: str) -> None:
+        path = self.directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+
+
+@contextlib.contextmanager
+def building(final: Path, fingerprint: str) -> Iterator[Path]:
+    """Yield a temporary directory; on success mark it with `.fingerprint` and rename it to `final`."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        atomic_write_bytes(tmp / FINGERPRINT_FILE, (fingerprint + "\n").encode())
+        if final.exists() and read_fingerprint(final) is None:
+            shutil.rmtree(final)  # leftovers without a marker are never complete data
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if read_fingerprint(final) != fingerprint:
+                raise
+            shutil.rmtree(tmp)  # another process finished the same fingerprint first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class LocalStore(Store):
+    """Paths and atomic operations of one local store root."""
+
+    symlink_views = True
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.root_uri = str(self.root)
+        self.shared = self.root / "_shared"
+        self.stages = self.root / "_stages"
+        self.meta = self.root / META
+
+    def path(self, key: str) -> Path:
+        return self.root / key if key else self.root
+
+    def uri(self, key: str) -> str:
+        return str(self.path(key))
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except (IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(self.uri(key)) from None
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        atomic_write_bytes(self.path(key), data)
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return True
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self.path(prefix), ignore_errors=True)
+
+    def children(self, prefix: str) -> list[str]:
+        folder = self.path(prefix)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".tmp-"))
+
+    @contextlib.contextmanager
+    def building(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
+        with building(self.path(prefix), fingerprint) as tmp:
+            yield _LocalWriter(tmp)
+
+    def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None:
+        view = self.path(view_key)
+        view.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.relpath(self.path(target_key), view.parent)
+        tmp = view.with_name(f".tmp-{view.name}-{uuid.uuid4().hex[:8]}")
+        os.symlink(target, tmp)
+        os.replace(tmp, view)
+
+    def read_view(self, view_key: str) -> str | None:
+        view = self.path(view_key)
+        if not view.is_symlink():
+            return None
+        target = (view.parent / os.readlink(view)).resolve()
+        try:
+            return target.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def _prune(self, batch_id: str) -> None:
+        batch = self.path(batch_id)
+        for folder in sorted([p for p in batch.glob("*") if p.is_dir() and not p.is_symlink()], reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        with contextlib.suppress(OSError):
+            batch.rmdir()
+
+    def relative_key(self, target: str | Path) -> str | None:
+        path = Path(target)
+        if not os.path.lexists(path):
+            return None
+        absolute = Path(os.path.abspath(path))
+        try:
+            return absolute.relative_to(self.root).as_posix()
+        except ValueError:
+            pass
+        try:  # a path reached through some other symlink: judge by where it really is
+            return Path(os.path.realpath(path)).relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    # Path conveniences for local callers (legacy import, tests)
+    def experiment_dir(self, dataset: str, name: str) -> Path:
+        return self.path(self.experiment_key(dataset, name))
+
+    def stage_dir(self, dataset: str, stage: str, stage_fp: str) -> Path:
+        return self.path(self.stage_key(dataset, stage, stage_fp))
+
+    def view_path(self, batch_id: str, dataset: str, name: str) -> Path:
+        return self.path(self.view_key(batch_id, dataset, name))

@@ -1,0 +1,159 @@
+"""The store on S3 (or any S3-compatible endpoint): marker objects last, views as manifest objects.
+
+The client comes from dagster-aws's `S3Resource`, so the standard AWS environment variables apply
+(`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_DEFAULT_REGION`, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from synth_assets.core.store import FINGERPRINT_FILE, DirWriter, Store
+
+VIEW_FORMAT = "synth-view/1"
+
+
+class S3StoreError(RuntimeError):
+    """A misconfigured S3 store: missing bucket or credentials."""
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
+    rest = url[len("s3://"):]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise S3StoreError(f"{url!r} names no bucket (expected s3://bucket/prefix)")
+    return bucket, prefix.strip("/")
+
+
+def s3_client(client: Any = None) -> Any:
+    if client is not None:
+        return client
+    from dagster_aws.s3 import S3Resource
+
+    return S3Resource().get_client()
+
+
+class _S3Writer(DirWriter):
+    def __init__(self, store: "S3Store", prefix: str):
+        self.store, self.prefix, self.written = store, prefix, []
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        key = f"{self.prefix}/{relative}"
+        self.store.write_bytes(key, data)
+        self.written.append(key)
+
+
+class _Discard(DirWriter):
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        pass
+
+
+class S3Store(Store):
+    """One store root at `s3://bucket/prefix`."""
+
+    def __init__(self, url: str, client: Any = None):
+        self.bucket, self.prefix = split_s3_url(url)
+        self.root_uri = f"s3://{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        self.client = s3_client(client)
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except NoCredentialsError:
+            raise S3StoreError(
+                f"no AWS credentials for bucket {self.bucket!r}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+            ) from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            endpoint = self.client.meta.endpoint_url
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise S3StoreError(f"bucket {self.bucket!r} does not exist at {endpoint} (set AWS_ENDPOINT_URL for other endpoints)") from None
+            raise S3StoreError(f"cannot access bucket {self.bucket!r} at {endpoint}: {code} {exc}") from None
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix and key else (self.prefix or key)
+
+    def uri(self, key: str) -> str:
+        return f"{self.root_uri}/{key}" if key else self.root_uri
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(self.uri(key)) from None
+            raise
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                return False
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def _list(self, prefix: str, delimiter: str = "") -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        full = self._key(prefix).rstrip("/") + "/" if prefix or self.prefix else ""
+        yield from paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter=delimiter)
+
+    def delete_prefix(self, prefix: str) -> None:
+        keys = [obj["Key"] for page in self._list(prefix) for obj in page.get("Contents", [])]
+        # the marker first: a half-deleted experiment must never look complete
+        keys.sort(key=lambda k: not k.endswith("/" + FINGERPRINT_FILE))
+        for start in range(0, len(keys), 1000):
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+
+    def children(self, prefix: str) -> list[str]:
+        names = set()
+        for page in self._list(prefix, delimiter="/"):
+            base = page.get("Prefix", "")
+            names.update(p["Prefix"][len(base):].rstrip("/") for p in page.get("CommonPrefixes", []))
+            names.update(o["Key"][len(base):] for o in page.get("Contents", []))
+        return sorted(n for n in names if n)
+
+    @contextlib.contextmanager
+    def building(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
+        existing = self.fingerprint_at(prefix)
+        if existing not in (None, fingerprint):
+            raise FileExistsError(f"{self.uri(prefix)} holds another fingerprint; refusing to overwrite it")
+        if existing == fingerprint:  # complete already (same fingerprint = same data): never rewrite it
+            yield _Discard()
+            return
+        writer = _S3Writer(self, prefix)
+        try:
+            yield writer
+        except BaseException:
+            for key in writer.written:
+                self.delete(key)
+            raise
+        self.write_bytes(f"{prefix}/{FINGERPRINT_FILE}", (fingerprint + "\n").encode())
+
+    def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None:
+        manifest = {"format": VIEW_FORMAT, "target": target_key, "target_uri": self.uri(target_key), "fingerprint": fingerprint}
+        self.write_bytes(view_key, json.dumps(manifest, indent=2).encode())
+
+    def read_view(self, view_key: str) -> str | None:
+        try:
+            manifest = json.loads(self.read_bytes(view_key))
+        except (FileNotFoundError, ValueError):
+            return None
+        return manifest.get("target") if isinstance(manifest, dict) and manifest.get("format") == VIEW_FORMAT else None
+
+    def relative_key(self, target: str | Path) -> str | None:
+        text = str(target)
+        if not text.startswith(self.root_uri + "/"):
+            return None
+        return text[len(self.root_uri) + 1:].rstrip("/")
