@@ -1,0 +1,1 @@
+"""Backends: OpenAI-compatible HTTP (openai, local), embedded llama.cpp server, offline vLLM."""

@@ -1,0 +1,60 @@
+"""Durable, multi-process safe request cache (SQLite, WAL mode)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+_CHUNK = 500  # stays under SQLite's host-parameter limit
+
+
+def default_cache_path() -> Path:
+    """`.cache/llm_cache.sqlite` in the store's local state dir (`$SYNTH_ROOT`, default `./data`)."""
+    from synth_assets.core.root import default_root, state_dir
+
+    return state_dir(default_root()) / ".cache" / "llm_cache.sqlite"
+
+
+def cache_key(backend: str, model: str, params: dict[str, Any], messages: list[dict[str, str]], sample_index: int) -> str:
+    """sha256 of the canonical JSON of everything that determines a sample (never endpoint or credentials)."""
+    payload = {"backend": backend, "model": model, "params": params, "messages": messages, "sample_index": sample_index}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Key -> response dict. Each `put` commits at once, so a killed run keeps what it already received."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=60000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for key, value in self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk):
+                found[key] = json.loads(value)
+        return found
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+            (key, json.dumps(value, ensure_ascii=False), time.time()),
+        )
+
+    def close(self) -> None:
+        self._db.close()

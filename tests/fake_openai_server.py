@@ -1,0 +1,135 @@
+"""A scriptable OpenAI-compatible chat server for fault injection and benchmarks (aiohttp).
+
+Run: `python tests/fake_openai_server.py --port P [--latency S] [--max-seconds T]`.
+
+Each request is keyed by the content of its last message. `POST /control` (JSON, all keys optional):
+  rules: {content: {status, times, retry_after, sleep, malformed}}  -- `times` limits a rule to the
+         first k arrivals of that content (default: always); `sleep` delays the answer (seconds)
+  hold_after: N  -- once N requests were answered, hold every further request (null releases them)
+  latency: seconds added to every answer;  reset: true clears the counts
+`GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from aiohttp import web
+
+
+class FakeOpenAI:
+    def __init__(self, latency: float):
+        self.latency = latency
+        self.rules: dict[str, dict] = {}
+        self.hold_after: int | None = None
+        self.release = asyncio.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        self.received: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()
+        self.arrivals: list[float] = []
+
+    async def control(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("reset"):
+            self.reset()
+        if "rules" in body:
+            self.rules = body["rules"]
+        if "latency" in body:
+            self.latency = float(body["latency"])
+        if "hold_after" in body:
+            self.hold_after = body["hold_after"]
+            if self.hold_after is None:
+                self.release.set()
+                self.release = asyncio.Event()
+        return web.json_response({"ok": True})
+
+    async def counts(self, _: web.Request) -> web.Response:
+        return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals})
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        content = body["messages"][-1]["content"]
+        self.received[content] += 1
+        self.arrivals.append(time.monotonic())
+        if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
+            await self.release.wait()
+        rule = self.rules.get(content, {})
+        active = rule.get("times") is None or self.received[content] <= rule["times"]
+        delay = self.latency + (rule.get("sleep", 0) if active else 0)
+        if delay:
+            await asyncio.sleep(delay)
+        if active and rule.get("status"):
+            headers = {"Retry-After": str(rule["retry_after"])} if "retry_after" in rule else {}
+            error = {"error": {"message": f"injected {rule['status']}", "type": "fake", "code": None}}
+            return web.json_response(error, status=rule["status"], headers=headers)
+        if active and rule.get("malformed"):
+            return web.Response(text='{"choices": [ this is not json', content_type="application/json")
+        self.answered[content] += 1
+        words = sum(len(m["content"].split()) for m in body["messages"])
+        text = f"echo: {content}"
+        return web.json_response({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": words, "completion_tokens": len(text.split()), "total_tokens": words + len(text.split())},
+        })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="exit on its own after this long")
+    args = parser.parse_args()
+    fake = FakeOpenAI(args.latency)
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", fake.chat)
+    app.router.add_post("/control", fake.control)
+    app.router.add_get("/counts", fake.counts)
+
+    async def deadline(_: web.Application) -> None:
+        asyncio.get_running_loop().call_later(args.max_seconds, os._exit, 0)
+
+    app.on_startup.append(deadline)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=4096)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(latency: float = 0.0, max_seconds: float = 900.0) -> tuple[subprocess.Popen, str]:
+    """Start the server as a subprocess; returns (process, base URL of its `/v1`). Stop it by its PID."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--latency", str(latency),
+         "--max-seconds", str(max_seconds)],
+    )
+    root = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{root}/counts", timeout=1)
+            return proc, f"{root}/v1"
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("fake OpenAI server did not start")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Fixtures: the fake OpenAI server (one subprocess per session, reset per test) and resource factories."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from resources.llm import LLMResource
+from tests import fake_openai_server
+
+
+class FakeServer:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.root = base_url.removesuffix("/v1")
+
+    def control(self, **body) -> None:
+        httpx.post(f"{self.root}/control", json=body, timeout=5).raise_for_status()
+
+    def counts(self) -> dict:
+        return httpx.get(f"{self.root}/counts", timeout=5).json()
+
+
+@pytest.fixture(scope="session")
+def _fake_process():
+    proc, base_url = fake_openai_server.start(max_seconds=600)
+    yield FakeServer(base_url)
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def fake(_fake_process: FakeServer) -> FakeServer:
+    _fake_process.control(reset=True, rules={}, hold_after=None, latency=0.0)
+    return _fake_process
+
+
+@pytest.fixture
+def make_llm(fake: FakeServer, tmp_path, monkeypatch):
+    """LLMResource on the openai backend against the fake server, with a per-test cache and fast backoff."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+
+    def make(**overrides) -> LLMResource:
+        config = dict(backend="openai", model="gpt-4o-mini", base_url=fake.base_url, cache_path=str(tmp_path / "cache.sqlite"),
+                      retry_min_wait_s=0.01, retry_max_wait_s=2.0, timeout_s=10.0)
+        config.update(overrides)
+        return LLMResource(**config)
+
+    return make
+
+
+def user(content: str, **fields) -> dict:
+    """A one-message ChatRequest payload."""
+    return {"messages": [{"role": "user", "content": content}], **fields}
