@@ -25,12 +25,14 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
 
 def add_partitions(instance: DagsterInstance, registrations: list[Registration]) -> None:
     """Make every registration's (dataset, fingerprint) a partition of its recipe's assets."""
+    wanted: dict[str, set[str]] = {}
     for reg in registrations:
-        recipe = reg.experiment.recipe
         for dim, key in reg.partition_key.items():
-            name = f"{recipe}_{dim}"
-            if not instance.has_dynamic_partition(name, key):
-                instance.add_dynamic_partitions(name, [key])
+            wanted.setdefault(f"{reg.experiment.recipe}_{dim}", set()).add(key)
+    for name, keys in wanted.items():
+        new = sorted(keys - set(instance.get_dynamic_partitions(name)))
+        if new:
+            instance.add_dynamic_partitions(name, new)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,38 @@
-"""Sensor on a local drop folder of experiment YAMLs."""
+"""Sensors on experiment-config drops: a local folder and an S3 prefix.
+
+Each new or changed YAML is validated, fingerprinted and registered; new fingerprints become
+dynamic partitions with a run request; fingerprints that are complete only get their batch view.
+A bad file gets an error report beside it and the sensor keeps going.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dagster import DefaultSensorStatus, MultiPartitionKey, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import (
+    DefaultSensorStatus,
+    MultiPartitionKey,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
-from synth_assets.core.drops import process_drop
+from synth_assets.core.drops import DropResult, process_drop
 from synth_assets.core.root import state_dir
+from synth_assets.core.store_s3 import split_s3_url
 from synth_assets.jobs import recipe_job_name
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+S3_WORKERS = 16
 
 
 def drop_dir(root: Path) -> Path:
@@ -20,42 +40,103 @@ def drop_dir(root: Path) -> Path:
     return Path(os.environ.get("SYNTH_DROP_DIR") or root / "drop")
 
 
-@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED, description=__doc__)
-def config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource) -> SensorResult:
-    """New or changed YAMLs in the drop folder: register, add partitions, run what is not complete."""
-    store, lineage = synth.store, synth.lineage
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    folder = drop_dir(state_dir(store.root_uri))
-    run_requests, partitions, skipped = [], {}, 0
-    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if seen.get(path.name) == digest:
-            continue
-        seen[path.name] = digest
-        result = process_drop(path, store, lineage)
+def s3_configs_url(root_uri: str) -> str | None:
+    """`$SYNTH_S3_CONFIGS`, else `{root}/configs/` for an S3 store root; None when neither applies."""
+    url = os.environ.get("SYNTH_S3_CONFIGS")
+    if url:
+        return url.rstrip("/") + "/"
+    return f"{root_uri}/configs/" if root_uri.startswith("s3://") else None
+
+
+def requests_for(context: SensorEvaluationContext, results: list[tuple[DropResult, str]]) -> list[RunRequest]:
+    """Add the partitions of every registration; request runs only for incomplete fingerprints."""
+    run_requests, partitions, complete = [], {}, 0
+    for result, version in results:
         if result.error:
-            context.log.error(f"rejected {path.name}: {result.error}")
+            context.log.error(f"rejected {result.path}: {result.error}")
             continue
         for reg in result.registrations:
             recipe = reg.experiment.recipe
             partitions.setdefault(f"{recipe}_dataset", set()).add(reg.partition_key["dataset"])
             partitions.setdefault(f"{recipe}_fingerprint", set()).add(reg.partition_key["fingerprint"])
             if reg.complete:
-                skipped += 1
-                context.log.info(f"{path.name}: {reg.experiment.dataset}/{reg.name} {reg.report()}")
+                complete += 1
                 continue
             run_requests.append(
                 RunRequest(
-                    run_key=f"{reg.partition_key['fingerprint']}:{digest[:12]}",
+                    run_key=f"{reg.partition_key['fingerprint']}:{version[:12]}",
                     job_name=recipe_job_name(recipe),
                     partition_key=MultiPartitionKey(reg.partition_key),
-                    tags={"synth/batch": reg.batch_id, "synth/source": path.name},
+                    tags={"synth/batch": reg.batch_id, "synth/source": str(result.path)},
                 )
             )
     for name, keys in partitions.items():
-        new = [k for k in sorted(keys) if not context.instance.has_dynamic_partition(name, k)]
+        existing = set(context.instance.get_dynamic_partitions(name))
+        new = sorted(keys - existing)
         if new:
             context.instance.add_dynamic_partitions(name, new)
-    if skipped:
-        context.log.info(f"{skipped} experiments already complete: batch views only, no run")
-    return SensorResult(run_requests=run_requests, cursor=json.dumps(seen, sort_keys=True))
+    if complete:
+        context.log.info(f"{complete} experiments already complete: batch views only, no run")
+    return run_requests
+
+
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED)
+def config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource) -> SensorResult:
+    """Experiment YAMLs dropped in `$SYNTH_DROP_DIR` (default `{root}/drop/`)."""
+    store, lineage = synth.store, synth.lineage
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    folder = drop_dir(state_dir(store.root_uri))
+    results = []
+    with lineage.session():
+        for path in sorted(p for p in folder.glob("*") if p.suffix in CONFIG_SUFFIXES) if folder.is_dir() else []:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if seen.get(path.name) != digest:
+                seen[path.name] = digest
+                results.append((process_drop(path, store, lineage), digest))
+    return SensorResult(run_requests=requests_for(context, results), cursor=json.dumps(seen, sort_keys=True))
+
+
+def _new_objects(objects: list[dict], cursor: dict) -> list[dict]:
+    """Objects after the cursor's timestamp, plus unseen ones at exactly that timestamp.
+
+    S3 timestamps have one-second resolution, so many drops share one: a `since_key` cursor
+    would skip them (and `get_objects` raises once that key is deleted), hence timestamp + keys.
+    """
+    since = dt.datetime.fromisoformat(cursor["last_modified"]) if cursor.get("last_modified") else None
+    keys_at = set(cursor.get("keys_at", []))
+    return [
+        o for o in objects
+        if since is None or o["LastModified"] > since or (o["LastModified"] == since and o["Key"] not in keys_at)
+    ]
+
+
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED)
+def s3_config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource, s3: S3Resource) -> SensorResult:
+    """Experiment YAMLs uploaded under `$SYNTH_S3_CONFIGS` (default `{root}/configs/` of an S3 store)."""
+    store, lineage = synth.store, synth.lineage
+    url = s3_configs_url(store.root_uri)
+    if url is None:
+        return SensorResult(skip_reason="no S3 config prefix: set SYNTH_S3_CONFIGS or use an s3:// store root")
+    bucket, prefix = split_s3_url(url)
+    client = s3.get_client()
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    objects = get_objects(bucket=bucket, prefix=prefix + "/", client=client)
+    fresh = [o for o in _new_objects(objects, cursor) if o["Key"].endswith(CONFIG_SUFFIXES)]
+    listed = {o["Key"] for o in objects}
+
+    def handle(obj: dict) -> tuple[DropResult, str]:
+        key = obj["Key"]
+        text = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        result = process_drop(Path(f"s3://{bucket}/{key}"), store, lineage, text=text)
+        if result.error:
+            client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=(result.error + "\n").encode())
+        elif key + ".error.txt" in listed:
+            client.delete_object(Bucket=bucket, Key=key + ".error.txt")
+        return result, obj["ETag"].strip('"')
+
+    with lineage.session(), ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:  # S3 round trips overlap
+        results = list(pool.map(handle, fresh))
+    if objects:
+        latest = max(o["LastModified"] for o in objects)
+        cursor = {"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)}
+    return SensorResult(run_requests=requests_for(context, results), cursor=json.dumps(cursor))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -76,8 +77,15 @@ class CatalogEntry(BaseModel):
             path = self.file(named[key])
             if not path.is_file():
                 raise ConfigError(self.path, f"file not found: {path}", field=key.replace(":", "."))
-            digest.update(key.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+            stat = path.stat()
+            digest.update(key.encode() + b"\0" + _file_sha256(str(path), stat.st_mtime_ns, stat.st_size))
         return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> bytes:
+    """sha256 of a file, remembered while its mtime and size stay the same."""
+    return hashlib.sha256(Path(path).read_bytes()).digest()
 
 
 def catalog_dirs(root: str | Path | None = None) -> list[Path]:
@@ -90,6 +98,13 @@ def catalog_dirs(root: str | Path | None = None) -> list[Path]:
 
 
 def load_entry(path: str | Path) -> CatalogEntry:
+    stat = Path(path).stat()
+    return _load_entry(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
+    """Parse an entry once while its file stays the same (a sensor tick loads it per config)."""
     data, lines = load_yaml_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -102,12 +103,40 @@ class Lineage:
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
         self._schema_ready = False
+        self._session_con: duckdb.DuckDBPyConnection | None = None
+        self._session_lock = threading.Lock()
 
     # ------------------------------------------------------------------ access
 
     @contextmanager
+    def session(self):
+        """One lock, connection and transaction for many calls (a sensor tick registering 1,000 configs).
+
+        Committed when the block ends; rolled back, all of it, when it raises.
+        """
+        self._ensure_schema()
+        if self._session_con is not None:
+            yield self
+            return
+        with self._connection(read_only=False) as con:
+            con.begin()
+            self._session_con = con
+            try:
+                yield self
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            finally:
+                self._session_con = None
+
+    @contextmanager
     def _connection(self, read_only: bool):
         """Hold the file lock and an open connection; retry foreign DuckDB locks."""
+        if self._session_con is not None:
+            with self._session_lock:  # one connection, used by one thread at a time
+                yield self._session_con
+            return
         lock = FileLock(self.db_path + ".lock", timeout=self.lock_timeout_s)
         with lock.acquire(poll_interval=0.005):
             for attempt in range(self.retries + 1):
@@ -139,9 +168,11 @@ class Lineage:
         self._schema_ready = True
 
     def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn`` in one write transaction."""
+        """Run ``fn`` in one write transaction (the session's, inside `session()`)."""
         self._ensure_schema()
         with self._connection(read_only=False) as con:
+            if con is self._session_con:
+                return fn(con)
             con.begin()
             try:
                 result = fn(con)

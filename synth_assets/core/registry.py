@@ -60,9 +60,11 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     """Register an experiment in its batch; link the batch view when the data already exists."""
     fps = fingerprint(exp)
     batch_id = exp.config.resolved_batch_id(today)
+    new = False
     try:
         record = store.registration(fps.experiment)
     except KeyError:
+        new = True
         name = store.reserve_name(exp.dataset, semantic_name(exp), fps.experiment)
         record = {
             "fingerprint": fps.experiment,
@@ -93,7 +95,7 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     )
     origin = lineage.origin(fps.experiment) or {}
     origin_batch = origin.get("batch_id") or record["origin_batch"]
-    complete = store.is_complete(exp.dataset, name, fps.experiment)
+    complete = not new and store.is_complete(exp.dataset, name, fps.experiment)
     view = store.uri(store.link(batch_id, exp.dataset, name)) if complete else None
     lineage.record_membership(
         batch_id=batch_id,

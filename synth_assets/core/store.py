@@ -151,10 +151,12 @@ class Store(abc.ABC):
         return marker is not None and marker in (record["fingerprint"], record.get("legacy_fingerprint"))
 
     def reserve_name(self, dataset: str, preferred: str, fingerprint: str) -> str:
-        """The preferred semantic name, or a deterministic `_{fp6}` suffix when another fingerprint has it."""
+        """The preferred semantic name, or a deterministic `_{fp6}` suffix when another fingerprint has it.
+
+        The name marker under `.synth/names/` is the authority: every writer of `_shared` (runs and
+        `import-legacy`) reserves its name there first.
+        """
         for name in (preferred, f"{preferred}_{fingerprint[:6]}", f"{preferred}_{fingerprint[:12]}"):
-            if self.fingerprint_at(self.experiment_key(dataset, name)) not in (None, fingerprint):
-                continue
             marker = f"{META}/names/{dataset}/{name}"
             if self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint:
                 return name
@@ -171,6 +173,11 @@ class Store(abc.ABC):
 
     def registration(self, fingerprint: str) -> dict[str, Any]:
         """A registered experiment by full fingerprint or unique prefix."""
+        if len(fingerprint) == 64:
+            try:
+                return json.loads(self.read_bytes(f"{META}/experiments/{fingerprint}.json"))
+            except FileNotFoundError:
+                raise KeyError(f"no registered experiment with fingerprint {fingerprint!r} under {self.root_uri}") from None
         matches = sorted(n for n in self.children(f"{META}/experiments") if n.startswith(fingerprint) and n.endswith(".json"))
         if not matches:
             raise KeyError(f"no registered experiment with fingerprint {fingerprint!r} under {self.root_uri}")

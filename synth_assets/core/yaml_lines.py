@@ -18,6 +18,7 @@ class ConfigError(ValueError):
 
 
 Path_ = tuple[Any, ...]
+_SCALARS = yaml.constructor.SafeConstructor()
 
 
 def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> Any:
@@ -25,7 +26,7 @@ def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _SCALARS.construct_object(key_node, deep=True)
             if key in out:
                 raise ConfigError(file, "duplicate key", line=key_node.start_mark.line + 1, field=str(key))
             lines[path + (key,)] = key_node.start_mark.line + 1
@@ -33,7 +34,7 @@ def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, path + (i,), lines, file) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _SCALARS.construct_object(node, deep=True)
 
 
 def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any, dict[Path_, int]]:
