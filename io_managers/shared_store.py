@@ -36,6 +36,7 @@ class StageOutput:
     llm_model: tuple[str, str] | None = None
     upstream: list[dict[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    extra_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def stage_fingerprint(self) -> str:
@@ -83,7 +84,8 @@ class SharedStoreIOManager(ConfigurableIOManager):
         record = obj.record
         if obj.key is None:
             obj.key, obj.content_hash = store.write_stage(
-                obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()}
+                obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()},
+                obj.extra_files,
             )
         rows = obj.rows if obj.rows is not None else store.read_jsonl(obj.key)
         uri = store.uri(obj.key)

@@ -1,4 +1,4 @@
-"""The code location: recipe assets, the shared-store IO manager, LLM and store resources, sensors."""
+"""The code location: recipe assets, the shared-store IO manager, LLM, store and S3 resources, sensors."""
 
 from dagster import Definitions
 from dagster_aws.s3 import S3Resource
@@ -7,13 +7,14 @@ from io_managers.shared_store import SharedStoreIOManager
 from resources.llm import LLMResource
 from resources.store import StoreResource
 from synth_assets.assets import recipe_assets
+from synth_assets.assets.translation_judge import translation_judge_assets
 from synth_assets.jobs import recipe_jobs
-from synth_assets.sensors import config_drop_sensor, s3_config_drop_sensor
+from synth_assets.sensors import config_drop_sensor, judge_drop_sensor, s3_config_drop_sensor
 
 defs = Definitions(
-    assets=[a for assets in recipe_assets.values() for a in assets],
+    assets=[*(a for assets in recipe_assets.values() for a in assets), *translation_judge_assets],
     jobs=recipe_jobs,
-    sensors=[config_drop_sensor, s3_config_drop_sensor],
+    sensors=[config_drop_sensor, s3_config_drop_sensor, judge_drop_sensor],
     resources={
         "shared_store": SharedStoreIOManager(),
         "synth": StoreResource(),

@@ -4,6 +4,7 @@ from dagster import AssetSelection, define_asset_job
 
 from synth_assets.assets.factory import recipe_partitions
 from synth_assets.assets.recipe_stages import RECIPES
+from synth_assets.core.judge_drops import RECIPE as JUDGE
 
 
 def recipe_job_name(recipe: str) -> str:
@@ -12,5 +13,5 @@ def recipe_job_name(recipe: str) -> str:
 
 recipe_jobs = [
     define_asset_job(recipe_job_name(name), selection=AssetSelection.groups(name), partitions_def=recipe_partitions(name))
-    for name in RECIPES
+    for name in [*RECIPES, JUDGE]
 ]

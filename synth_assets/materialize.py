@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, MultiPartitionKey
 
-from synth_assets.core.registry import Registration
+from synth_assets.core.registry import RecordRegistration, Registration
 from synth_assets.core.root import state_dir
 from synth_assets.jobs import recipe_job_name
 
@@ -23,12 +23,12 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     return DagsterInstance.get()
 
 
-def add_partitions(instance: DagsterInstance, registrations: list[Registration]) -> None:
+def add_partitions(instance: DagsterInstance, registrations: list[Registration | RecordRegistration]) -> None:
     """Make every registration's (dataset, fingerprint) a partition of its recipe's assets."""
     wanted: dict[str, set[str]] = {}
     for reg in registrations:
         for dim, key in reg.partition_key.items():
-            wanted.setdefault(f"{reg.experiment.recipe}_{dim}", set()).add(key)
+            wanted.setdefault(f"{reg.recipe}_{dim}", set()).add(key)
     for name, keys in wanted.items():
         new = sorted(keys - set(instance.get_dynamic_partitions(name)))
         if new:
@@ -42,7 +42,7 @@ class RunOutcome:
 
 
 def materialize(
-    registrations: list[Registration], instance: DagsterInstance, tags: dict[str, str] | None = None, log_level: str = "INFO"
+    registrations: list[Registration | RecordRegistration], instance: DagsterInstance, tags: dict[str, str] | None = None, log_level: str = "INFO"
 ) -> dict[str, RunOutcome]:
     """Run the recipe job for every partition that is not complete; return the outcome per fingerprint."""
     from synth_assets.definitions import defs  # loaded after SYNTH_ROOT is set
@@ -52,7 +52,7 @@ def materialize(
     for reg in registrations:
         if reg.complete or reg.fingerprint in outcome:
             continue
-        job = defs.resolve_job_def(recipe_job_name(reg.experiment.recipe))
+        job = defs.resolve_job_def(recipe_job_name(reg.recipe))
         result = job.execute_in_process(
             partition_key=MultiPartitionKey(reg.partition_key),
             instance=instance,

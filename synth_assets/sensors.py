@@ -27,11 +27,14 @@ from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
 from synth_assets.core.drops import DropResult, process_drop
+from synth_assets.core.judge_drops import DROP_SUFFIX, load_judge_config, register_drop
+from synth_assets.core.registry import RecordRegistration, Registration
 from synth_assets.core.root import state_dir
-from synth_assets.core.store_s3 import split_s3_url
+from synth_assets.core.store_s3 import read_url, split_s3_url
 from synth_assets.jobs import recipe_job_name
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
+Registered = Registration | RecordRegistration
 S3_WORKERS = 16
 
 
@@ -48,28 +51,23 @@ def s3_configs_url(root_uri: str) -> str | None:
     return f"{root_uri}/configs/" if root_uri.startswith("s3://") else None
 
 
-def requests_for(context: SensorEvaluationContext, results: list[tuple[DropResult, str]]) -> list[RunRequest]:
-    """Add the partitions of every registration; request runs only for incomplete fingerprints."""
+def requests_for(context: SensorEvaluationContext, registered: list[tuple[Registered, str, str]]) -> list[RunRequest]:
+    """(registration, version, source): add every partition; request runs only for incomplete fingerprints."""
     run_requests, partitions, complete = [], {}, 0
-    for result, version in results:
-        if result.error:
-            context.log.error(f"rejected {result.path}: {result.error}")
+    for reg, version, source in registered:
+        for dim, key in reg.partition_key.items():
+            partitions.setdefault(f"{reg.recipe}_{dim}", set()).add(key)
+        if reg.complete:
+            complete += 1
             continue
-        for reg in result.registrations:
-            recipe = reg.experiment.recipe
-            partitions.setdefault(f"{recipe}_dataset", set()).add(reg.partition_key["dataset"])
-            partitions.setdefault(f"{recipe}_fingerprint", set()).add(reg.partition_key["fingerprint"])
-            if reg.complete:
-                complete += 1
-                continue
-            run_requests.append(
-                RunRequest(
-                    run_key=f"{reg.partition_key['fingerprint']}:{version[:12]}",
-                    job_name=recipe_job_name(recipe),
-                    partition_key=MultiPartitionKey(reg.partition_key),
-                    tags={"synth/batch": reg.batch_id, "synth/source": str(result.path)},
-                )
+        run_requests.append(
+            RunRequest(
+                run_key=f"{reg.partition_key['fingerprint']}:{version[:12]}",
+                job_name=recipe_job_name(reg.recipe),
+                partition_key=MultiPartitionKey(reg.partition_key),
+                tags={"synth/batch": reg.batch_id, "synth/source": source},
             )
+        )
     for name, keys in partitions.items():
         existing = set(context.instance.get_dynamic_partitions(name))
         new = sorted(keys - existing)
@@ -78,6 +76,16 @@ def requests_for(context: SensorEvaluationContext, results: list[tuple[DropResul
     if complete:
         context.log.info(f"{complete} experiments already complete: batch views only, no run")
     return run_requests
+
+
+def _registered(context: SensorEvaluationContext, results: list[tuple[DropResult, str]]) -> list[tuple[Registered, str, str]]:
+    """Registrations of config drops; rejected files are logged."""
+    out = []
+    for result, version in results:
+        if result.error:
+            context.log.error(f"rejected {result.path}: {result.error}")
+        out += [(reg, version, str(result.path)) for reg in result.registrations]
+    return out
 
 
 @sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED)
@@ -93,7 +101,7 @@ def config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource) -
             if seen.get(path.name) != digest:
                 seen[path.name] = digest
                 results.append((process_drop(path, store, lineage), digest))
-    return SensorResult(run_requests=requests_for(context, results), cursor=json.dumps(seen, sort_keys=True))
+    return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=json.dumps(seen, sort_keys=True))
 
 
 def _new_objects(objects: list[dict], cursor: dict) -> list[dict]:
@@ -139,4 +147,54 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource
     if objects:
         latest = max(o["LastModified"] for o in objects)
         cursor = {"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)}
-    return SensorResult(run_requests=requests_for(context, results), cursor=json.dumps(cursor))
+    return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=json.dumps(cursor))
+
+
+def judge_drops_url(root_uri: str) -> str:
+    """`$SYNTH_JUDGE_DROPS` (an `s3://` prefix or a local folder), else `{root}/judge_drops/`."""
+    return (os.environ.get("SYNTH_JUDGE_DROPS") or f"{root_uri}/judge_drops").rstrip("/") + "/"
+
+
+def _list_drops(url: str, client) -> list[dict]:
+    """Drops under a prefix as `{Key, LastModified, ETag, url}`, from S3 or a local folder."""
+    if url.startswith("s3://"):
+        bucket, prefix = split_s3_url(url)
+        objects = get_objects(bucket=bucket, prefix=prefix + "/", client=client)
+        return [{**o, "url": f"s3://{bucket}/{o['Key']}"} for o in objects]
+    folder = Path(url)
+    return [
+        {"Key": p.name, "url": str(p), "ETag": f"{p.stat().st_mtime_ns}-{p.stat().st_size}",
+         "LastModified": dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)}
+        for p in sorted(folder.iterdir()) if p.is_file()
+    ] if folder.is_dir() else []
+
+
+@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED)
+def judge_drop_sensor(context: SensorEvaluationContext, synth: StoreResource, s3: S3Resource) -> SensorResult:
+    """Translation-judge outputs (`*.jsonl.out`) dropped under `$SYNTH_JUDGE_DROPS`: one partition each."""
+    store, lineage = synth.store, synth.lineage
+    url = judge_drops_url(store.root_uri)
+    client = s3.get_client() if url.startswith("s3://") else None
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    objects = _list_drops(url, client)
+    fresh = [o for o in _new_objects(objects, cursor) if o["Key"].endswith(DROP_SUFFIX)]
+    cfg = load_judge_config()
+    registered = []
+    with lineage.session():
+        for obj in fresh:
+            try:
+                reg = register_drop(obj["url"], read_url(obj["url"], client), cfg, store, lineage)
+            except ValueError as exc:  # an empty drop or an unknown format: reported beside it, others go on
+                context.log.error(f"rejected {obj['url']}: {exc}")
+                if client is not None:
+                    bucket, key = split_s3_url(obj["url"])
+                    client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=f"{exc}\n".encode())
+                else:
+                    Path(obj["url"] + ".error.txt").write_text(f"{exc}\n", encoding="utf-8")
+                continue
+            registered.append((reg, obj["ETag"].strip('"'), obj["url"]))
+    run_requests = requests_for(context, registered)
+    if objects:
+        latest = max(o["LastModified"] for o in objects)
+        cursor = {"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)}
+    return SensorResult(run_requests=run_requests, cursor=json.dumps(cursor))

@@ -15,6 +15,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetsDefinition,
+    BackfillPolicy,
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
     Output,
@@ -30,6 +31,12 @@ from synth_assets.core.publish import publish_experiment, train_key
 from synth_assets.core.registry import load_registered
 
 STAGES = ("source", "generated", "validated", "published")
+
+# Backfills run one partition per run. A partition is one experiment: its LLM calls take minutes,
+# against seconds of run start-up, so packing partitions into one run saves little, while separate
+# runs keep experiments isolated (one failure, retry or cancel touches one experiment) and map
+# cleanly onto sparse (dataset, fingerprint) selections, which `single_run` splits anyway.
+ONE_RUN_PER_PARTITION = BackfillPolicy.multi_run(max_partitions_per_run=1)
 DEFAULT_MIN_PASS_RATE = 0.0
 NO_CACHE_TAG = "synth/no_cache"  # "true": bypass the LLM request cache (synth regenerate)
 PROGRESS_TAG = "synth/progress"  # "bar": a rich progress bar instead of log lines (synth run in a terminal)
@@ -125,6 +132,7 @@ def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
             metadata={"stage": stage},
             group_name=recipe.name,
             check_specs=checks,
+            backfill_policy=ONE_RUN_PER_PARTITION,
             description=f"{recipe.name} recipe, stage '{stage}'",
         )
         def _stage(context: AssetExecutionContext, synth: StoreResource, llm: LLMResource, **inputs: Any):

@@ -41,6 +41,10 @@ class Registration:
     def partition_key(self) -> dict[str, str]:
         return {"dataset": self.experiment.dataset, "fingerprint": short(self.fingerprint)}
 
+    @property
+    def recipe(self) -> str:
+        return self.experiment.recipe
+
     def report(self) -> str:
         if self.complete and self.reused:
             return f"reused — origin batch {self.origin_batch}, created at {self.created_at}"
@@ -56,57 +60,89 @@ def config_yaml(exp: Experiment, batch_id: str) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+@dataclass(frozen=True)
+class RecordRegistration:
+    """Registering any stored thing (an experiment, a judge drop) in a batch."""
+
+    record: dict[str, Any]
+    batch_id: str
+    complete: bool
+    origin_batch: str
+    created_at: str
+    view_uri: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.record["fingerprint"]
+
+    @property
+    def recipe(self) -> str:
+        return self.record["recipe"]
+
+    @property
+    def partition_key(self) -> dict[str, str]:
+        return {"dataset": self.record["dataset"], "fingerprint": short(self.fingerprint)}
+
+
+def register_record(
+    draft: dict[str, Any], preferred_name: str, store: Store, lineage: Lineage, *, batch_id: str,
+    purpose: str | None = None, description: str | None = None,
+) -> RecordRegistration:
+    """Save a registration (first one wins), reserve its name, record batch membership in lineage,
+    and link the batch view when the data is already complete."""
+    fingerprint_ = draft["fingerprint"]
+    new = False
+    try:
+        record = store.registration(fingerprint_)
+    except KeyError:
+        new = True
+        name = store.reserve_name(draft["dataset"], preferred_name, fingerprint_)
+        record = {**draft, "semantic_name": name, "origin_batch": batch_id,
+                  "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        store.save_registration(record)
+    dataset, name = record["dataset"], record["semantic_name"]
+    lineage.record_batch(batch_id, purpose=purpose, description=description)
+    lineage.record_experiment(
+        fingerprint=fingerprint_,
+        scheme=record["scheme"],
+        dataset=dataset,
+        semantic_name=name,
+        shared_path=store.experiment_uri(dataset, name),
+        params=record["params"],
+        config_yaml=record["config_yaml"],
+        origin_batch=record["origin_batch"],
+    )
+    origin = lineage.origin(fingerprint_) or {}
+    origin_batch = origin.get("batch_id") or record["origin_batch"]
+    complete = not new and store.is_complete(dataset, name, fingerprint_)
+    view = store.uri(store.link(batch_id, dataset, name)) if complete else None
+    lineage.record_membership(
+        batch_id=batch_id, dataset=dataset, fingerprint=fingerprint_,
+        view_path=store.view_uri(batch_id, dataset, name), reused=origin_batch != batch_id,
+    )
+    created = origin.get("created_at")
+    created_at = created.strftime("%Y-%m-%d %H:%M:%S") if isinstance(created, dt.datetime) else str(created or record["created_at"])
+    return RecordRegistration(record, batch_id, complete, origin_batch, created_at, view)
+
+
 def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> Registration:
     """Register an experiment in its batch; link the batch view when the data already exists."""
     fps = fingerprint(exp)
     batch_id = exp.config.resolved_batch_id(today)
-    new = False
-    try:
-        record = store.registration(fps.experiment)
-    except KeyError:
-        new = True
-        name = store.reserve_name(exp.dataset, semantic_name(exp), fps.experiment)
-        record = {
-            "fingerprint": fps.experiment,
-            "scheme": SCHEME,
-            "dataset": exp.dataset,
-            "recipe": exp.recipe,
-            "semantic_name": name,
-            "stages": fps.stages,
-            "params": fps.params,
-            "config": exp.config.model_dump(mode="json"),
-            "config_yaml": config_yaml(exp, batch_id),
-            "source_file": exp.source_file,
-            "origin_batch": batch_id,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        store.save_registration(record)
-    name = record["semantic_name"]
-    lineage.record_batch(batch_id, purpose=exp.config.experiment.purpose, description=exp.config.experiment.description)
-    lineage.record_experiment(
-        fingerprint=fps.experiment,
-        scheme=SCHEME,
-        dataset=exp.dataset,
-        semantic_name=name,
-        shared_path=store.experiment_uri(exp.dataset, name),
-        params=fps.params,
-        config_yaml=record["config_yaml"],
-        origin_batch=record["origin_batch"],
-    )
-    origin = lineage.origin(fps.experiment) or {}
-    origin_batch = origin.get("batch_id") or record["origin_batch"]
-    complete = not new and store.is_complete(exp.dataset, name, fps.experiment)
-    view = store.uri(store.link(batch_id, exp.dataset, name)) if complete else None
-    lineage.record_membership(
-        batch_id=batch_id,
-        dataset=exp.dataset,
-        fingerprint=fps.experiment,
-        view_path=store.view_uri(batch_id, exp.dataset, name),
-        reused=origin_batch != batch_id,
-    )
-    created = origin.get("created_at")
-    created_at = created.strftime("%Y-%m-%d %H:%M:%S") if isinstance(created, dt.datetime) else str(created or record["created_at"])
-    return Registration(exp, fps, batch_id, name, complete, origin_batch, created_at, view)
+    draft = {
+        "fingerprint": fps.experiment,
+        "scheme": SCHEME,
+        "dataset": exp.dataset,
+        "recipe": exp.recipe,
+        "stages": fps.stages,
+        "params": fps.params,
+        "config": exp.config.model_dump(mode="json"),
+        "config_yaml": config_yaml(exp, batch_id),
+        "source_file": exp.source_file,
+    }
+    reg = register_record(draft, semantic_name(exp), store, lineage, batch_id=batch_id,
+                          purpose=exp.config.experiment.purpose, description=exp.config.experiment.description)
+    return Registration(exp, fps, batch_id, reg.record["semantic_name"], reg.complete, reg.origin_batch, reg.created_at, reg.view_uri)
 
 
 def load_registered(store: Store, fingerprint_or_prefix: str) -> tuple[Experiment, dict[str, Any]]:

@@ -203,13 +203,17 @@ class Store(abc.ABC):
     def stage_complete(self, dataset: str, stage: str, stage_fp: str) -> bool:
         return self.fingerprint_at(self.stage_key(dataset, stage, stage_fp)) == stage_fp
 
-    def write_stage(self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict) -> tuple[str, str]:
-        """Write a stage's rows atomically; return the data key and its content hash."""
+    def write_stage(
+        self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict, extra_files: dict[str, bytes] | None = None
+    ) -> tuple[str, str]:
+        """Write a stage's rows (and side files, e.g. a quarantine) atomically; return the data key and content hash."""
         prefix = self.stage_key(dataset, stage, stage_fp)
         data = jsonl_bytes(rows)
         content_hash = hashlib.sha256(data).hexdigest()
         with self.building(prefix, stage_fp) as out:
             out.write_bytes("data.jsonl", data)
+            for relative, content in (extra_files or {}).items():
+                out.write_bytes(relative, content)
             out.write_text("meta.json", json.dumps({**meta, "content_sha256": content_hash}, indent=2, default=str))
         return f"{prefix}/data.jsonl", content_hash
 

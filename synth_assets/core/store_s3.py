@@ -157,3 +157,16 @@ class S3Store(Store):
         if not text.startswith(self.root_uri + "/"):
             return None
         return text[len(self.root_uri) + 1:].rstrip("/")
+
+
+def read_url(url: str, client: Any = None) -> bytes:
+    """The bytes of a local file or an `s3://bucket/key` object."""
+    if not url.startswith("s3://"):
+        return Path(url).read_bytes()
+    bucket, key = split_s3_url(url)
+    try:
+        return s3_client(client).get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise FileNotFoundError(url) from None
+        raise

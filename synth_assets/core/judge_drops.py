@@ -1,0 +1,96 @@
+"""Translation-judge drops: config, fingerprints and registration of a dropped `*.jsonl.out` file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synth_assets.core.config import Sampling
+from synth_assets.core.fingerprint import SCHEME, digest, model_slug
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.registry import RecordRegistration, register_record
+from synth_assets.core.store import Store
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+from synth_assets.recipes.translation_judge import parse_drop
+
+RECIPE = "translation_judge"
+DROP_SUFFIX = ".jsonl.out"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "recipes" / "translation_judge.yaml"
+
+
+class JudgeConfig(BaseModel):
+    """Parameters of the translation-judge recipe; `rpm` and `max_workers` are not in the fingerprint."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_samples: int = Field(default=100, ge=0)
+    test_ratio: float = Field(default=0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+    k_shot: int = Field(default=3, ge=0)
+    max_rounds: int = Field(default=3, ge=1)
+    label_map: dict[str | int, str] | None = None
+    generation: Sampling = Field(default_factory=lambda: Sampling(temperature=0.8, max_tokens=256))
+    rpm: int = Field(default=150, gt=0)
+    max_workers: int = Field(default=8, gt=0)
+
+
+def load_judge_config(path: str | Path | None = None) -> JudgeConfig:
+    """The recipe config: `path`, else `$SYNTH_JUDGE_CONFIG`, else the shipped defaults."""
+    path = Path(path or os.environ.get("SYNTH_JUDGE_CONFIG") or DEFAULT_CONFIG)
+    data, lines = load_yaml_with_lines(path)
+    try:
+        return JudgeConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(path, msg, line=line_for(lines, loc), field=".".join(map(str, loc))) from None
+
+
+def drop_dataset(uri: str) -> str:
+    """A partition-safe dataset name from a drop's file name: `judge_batch_0001.jsonl.out` -> `judge_batch_0001`."""
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    name = name[: -len(DROP_SUFFIX)] if name.endswith(DROP_SUFFIX) else name
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip("._") or "drop"
+
+
+def judge_stages(drop_sha256: str, cfg: JudgeConfig) -> tuple[dict[str, str], dict[str, Any]]:
+    """Stage fingerprints: process (drop + labels) -> synthesize (+ generation) -> published (+ split)."""
+    process = {"scheme": SCHEME, "recipe": RECIPE, "stage": "process", "drop_sha256": drop_sha256, "label_map": cfg.label_map}
+    generation = cfg.generation.model_dump(include={"backend", "model", "temperature", "top_p", "max_tokens",
+                                                     "frequency_penalty", "presence_penalty", "seed"})
+    synthesize = {"min_samples": cfg.min_samples, "k_shot": cfg.k_shot, "max_rounds": cfg.max_rounds, "seed": cfg.seed, **generation}
+    split = {"test_ratio": cfg.test_ratio, "seed": cfg.seed}
+    process_fp = digest(process)
+    synthesize_fp = digest({"scheme": SCHEME, "stage": "synthesize", "upstream": process_fp, **synthesize})
+    published_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": synthesize_fp, **split})
+    params = {"process": process, "synthesize": synthesize, "split": split}
+    return {"process": process_fp, "synthesize": synthesize_fp, "published": published_fp}, params
+
+
+def register_drop(uri: str, data: bytes, cfg: JudgeConfig, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> RecordRegistration:
+    """Validate a drop (empty or unknown format -> ValueError) and register it in `batch_{date}_judge`."""
+    parse_drop(data.decode("utf-8").splitlines(), file=uri, label_map=cfg.label_map)
+    stages, params = judge_stages(hashlib.sha256(data).hexdigest(), cfg)
+    batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_judge"
+    config = cfg.model_dump(mode="json")
+    draft = {
+        "fingerprint": stages["published"],
+        "scheme": SCHEME,
+        "dataset": drop_dataset(uri),
+        "recipe": RECIPE,
+        "stages": stages,
+        "params": params,
+        "config": config,
+        "config_yaml": yaml.safe_dump({"drop": uri, **config}, sort_keys=False),
+        "source_file": uri,
+    }
+    name = f"min{cfg.min_samples}_test{round(cfg.test_ratio * 100)}_{model_slug(cfg.generation.model or '')}"
+    return register_record(draft, name, store, lineage, batch_id=batch_id, purpose="judge",
+                           description="translation-judge drops: processed, minority classes synthesized, split")
