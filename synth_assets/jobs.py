@@ -2,7 +2,6 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from synth_assets.assets.factory import recipe_partitions
 from synth_assets.assets.recipe_stages import RECIPES
 from synth_assets.core.judge_drops import RECIPE as JUDGE
 
@@ -12,6 +11,6 @@ def recipe_job_name(recipe: str) -> str:
 
 
 recipe_jobs = [
-    define_asset_job(recipe_job_name(name), selection=AssetSelection.groups(name), partitions_def=recipe_partitions(name))
+    define_asset_job(recipe_job_name(name), selection=AssetSelection.groups(name))
     for name in [*RECIPES, JUDGE]
 ]

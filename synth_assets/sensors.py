@@ -135,7 +135,7 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource
     def handle(obj: dict) -> tuple[DropResult, str]:
         key = obj["Key"]
         text = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        result = process_drop(Path(f"s3://{bucket}/{key}"), store, lineage, text=text)
+        result = process_drop(f"s3://{bucket}/{key}", store, lineage, text=text)
         if result.error:
             client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=(result.error + "\n").encode())
         elif key + ".error.txt" in listed:

@@ -14,7 +14,7 @@ from synth_assets.core.yaml_lines import ConfigError
 
 @dataclass(frozen=True)
 class DropResult:
-    path: Path
+    path: str | Path
     registrations: list[Registration]
     error: str | None = None
 
@@ -23,18 +23,19 @@ def error_marker(path: Path) -> Path:
     return path.with_name(path.name + ".error.txt")
 
 
-def process_drop(path: Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
+def process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
     """Validate, fingerprint and register every experiment in a dropped file.
 
-    A bad file gets an `.error.txt` marker beside it (when it is local) and registers nothing.
+    `text` is the file's content when it is not local (an S3 object): then no marker is written
+    here. A bad local file gets an `.error.txt` marker beside it; a bad file registers nothing.
     """
     try:
         experiments = load_experiments(path, store.root_uri, text=text)
     except (ConfigError, KeyError, ValueError, OSError) as exc:
         message = str(exc)
         if text is None:
-            error_marker(path).write_text(message + "\n", encoding="utf-8")
+            error_marker(Path(path)).write_text(message + "\n", encoding="utf-8")
         return DropResult(path, [], message)
     if text is None:
-        error_marker(path).unlink(missing_ok=True)
+        error_marker(Path(path)).unlink(missing_ok=True)
     return DropResult(path, [register(exp, store, lineage) for exp in experiments])
