@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import DagsterInstance, MultiPartitionKey
+from filelock import FileLock
 
 from synth_assets.core.registry import RecordRegistration, Registration
 from synth_assets.core.root import state_dir
@@ -20,7 +21,13 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").touch()
         os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    # several `synth run`s starting on a new home would race to create its SQLite schema
+    with FileLock(str(home / ".synth-init.lock"), timeout=120):
+        instance = DagsterInstance.get()
+        instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
+    return instance
 
 
 def add_partitions(instance: DagsterInstance, registrations: list[Registration | RecordRegistration]) -> None:

@@ -41,7 +41,7 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         for m in (m for m in members if m["dataset"] == dataset):
             reuse = f"Yes (origin batch: {m['origin_batch']})" if m["reused"] else "No (new)"
             state = "complete" if m["complete"] else "pending"
-            console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  [{state}]")
+            console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  \\[{state}]")
             if verbose:
                 console.print(f"    view:   {m['view_path']}\n    shared: {m['shared_path']}")
                 record = _registration(m["fingerprint"])

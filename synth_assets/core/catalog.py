@@ -6,7 +6,6 @@ import functools
 import hashlib
 import json
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,7 +67,7 @@ class CatalogEntry(BaseModel):
     def split_path(self, split: str) -> Path:
         return self.file(self.splits[split])
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """sha256 over every data file the entry names: a changed input gives a new fingerprint."""
         digest = hashlib.sha256()
