@@ -142,9 +142,6 @@ def test_source_data_content_is_fingerprinted(copa_copy, tmp_path, monkeypatch, 
     assert results[0].source != results[1].source and results[0].experiment != results[1].experiment
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: catalog._load_entry is lru_cached on the entry YAML's (path, mtime, size) and "
-                   "returns the same CatalogEntry object, whose `content_hash` is a cached_property: editing a data file "
-                   "in a long-lived process (sensor, code server, this test) keeps the old fingerprint")
 def test_source_data_change_gives_new_fingerprint(copa_copy, custom_catalog, write_yaml):
     custom_catalog({
         "name": "CopaCopy", "recipe": "rephrase",
