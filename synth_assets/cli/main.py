@@ -2,7 +2,7 @@
 
 import typer
 
-from synth_assets.cli import browse, experiments, lineage_cmd, manage
+from synth_assets.cli import batches_api, browse, experiments, lineage_cmd, manage
 from synth_assets.cli.common import set_root, store
 from synth_assets.cli.llm_cmd import llm_command
 
@@ -33,3 +33,4 @@ app.command("rm")(manage.rm_command)
 app.command("import-legacy")(manage.import_legacy_command)
 app.command("llm")(llm_command)
 app.add_typer(lineage_cmd.app, name="lineage")
+app.add_typer(batches_api.app, name="batches-api")

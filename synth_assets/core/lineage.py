@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS llm_usage (
     requests BIGINT, cache_hits BIGINT, failures BIGINT, retries BIGINT,
     prompt_tokens BIGINT, completion_tokens BIGINT, cost_usd DOUBLE,
     recorded_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS api_batches (
+    batch_id VARCHAR PRIMARY KEY, job_key VARCHAR, input_sha256 VARCHAR, endpoint VARCHAR,
+    model VARCHAR, requests BIGINT, estimate_usd DOUBLE, description VARCHAR,
+    created_at TIMESTAMP NOT NULL);
 """
 
 _USAGE_KEYS = ("requests", "cache_hits", "failures", "retries",
@@ -290,6 +294,13 @@ class Lineage:
                 con.executemany("INSERT INTO lineage_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                 edges)
         self._write(run)
+
+    def record_api_batch(self, *, batch_id: str, job_key: str, input_sha256: str, endpoint: str,
+                         model: str, requests: int, estimate_usd: float, description: str = "") -> None:
+        """Record an OpenAI Batch API batch id the moment it exists (idempotent)."""
+        self._write(lambda con: con.execute(
+            "INSERT INTO api_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id) DO NOTHING",
+            [batch_id, job_key, input_sha256, endpoint, model, requests, estimate_usd, description, _utc(None)]))
 
     def record_llm_usage(self, *, run_id: str, asset: str, partition_key: str,
                          fingerprint: str, batch_id: str | None, backend: str,

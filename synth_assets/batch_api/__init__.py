@@ -1,0 +1,13 @@
+"""OpenAI Batch API pipeline: code slices -> batch input files -> submission (idempotent, ledgered) ->
+monitoring -> download / partial resubmission -> compiled training records in the shared store.
+
+Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input JSONL, validation),
+`results` (the one parser of batch output / error files, API or local), `client` (the official
+`openai` SDK or a local executor behind one small interface), `ledger` (SQLite job ledger under
+`{root}/.synth/batch_api/`), `pipeline` (submit / refresh / download / resubmit / compile),
+`local_run` (run a batch input file through the LLM layer), `cost` (estimates), `dagster_defs`.
+"""
+
+from synth_assets.batch_api.errors import BatchAPIError, InputError
+
+__all__ = ["BatchAPIError", "InputError"]
