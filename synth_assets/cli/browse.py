@@ -46,7 +46,7 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
                 console.print(f"    view:   {m['view_path']}\n    shared: {m['shared_path']}")
                 record = _registration(m["fingerprint"])
                 if record:
-                    console.print(f"    params: {json.dumps(record['params']['generation'], default=str)}")
+                    console.print(f"    params: {json.dumps(record['params'].get('generation', record['params']), default=str)}")
 
 
 def _registration(fingerprint: str) -> dict[str, Any] | None:

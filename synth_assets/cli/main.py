@@ -4,6 +4,7 @@ import typer
 
 from synth_assets.cli import batches_api, browse, experiments, lineage_cmd, manage
 from synth_assets.cli.common import set_root, store
+from synth_assets.cli.curate import curate_command
 from synth_assets.cli.llm_cmd import llm_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -23,6 +24,7 @@ app.command("run")(experiments.run_command)
 app.command("regenerate")(experiments.regenerate_command)
 app.command("judge")(experiments.judge_command)
 app.command("backfill")(experiments.backfill_command)
+app.command("curate")(curate_command)
 app.command("batches")(browse.batches_command)
 app.command("batch")(browse.batch_command)
 app.command("shared")(browse.shared_command)

@@ -1,0 +1,1 @@
+"""Curation: merge sources, exact + semantic dedup, unified SFT / CoT / preference formats."""

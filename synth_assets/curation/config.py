@@ -1,0 +1,261 @@
+"""Collection and source configs: YAML with file:line errors, pydantic with unknown keys forbidden.
+
+A collection YAML::
+
+    collection: demo                 # letters, digits, '_', '.', '-' (a path and a partition key)
+    batch_id: batch_20250101_curation   # optional
+    sources:
+      - sources/boolq.yaml           # a per-source YAML, relative to this file
+      - name: near_dups              # or a source written inline
+        path: near_dups.jsonl
+        fields: {prompt: text}
+    dedup: {by: prompt, eps: 0.2, min_samples: 2, model: all-MiniLM-L6-v2}
+    format: sft                      # sft | cot | preference, or a list (the first is the stage's data)
+
+A source YAML::
+
+    name: boolq
+    path: ../../datasets/superglue/BOOLQ/boolq_train.jsonl   # .jsonl/.json/.parquet/.csv (or type:)
+    # hf: {path: /local/dir/or/builder, name: null, split: train, data_files: null, from_disk: false}
+    style: plain                     # plain | helpsteer3 | arena | openr1
+    fields: {prompt: question, answer: answer}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synth_assets.core.names import check_safe_name
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_SWEEP = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+Format = Literal["sft", "cot", "preference"]
+Style = Literal["plain", "helpsteer3", "arena", "openr1"]
+FileType = Literal["jsonl", "json", "parquet", "csv", "hf"]
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldMap(_Strict):
+    """Which column of a source row holds what (dotted paths like `context.0.content` allowed)."""
+
+    id: str | None = None
+    prompt: str | None = None
+    turns: str | None = None  # a conversation (list of {role, content} or strings): the prompt, kept as a list
+    answer: str | None = None
+    thinking: str | None = None
+    solution: str | None = None  # text used by `by: prompt+solution` (default: answer)
+    chosen: str | None = None
+    rejected: str | None = None
+    response1: str | None = None  # helpsteer3 response1 / arena response (conversation) a
+    response2: str | None = None
+    scores: str | None = None  # helpsteer3 overall_preference (-3..3)
+    winner: str | None = None  # arena: model_a | model_b | tie | tie (bothbad)
+    traces: str | None = None  # openr1: list of generations
+    correct: str | None = None  # openr1: list of correctness flags, one per trace
+
+
+_STYLE_NEEDS = {
+    "helpsteer3": ("response1", "response2", "scores"),
+    "arena": ("response1", "response2", "winner"),
+    "openr1": ("traces", "correct"),
+    "plain": (),
+}
+
+
+class HFSpec(_Strict):
+    """A Hugging Face dataset read offline: a local folder / builder name already in the cache."""
+
+    path: str
+    name: str | None = None
+    split: str = "train"
+    data_files: str | list[str] | None = None
+    from_disk: bool = False  # a folder written by Dataset.save_to_disk
+
+
+class SourceConfig(_Strict):
+    name: str
+    path: str | None = None
+    type: FileType | None = None
+    hf: HFSpec | None = None
+    style: Style = "plain"
+    fields: FieldMap
+    limit: int | None = Field(default=None, gt=0)
+    max_malformed_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+    description: str = ""
+
+    _check_name = field_validator("name")(lambda v: check_safe_name(v, "source name"))
+
+    @model_validator(mode="after")
+    def _check(self) -> "SourceConfig":
+        if (self.path is None) == (self.hf is None):
+            raise ValueError("a source needs exactly one of path (a local file) or hf (a Hugging Face dataset)")
+        if self.hf is not None:
+            self.type = "hf"
+        elif self.type is None:
+            ext = Path(self.path).suffix.lower()
+            if ext not in _EXTENSIONS:
+                raise ValueError(f"cannot tell the file type of {self.path!r} from its extension; set type: jsonl|json|parquet|csv")
+            self.type = _EXTENSIONS[ext]
+        elif self.type == "hf":
+            raise ValueError("type: hf needs an hf: section instead of path")
+        if self.fields.prompt is None and self.fields.turns is None:
+            raise ValueError("fields needs prompt (a column with the prompt text) or turns (a conversation column)")
+        missing = [f for f in _STYLE_NEEDS[self.style] if getattr(self.fields, f) is None]
+        if missing:
+            raise ValueError(f"style {self.style} needs fields {missing}")
+        return self
+
+
+class DedupConfig(_Strict):
+    by: Literal["prompt", "prompt+solution"] = "prompt"
+    exact: bool = True
+    casefold: bool = False  # exact dedup: compare case-insensitively (whitespace is always normalised)
+    semantic: bool = True
+    model: str = DEFAULT_MODEL
+    backend: Literal["sentence-transformers", "model2vec"] = "sentence-transformers"
+    eps: float = 0.2
+    min_samples: int = Field(default=2, ge=1)
+    sweep: list[float] = Field(default_factory=lambda: list(DEFAULT_SWEEP))
+    max_cluster_size: int = Field(default=500, ge=2)
+    giant_clusters: Literal["warn", "split"] = "warn"
+    batch_size: int = Field(default=64, gt=0)  # scheduling only, not fingerprinted
+    chunk_size: int = Field(default=512, gt=0)  # embedding cache chunk; scheduling only
+
+    @field_validator("eps")
+    @classmethod
+    def _eps(cls, v: float) -> float:
+        return check_eps(v)
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweep(cls, v: list[float]) -> list[float]:
+        return sorted({check_eps(x) for x in v})
+
+
+def check_eps(v: float) -> float:
+    if not (0.0 < float(v) < 2.0):
+        raise ValueError(f"eps must be a cosine distance in (0, 2), got {v}")
+    return float(v)
+
+
+class CollectionConfig(_Strict):
+    collection: str
+    batch_id: str | None = None
+    description: str = ""
+    sources: list[str | SourceConfig] = Field(min_length=1)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    format: Format | list[Format] = "sft"
+
+    _check_name = field_validator("collection")(lambda v: check_safe_name(v, "collection name"))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_safe_name(v, "batch id"))
+
+    @property
+    def formats(self) -> list[Format]:
+        fmts = [self.format] if isinstance(self.format, str) else list(self.format)
+        return list(dict.fromkeys(fmts))
+
+    def resolved_batch_id(self, today: dt.date | None = None) -> str:
+        return self.batch_id or f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_curation"
+
+
+@dataclass
+class Collection:
+    """A validated collection: its config with every source inline and its paths absolute."""
+
+    config: CollectionConfig
+    path: str
+    source_files: dict[str, str] = field(default_factory=dict)  # source name -> the YAML that defined it
+
+    @property
+    def name(self) -> str:
+        return self.config.collection
+
+    @property
+    def sources(self) -> list[SourceConfig]:
+        return [s for s in self.config.sources if isinstance(s, SourceConfig)]
+
+
+def _validate(model: type[BaseModel], data: Any, path: str | Path, lines: dict, prefix: tuple = ()) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        raise ConfigError(path, msg, line=line_for(lines, prefix + loc), field=".".join(map(str, loc)) or None) from None
+
+
+def _absolute(source: SourceConfig, base: Path) -> SourceConfig:
+    if source.path is not None:
+        source.path = str((base / source.path).resolve())
+    if source.hf is not None and not Path(source.hf.path).is_absolute() and (base / source.hf.path).exists():
+        source.hf.path = str((base / source.hf.path).resolve())
+    if source.hf is not None and source.hf.data_files is not None:
+        files = [source.hf.data_files] if isinstance(source.hf.data_files, str) else source.hf.data_files
+        resolved = [str((base / f).resolve()) if not Path(f).is_absolute() else f for f in files]
+        source.hf.data_files = resolved[0] if isinstance(source.hf.data_files, str) else resolved
+    return source
+
+
+def load_source_file(path: str | Path) -> SourceConfig:
+    raw, lines = load_yaml_with_lines(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "a source config must be a mapping (name, path or hf, fields)", line=1)
+    return _absolute(_validate(SourceConfig, raw, path, lines), Path(path).resolve().parent)
+
+
+def load_collection(path: str | Path, text: str | None = None) -> Collection:
+    """Load and validate a collection YAML and its per-source YAMLs (errors name file:line)."""
+    path = Path(path)
+    raw, lines = load_yaml_with_lines(path, text)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "a collection config must be a mapping with collection, sources, dedup, format", line=1)
+    base = path.resolve().parent
+    raw_sources = raw.get("sources")
+    sources: list[SourceConfig] = []
+    files: dict[str, str] = {}
+    if isinstance(raw_sources, list):
+        for i, entry in enumerate(raw_sources):
+            if isinstance(entry, str):
+                file = (base / entry).resolve()
+                if not file.is_file():
+                    raise ConfigError(path, f"source config not found: {file}", line=line_for(lines, ("sources", i)), field=f"sources.{i}")
+                source = load_source_file(file)
+                files[source.name] = str(file)
+            else:
+                source = _absolute(_validate(SourceConfig, entry, path, lines, ("sources", i)), base)
+                files[source.name] = str(path.resolve())
+            sources.append(source)
+        raw = {**raw, "sources": sources}
+    config = _validate(CollectionConfig, raw, path, lines)
+    seen: set[str] = set()
+    for i, source in enumerate(config.sources):
+        if source.name in seen:
+            raise ConfigError(path, f"two sources are named {source.name!r}", line=line_for(lines, ("sources", i)), field=f"sources.{i}.name")
+        seen.add(source.name)
+    return Collection(config=config, path=str(path.resolve()), source_files=files)
+
+
+def collection_from_record(record: dict[str, Any]) -> Collection:
+    """Rebuild a registered collection (its config is stored fully resolved)."""
+    config = CollectionConfig.model_validate(record["config"])
+    return Collection(config=config, path=record.get("source_file", ""), source_files=record.get("source_files", {}))
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

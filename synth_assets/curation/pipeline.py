@@ -1,0 +1,249 @@
+"""Curation without Dagster: fingerprints, registration, and the three stage computations.
+
+Stages (each fingerprinted over its own parameters + its upstream stage fingerprint):
+
+| stage        | parameters                                                                 |
+|--------------|----------------------------------------------------------------------------|
+| merged       | collection, every source (type, path, hf spec, style, field map, limit, malformed bound, sha256 of its data), by, exact, casefold |
+| deduplicated | semantic on/off, model id (name + digest of the model files), backend, eps, min_samples, sweep, max_cluster_size, giant_clusters |
+| published    | output formats                                                             |
+
+Not fingerprinted (scheduling only): batch_size, chunk_size, device, cache folder, progress,
+description, batch_id. The embedding cache is keyed by (model id, text) only, so it is shared
+by every eps, collection and run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from synth_assets.core.fingerprint import digest, short
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.store import Store, jsonl_bytes
+from synth_assets.curation.config import Collection, load_collection
+from synth_assets.curation.embeddings import EmbeddingCache, EmbedStats, Encoder, model_id
+from synth_assets.curation.formats import format_rows
+from synth_assets.curation.merge import MergeResult, merge_sources
+from synth_assets.curation.semantic import SemanticResult, cluster_rows, per_source_summary, write_artifacts
+from synth_assets.curation.sources import load_source, source_content_hash
+
+SCHEME = "synth-curation/1"
+STAGES = ("merged", "deduplicated", "published")
+RECIPE = "curation"
+
+
+@dataclass(frozen=True)
+class CurationFingerprints:
+    merged: str
+    deduplicated: str
+    published: str
+    params: dict[str, Any]
+
+    @property
+    def stages(self) -> dict[str, str]:
+        return {"merged": self.merged, "deduplicated": self.deduplicated, "published": self.published}
+
+    @property
+    def collection(self) -> str:
+        return self.published
+
+
+def compute_fingerprints(col: Collection) -> CurationFingerprints:
+    cfg = col.config
+    sources = []
+    for s in col.sources:
+        spec = s.model_dump(mode="json", exclude={"description"})
+        spec["data_sha256"] = source_content_hash(s)
+        sources.append(spec)
+    merged = {"scheme": SCHEME, "stage": "merged", "collection": cfg.collection, "sources": sources,
+              "by": cfg.dedup.by, "exact": cfg.dedup.exact, "casefold": cfg.dedup.casefold}
+    d = cfg.dedup
+    dedup: dict[str, Any] = {"semantic": d.semantic}
+    if d.semantic:
+        dedup.update({"model": model_id(d.model, d.backend), "backend": d.backend, "eps": d.eps, "min_samples": d.min_samples,
+                      "sweep": d.sweep, "max_cluster_size": d.max_cluster_size, "giant_clusters": d.giant_clusters})
+    merged_fp = digest(merged)
+    dedup_fp = digest({"scheme": SCHEME, "stage": "deduplicated", "upstream": merged_fp, **dedup})
+    published_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": dedup_fp, "formats": cfg.formats})
+    return CurationFingerprints(merged_fp, dedup_fp, published_fp, {"merged": merged, "deduplicated": dedup, "formats": cfg.formats})
+
+
+def _slug(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".").replace(".", "")
+
+
+def semantic_name(col: Collection) -> str:
+    """`sft_prompt_eps02_minilm`: format, dedup key, eps and embedding model."""
+    d = col.config.dedup
+    by = "prompt" if d.by == "prompt" else "promptsol"
+    model = "".join(c for c in Path(d.model).name.lower().replace("all-minilm-l6-v2", "minilm") if c.isalnum())[:16] or "model"
+    sem = f"eps{_slug(d.eps)}_{model}" if d.semantic else "exact"
+    return f"{col.config.formats[0]}_{by}_{sem}"
+
+
+@dataclass(frozen=True)
+class CurationRegistration:
+    collection: Collection
+    fingerprints: CurationFingerprints
+    record: dict[str, Any]
+    batch_id: str
+    complete: bool
+
+    @property
+    def fingerprint(self) -> str:
+        return self.fingerprints.published
+
+    @property
+    def partition_key(self) -> dict[str, str]:
+        return {"dataset": self.collection.name, "fingerprint": short(self.fingerprint)}
+
+
+def register_collection(col: Collection | str | Path, store: Store, lineage: Lineage | None = None, today: dt.date | None = None) -> CurationRegistration:
+    """Fingerprint a collection and save its registration (idempotent)."""
+    if not isinstance(col, Collection):
+        col = load_collection(col)
+    fps = compute_fingerprints(col)
+    batch_id = col.config.resolved_batch_id(today)
+    try:
+        record = store.registration(fps.published)
+    except KeyError:
+        name = store.reserve_name(col.name, semantic_name(col), fps.published)
+        config = col.config.model_dump(mode="json")
+        record = {
+            "fingerprint": fps.published, "scheme": SCHEME, "dataset": col.name, "recipe": RECIPE, "kind": "curation",
+            "semantic_name": name, "stages": fps.stages, "params": fps.params, "config": config,
+            "config_yaml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+            "source_file": col.path, "source_files": col.source_files, "origin_batch": batch_id,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        store.save_registration(record)
+    name = record["semantic_name"]
+    if lineage is not None:
+        lineage.record_batch(batch_id, purpose="curation", description=col.config.description)
+        lineage.record_experiment(fingerprint=fps.published, scheme=SCHEME, dataset=col.name, semantic_name=name,
+                                  shared_path=store.experiment_uri(col.name, name), params=fps.params,
+                                  config_yaml=record["config_yaml"], origin_batch=record["origin_batch"])
+        lineage.record_membership(batch_id=batch_id, dataset=col.name, fingerprint=fps.published,
+                                  view_path=store.view_uri(batch_id, col.name, name), reused=record["origin_batch"] != batch_id)
+    complete = store.is_complete(col.name, name, fps.published)
+    if complete:
+        store.link(batch_id, col.name, name)
+    return CurationRegistration(col, fps, record, batch_id, complete)
+
+
+def check_unchanged(col: Collection, record: dict[str, Any]) -> None:
+    """Refuse to materialize a registration whose sources changed since (it would lie about its fingerprint)."""
+    current = compute_fingerprints(col)
+    if current.published != record["fingerprint"]:
+        raise RuntimeError(
+            f"collection {col.name} ({short(record['fingerprint'])}) no longer matches its inputs (now {short(current.published)}): "
+            "a source file or the embedding model changed since it was registered; run `synth curate` on the config again"
+        )
+
+
+def artifacts_key(collection: str, stage: str, stage_fp: str) -> str:
+    """Store key of a stage's artifacts (labels, cluster JSON, CSVs, PNGs, report.json)."""
+    return f"_artifacts/{collection}/{stage}/{stage_fp[:16]}"
+
+
+def read_report(store: Store, key: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(store.read_bytes(f"{key}/report.json"))
+    except FileNotFoundError:
+        return None
+
+
+# --- stage computations ---------------------------------------------------------------------------
+
+def run_merge(col: Collection, log: Callable[[str], None] | None = None) -> tuple[MergeResult, list[dict[str, Any]]]:
+    """(merge result, malformed rows as {source, row, reason})."""
+    loaded = [load_source(s) for s in col.sources]
+    malformed = [{"source": s.name, **m} for s in loaded for m in s.malformed]
+    if log:
+        for s in loaded:
+            if s.malformed:
+                shown = "; ".join(f"row {m['row']}: {m['reason']}" for m in s.malformed[:3])
+                log(f"source {s.name}: {len(s.malformed)} malformed rows skipped and reported ({shown})")
+    result = merge_sources(loaded, by=col.config.dedup.by, exact=col.config.dedup.exact, casefold=col.config.dedup.casefold)
+    return result, malformed
+
+
+def write_merge_artifacts(store: Store, key: str, stage_fp: str, result: MergeResult, malformed: list[dict]) -> dict[str, Any]:
+    report = {"per_source": result.per_source, "malformed": len(malformed), "malformed_rows": malformed[:50],
+              "malformed_path": store.uri(f"{key}/malformed.jsonl")}
+    with store.building(key, stage_fp) as out:
+        out.write_text("report.json", json.dumps(report, indent=2, default=str))
+        out.write_bytes("malformed.jsonl", jsonl_bytes(malformed))
+    return report
+
+
+def run_semantic(
+    rows: list[dict[str, Any]], col: Collection, cache: EmbeddingCache, encoder: Encoder | None, *,
+    progress: bool = False, log: Callable[[str], None] | None = None,
+) -> tuple[list[dict[str, Any]], SemanticResult, EmbedStats]:
+    d = col.config.dedup
+    if not d.semantic or not rows:
+        n = len(rows)
+        res = SemanticResult(np.ones(n, bool), np.full(n, -1, np.int64), [], np.zeros(0, np.int64), [])
+        return rows, res, EmbedStats(texts=n)
+    encoder = encoder or Encoder(d.model, d.backend, d.batch_size)
+    vectors, stats = cache.embed([r["_key"] for r in rows], encoder, chunk_size=d.chunk_size, progress=progress,
+                                 description=f"embedding {col.name}", log=log)
+    result = cluster_rows(vectors, d, progress=progress, log=log)
+    kept = [r for r, k in zip(rows, result.keep) if k]
+    return kept, result, stats
+
+
+def semantic_report(rows: list[dict], result: SemanticResult, stats: EmbedStats, col: Collection, merge_counts: dict) -> tuple[list[dict], dict]:
+    summary = per_source_summary(rows, result.keep, merge_counts)
+    sizes = sorted((int(s) for s in result.sizes), reverse=True)
+    report = {
+        "eps": col.config.dedup.eps, "min_samples": col.config.dedup.min_samples, "model": col.config.dedup.model,
+        "by": col.config.dedup.by, "rows_in": len(rows), "rows_kept": int(result.keep.sum()),
+        "clusters": len(sizes), "largest_clusters": sizes[:10], "giant_clusters": len(result.giant),
+        "warnings": result.warnings, "embedding": stats.as_dict(), "sweep": result.sweep, "summary": summary,
+    }
+    return summary, report
+
+
+def output_key(record: dict[str, Any], fmt: str) -> str:
+    collection = record["dataset"]
+    return f"{Store.experiment_key(collection, record['semantic_name'])}/{collection}/{collection.lower()}_{fmt}.jsonl"
+
+
+def publish(store: Store, record: dict[str, Any], col: Collection, outputs: dict[str, list[dict]], summary_csv: bytes | None) -> tuple[str, str]:
+    """Write `_shared/{collection}/{name}/` atomically: one JSONL per format + summary.csv + metadata + README."""
+    collection, name, fp = record["dataset"], record["semantic_name"], record["fingerprint"]
+    first = col.config.formats[0]
+    content_hash = ""
+    with store.building(store.experiment_key(collection, name), fp) as tmp:
+        for fmt, rows in outputs.items():
+            data = jsonl_bytes(rows)
+            tmp.write_bytes(f"{collection}/{collection.lower()}_{fmt}.jsonl", data)
+            content_hash = hashlib.sha256(data).hexdigest() if fmt == first else content_hash
+        if summary_csv is not None:
+            tmp.write_bytes("summary.csv", summary_csv)
+        meta = {"collection": collection, "semantic_name": name, "parameter_fingerprint": fp, "fingerprint_short": short(fp),
+                "fingerprint_scheme": record["scheme"], "stage_fingerprints": record["stages"], "params": record["params"],
+                "origin_batch": record["origin_batch"], "rows": {fmt: len(r) for fmt, r in outputs.items()},
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        tmp.write_text("experiment_metadata.json", json.dumps(meta, indent=2, ensure_ascii=False))
+        tmp.write_text("generation_config.yaml", record["config_yaml"])
+        tmp.write_text("README.md",
+            f"# {collection} / {name}\n\n- fingerprint: `{fp}` ({record['scheme']})\n- formats: {', '.join(outputs)}\n"
+            + "".join(f"- {fmt}: {len(r)} rows\n" for fmt, r in outputs.items()))
+    return output_key(record, first), content_hash
+
+
+def run_formats(rows: list[dict], col: Collection) -> dict[str, list[dict]]:
+    styles = {s.name: s.style for s in col.sources}
+    return {fmt: format_rows(rows, fmt, styles) for fmt in col.config.formats}

@@ -1,0 +1,140 @@
+"""Semantic dedup of merged records: embed (cached), cluster (DBSCAN, cosine), keep representatives,
+and write the artifacts: labels_eps{eps}.npy, clusters_top500.json, summary.csv, sweep.csv,
+sweep.png, cluster_sizes.png, report.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synth_assets.curation.cluster import cluster_sizes, dbscan_from_pairs, radius_pairs, representatives, split_giant, sweep
+from synth_assets.curation.config import DedupConfig
+from synth_assets.curation.plots import size_histogram, sweep_chart
+
+TOP_CLUSTERS = 500
+
+
+@dataclass
+class SemanticResult:
+    keep: np.ndarray
+    labels: np.ndarray
+    sweep: list[dict]
+    sizes: np.ndarray
+    giant: list[int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def eps_label(eps: float) -> str:
+    return f"{eps:g}"
+
+
+def cluster_rows(vectors: np.ndarray, dedup: DedupConfig, *, progress: bool = False, log: Callable[[str], None] | None = None) -> SemanticResult:
+    """Cluster at dedup.eps and every sweep eps (one pass at the largest eps)."""
+    n = len(vectors)
+    eps_values = sorted(set(dedup.sweep) | {dedup.eps})
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return SemanticResult(np.zeros(0, bool), empty, [], empty, [])
+    I, J, D = radius_pairs(vectors, max(eps_values), progress=progress, description=f"clustering {n} rows")
+    m = D <= dedup.eps
+    labels = dbscan_from_pairs(n, I[m], J[m], dedup.min_samples)
+    keep = representatives(labels)
+    sizes = cluster_sizes(labels)
+    warnings = []
+    giant = [int(c) for c in np.flatnonzero(sizes > dedup.max_cluster_size)]
+    if giant:
+        top = sorted((int(sizes[c]) for c in giant), reverse=True)[:5]
+        warnings.append(
+            f"{len(giant)} clusters exceed max_cluster_size={dedup.max_cluster_size} (largest: {top}); DBSCAN may be chaining "
+            f"template-like texts at eps={dedup.eps}: lower eps, or set giant_clusters: split"
+        )
+        if dedup.giant_clusters == "split":
+            keep, _ = split_giant(vectors, labels, keep, dedup.eps, dedup.max_cluster_size)
+            warnings.append(f"giant clusters re-split greedily: {int(keep.sum())} rows kept")
+    if log:
+        for w in warnings:
+            log(w)
+    table = sweep(n, I, J, D, eps_values, dedup.min_samples)
+    return SemanticResult(keep, labels, table, sizes, giant, warnings)
+
+
+def per_source_summary(rows: list[dict], keep: np.ndarray, merge_counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    after = Counter(r["source"] for r, k in zip(rows, keep) if k)
+    out = []
+    for name, counts in merge_counts.items():
+        before = counts["rows_read"]
+        kept = after.get(name, 0)
+        out.append({
+            "source": name, "before": before, "malformed": counts["malformed"], "exact_duplicates": counts["exact_duplicates"],
+            "semantic_duplicates": counts["after_exact"] - kept, "after": kept, "removed": before - kept,
+        })
+    total = {k: sum(r[k] for r in out) for k in out[0] if k != "source"} if out else {}
+    if out:
+        out.append({"source": "TOTAL", **total})
+    return out
+
+
+def top_clusters(rows: list[dict], labels: np.ndarray, sizes: np.ndarray, limit: int = TOP_CLUSTERS) -> list[dict]:
+    order = np.argsort(-sizes, kind="stable")[:limit]
+    members: dict[int, list[int]] = {int(c): [] for c in order}
+    for index, label in enumerate(labels):
+        if int(label) in members:
+            members[int(label)].append(index)
+    return [{
+        "cluster": int(c), "size": int(sizes[c]),
+        "kept": rows[members[int(c)][0]]["source_prompt_id"],
+        "members": [{"source_prompt_id": rows[i]["source_prompt_id"], "text": rows[i]["_key"]} for i in members[int(c)]],
+    } for c in order]
+
+
+ARTIFACT_NAMES = {
+    "clusters": "clusters_top500.json",
+    "summary": "summary.csv",
+    "sweep_table": "sweep.csv",
+    "sweep_chart": "sweep.png",
+    "size_histogram": "cluster_sizes.png",
+    "report": "report.json",
+}
+
+
+def artifact_names(eps: float) -> dict[str, str]:
+    return {"labels": f"labels_eps{eps_label(eps)}.npy", **ARTIFACT_NAMES}
+
+
+def write_artifacts(store, key: str, stage_fp: str, rows: list[dict], result: SemanticResult, dedup: DedupConfig,
+                    summary: list[dict], report: dict) -> dict[str, str]:
+    """Build every artifact in a local temporary folder, then commit them to the store under `key`
+    in one `store.building` (atomic: the folder appears complete or not at all). Return their URIs."""
+    names = artifact_names(dedup.eps)
+    uris = {k: store.uri(f"{key}/{v}") for k, v in names.items()}
+    report["artifacts"] = uris
+    with tempfile.TemporaryDirectory(prefix="curation-artifacts-") as tmpdir:
+        tmp = Path(tmpdir)
+        np.save(tmp / names["labels"], result.labels)
+        (tmp / names["clusters"]).write_text(json.dumps(top_clusters(rows, result.labels, result.sizes), ensure_ascii=False, indent=1), encoding="utf-8")
+        _csv(tmp / names["summary"], summary)
+        _csv(tmp / names["sweep_table"], result.sweep)
+        sweep_chart(result.sweep, dedup.eps, tmp / names["sweep_chart"], len(rows))
+        size_histogram(result.sizes, tmp / names["size_histogram"])
+        (tmp / names["report"]).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+        with store.building(key, stage_fp) as out:
+            for name in names.values():
+                out.copy_file(tmp / name, name)
+    return uris
+
+
+def _csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        if not rows:
+            return
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
