@@ -114,7 +114,6 @@ def llm_cache_rows(root: Path) -> int:
 def register_config(path: Path, root: Path):
     """Load, validate and register every experiment of a config under a store root."""
     from synth_assets.core.config import load_experiments
-    from synth_assets.core.lineage import Lineage
     from synth_assets.core.registry import register
     store = local_store(root)
     lineage = lineage_for(root)

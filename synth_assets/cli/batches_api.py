@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from synth_assets.batch_api.errors import BatchAPIError, InputError
+from synth_assets.cli.common import console, print_table
+from synth_assets.cli.common import err_console as err
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="OpenAI Batch API: build, estimate, submit, monitor, download, run locally.")
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 Backend = typer.Option("openai", "--backend", help="openai (Batch API at --base-url) | local (run through the local model)")
 BaseUrl = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (default OPENAI_BASE_URL or api.openai.com)")
@@ -66,15 +64,6 @@ def _echo_json(data: Any) -> None:
 def _counts(job: dict[str, Any]) -> str:
     c = job.get("request_counts") or {}
     return f"{c.get('completed', 0)}/{c.get('failed', 0)}/{c.get('total', job['n_requests'])}"
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r))
-    console.print(table)
 
 
 def _estimate_line(est: dict[str, Any]) -> str:
@@ -191,7 +180,7 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
         jobs = [pipe.submit_file(p) for p in inputs]
     if as_json:
         return _echo_json({"estimate": est, "partition": partition, "jobs": jobs})
-    _table("Submitted", ["input", "batch", "status", "requests", "file"],
+    print_table("Submitted", ["input", "batch", "status", "requests", "file"],
            [[str(p), j["batch_id"], j["status"], j["n_requests"], j["file_id"]] for p, j in zip(inputs, jobs)])
     if partition:
         console.print(f"partition [cyan]{partition}[/] (assets batchapi/*; the batchapi_sensor collects it when done)")
@@ -215,7 +204,7 @@ def list_command(all_jobs: bool = typer.Option(False, "--all", help="Finished ba
     jobs = pipe.ledger.jobs() if all_jobs else pipe.ledger.jobs(statuses=OPEN + UNSENT)
     if as_json:
         return _echo_json(jobs)
-    _table("Batch jobs" if all_jobs else "Active batch jobs", ["batch", "status", "done/failed/total", "model", "backend", "attempt", "root", "created"],
+    print_table("Batch jobs" if all_jobs else "Active batch jobs", ["batch", "status", "done/failed/total", "model", "backend", "attempt", "root", "created"],
            [[j["batch_id"] or f"(job {j['key'][:12]})", j["status"], _counts(j), j["model"], j["backend"], j["attempt"],
              j["root_key"][:12], j["created_at"]] for j in jobs])
 
@@ -244,7 +233,7 @@ def status_command(batch_id: str = typer.Argument(..., help="Batch id (or job ke
     info = _describe(pipe, job)
     if as_json:
         return _echo_json(info)
-    _table(f"Batch {job['batch_id']}", ["field", "value"], [[k, json.dumps(v, default=str) if isinstance(v, (dict, list)) else v]
+    print_table(f"Batch {job['batch_id']}", ["field", "value"], [[k, json.dumps(v, default=str) if isinstance(v, (dict, list)) else v]
                                                           for k, v in info.items()])
 
 

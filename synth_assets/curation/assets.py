@@ -12,7 +12,6 @@ Artifacts (labels .npy, cluster JSON, CSVs, PNGs) live in `{root}/_artifacts/{co
 
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any
 

@@ -33,7 +33,7 @@ from synth_assets.curation.config import Collection, load_collection
 from synth_assets.curation.embeddings import EmbeddingCache, EmbedStats, Encoder, model_id
 from synth_assets.curation.formats import format_rows
 from synth_assets.curation.merge import MergeResult, merge_sources
-from synth_assets.curation.semantic import SemanticResult, cluster_rows, per_source_summary, write_artifacts
+from synth_assets.curation.semantic import SemanticResult, cluster_rows, per_source_summary
 from synth_assets.curation.sources import load_source, source_content_hash
 
 SCHEME = "synth-curation/1"

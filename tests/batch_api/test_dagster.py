@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from dagster import DagsterInstance, MultiPartitionKey, build_sensor_context, materialize
 
