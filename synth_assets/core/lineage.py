@@ -109,6 +109,7 @@ class Lineage:
         self._schema_ready = False
         self._session_con: duckdb.DuckDBPyConnection | None = None
         self._session_lock = threading.Lock()
+        self._session_batches: set[tuple] = set()  # batch upserts done in this session: not repeated
 
     # ------------------------------------------------------------------ access
 
@@ -133,6 +134,7 @@ class Lineage:
                 raise
             finally:
                 self._session_con = None
+                self._session_batches = set()
 
     @contextmanager
     def _connection(self, read_only: bool):
@@ -226,8 +228,13 @@ class Lineage:
                      description: str | None = None,
                      created_at: datetime | None = None) -> None:
         """Register a batch; keeps the first created_at, fills purpose/description."""
+        key = (batch_id, purpose, description, created_at)
+        if key in self._session_batches:
+            return
         self._write(lambda con: self._upsert_batch(con, batch_id, purpose, description,
                                                    created_at))
+        if self._session_con is not None:
+            self._session_batches.add(key)
 
     @staticmethod
     def _upsert_batch(con, batch_id, purpose, description, created_at) -> None:
@@ -245,7 +252,8 @@ class Lineage:
                           view_path: str, reused: bool) -> None:
         """Add an experiment to a batch (creating the batch row if needed); idempotent."""
         def run(con):
-            self._upsert_batch(con, batch_id, None, None, None)
+            if not any(key[0] == batch_id for key in self._session_batches):
+                self._upsert_batch(con, batch_id, None, None, None)
             con.execute("INSERT INTO batch_members VALUES (?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT DO NOTHING",
                         [batch_id, dataset, fingerprint, view_path, reused, _utc(None)])
