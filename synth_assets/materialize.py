@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
         instance = DagsterInstance.get()
         instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
     return instance
+
+
+def progress_tags() -> dict[str, str]:
+    """Run tags asking for rich progress bars when a person watches a terminal, else log lines."""
+    from synth_assets.assets.factory import PROGRESS_TAG
+
+    return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
 
 
 def add_partitions(instance: DagsterInstance, registrations: list[Registration | RecordRegistration]) -> None:

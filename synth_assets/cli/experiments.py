@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 from pathlib import Path
 
 import typer
 from rich.tree import Tree
 
-from synth_assets.assets.factory import NO_CACHE_TAG, PROGRESS_TAG
+from synth_assets.assets.factory import NO_CACHE_TAG
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import SCHEME, fingerprint, semantic_name, short
-from synth_assets.core.registry import RecordRegistration, Registration, load_registered, register
+from synth_assets.core.registry import Registration, load_registered, register
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.materialize import RunOutcome, dagster_instance, materialize
+from synth_assets.materialize import RunOutcome, dagster_instance, materialize, progress_tags
 
 ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
 
@@ -100,10 +98,6 @@ def _as_dicts(regs: list[Registration], outcome: dict[str, RunOutcome] | None = 
     } for r in regs]
 
 
-def _progress_tags() -> dict[str, str]:
-    return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
-
-
 def register_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) -> None:
     """Register experiments in their batches (views for data that exists; nothing is generated)."""
     regs = _register_all(configs)
@@ -119,74 +113,13 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
     todo = [r for r in regs if not r.complete]
     if not as_json:
         console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")
-    outcome = materialize(regs, dagster_instance(store().root_uri), tags=_progress_tags())
+    outcome = materialize(regs, dagster_instance(store().root_uri), tags=progress_tags())
     if as_json:
         print_json(_as_dicts(regs, outcome))
     else:
         _report(regs, "Reuse report", outcome)
         _tree([r.batch_id for r in regs])
     if not all(o.success for o in outcome.values()):
-        raise typer.Exit(1)
-
-
-def judge_command(
-    drops: list[str] = typer.Argument(..., help="Judge outputs (*.jsonl.out): local paths or s3:// URLs."),
-    config: Path | None = typer.Option(None, "--config", help="Recipe config (default: $SYNTH_JUDGE_CONFIG or the shipped one)."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Translation-judge drops: register each, then process, synthesize minority classes and split through Dagster."""
-    from synth_assets.core.judge_drops import load_judge_config, register_drop
-    from synth_assets.core.store_s3 import read_url
-
-    try:
-        cfg = load_judge_config(config)
-        s, lin = store(), lineage()
-        regs = [register_drop(drop, read_url(drop), cfg, s, lin) for drop in drops]
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        raise fail(str(exc), 2) from None
-    outcome = materialize(regs, dagster_instance(s.root_uri), tags=_progress_tags())
-    rows = [{"drop": d, "dataset": r.record["dataset"], "semantic_name": r.record["semantic_name"], "fingerprint": r.fingerprint,
-             "reused": r.complete, "run": outcome[r.fingerprint].__dict__ if r.fingerprint in outcome else None,
-             "shared_path": s.experiment_uri(r.record["dataset"], r.record["semantic_name"])} for d, r in zip(drops, regs)]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table("Translation-judge drops", ["drop", "dataset", "experiment", "fingerprint", "status", "shared path"], (
-            [r["drop"], r["dataset"], r["semantic_name"], short(r["fingerprint"]),
-             "reused (complete)" if r["reused"] else ("done" if r["run"] and r["run"]["success"] else "FAILED"), r["shared_path"]]
-            for r in rows))
-    if not all(o.success for o in outcome.values()):
-        raise typer.Exit(1)
-
-
-def backfill_command(
-    recipe: str = typer.Option(..., "--recipe", "-r", help="rephrase, stories or translation_judge."),
-    dataset: list[str] = typer.Option([], "--dataset", "-d", help="Only these datasets (repeatable)."),
-    fingerprint: list[str] = typer.Option([], "--fingerprint", "-f", help="Only these fingerprints or prefixes (repeatable)."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Materialize the chosen registered (dataset, fingerprint) partitions of a recipe, one run per partition.
-
-    Runs go through the same Dagster instance as `dagster dev`, so they show in the UI; complete
-    stages are reused without LLM calls. (In the UI: select partitions of a recipe's assets, Materialize.)
-    """
-    s = store()
-    records = [r for r in s.registrations() if r["recipe"] == recipe
-               and (not dataset or r["dataset"] in dataset)
-               and (not fingerprint or any(r["fingerprint"].startswith(f) for f in fingerprint))]
-    if not records:
-        raise fail(f"no registered {recipe} partitions match; see `synth shared` / `synth batches`")
-    selected = [RecordRegistration(r, r["origin_batch"], False, r["origin_batch"], r["created_at"], None) for r in records]
-    backfill_id = dt.datetime.now(dt.timezone.utc).strftime("synth-%Y%m%d%H%M%S")
-    outcome = materialize(selected, dagster_instance(s.root_uri), tags={"synth/backfill": backfill_id, **_progress_tags()})
-    rows = [{"dataset": r["dataset"], "fingerprint": r["fingerprint"], "semantic_name": r["semantic_name"],
-             **outcome[r["fingerprint"]].__dict__} for r in records]
-    if as_json:
-        print_json({"backfill": backfill_id, "partitions": rows})
-    else:
-        print_table(f"Backfill {backfill_id}: {len(rows)} partitions", ["dataset", "fingerprint", "experiment", "run", "status"], (
-            [r["dataset"], short(r["fingerprint"]), r["semantic_name"], r["run_id"][:8], "ok" if r["success"] else "FAILED"] for r in rows))
-    if not all(r["success"] for r in rows):
         raise typer.Exit(1)
 
 
@@ -207,7 +140,7 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
     s.remove_experiment(record["dataset"], record["semantic_name"])
     reg = Registration(exp, fingerprint(exp), record["origin_batch"], record["semantic_name"], False,
                        record["origin_batch"], record["created_at"], None)
-    outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **_progress_tags()})
+    outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):
         raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 import typer
 
-from synth_assets.cli import batches_api, browse, experiments, lineage_cmd, manage
+from synth_assets.cli import backfill, batches_api, browse, experiments, judge, lineage_cmd, manage
 from synth_assets.cli.common import set_root, store
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.llm_cmd import llm_command
@@ -22,8 +22,8 @@ app.command("fingerprint")(experiments.fingerprint_command)
 app.command("register")(experiments.register_command)
 app.command("run")(experiments.run_command)
 app.command("regenerate")(experiments.regenerate_command)
-app.command("judge")(experiments.judge_command)
-app.command("backfill")(experiments.backfill_command)
+app.command("judge")(judge.judge_command)
+app.command("backfill")(backfill.backfill_command)
 app.command("curate")(curate_command)
 app.command("batches")(browse.batches_command)
 app.command("batch")(browse.batch_command)
