@@ -20,7 +20,8 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         home = state_dir(root) / ".dagster"
         home.mkdir(parents=True, exist_ok=True)
-        (home / "dagster.yaml").touch()
+        if not (home / "dagster.yaml").exists():
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         os.environ["DAGSTER_HOME"] = str(home)
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
