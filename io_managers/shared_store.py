@@ -90,21 +90,6 @@ class SharedStoreIOManager(ConfigurableIOManager):
         rows = obj.rows if obj.rows is not None else store.read_jsonl(obj.key)
         uri = store.uri(obj.key)
         partition = str(context.partition_key)
-        lineage.record_materialization(
-            asset=context.asset_key.to_user_string(),
-            partition_key=partition,
-            dataset=obj.dataset,
-            fingerprint=record["fingerprint"],
-            stage_fingerprint=obj.stage_fingerprint,
-            run_id=context.run_id,
-            path=uri,
-            rows=len(rows),
-            content_hash=obj.content_hash,
-            reused=obj.reused,
-            started_at=obj.started_at,
-            ended_at=dt.datetime.now(dt.timezone.utc),
-            upstream=obj.upstream,
-        )
         metadata: dict[str, Any] = {
             "path": MetadataValue.path(uri),
             "rows": len(rows),
@@ -114,24 +99,41 @@ class SharedStoreIOManager(ConfigurableIOManager):
             "reused": obj.reused,
             "preview": MetadataValue.md(preview_markdown(rows)),
         }
-        if obj.llm_usage is not None:
-            backend, model = obj.llm_model or ("", "")
-            lineage.record_llm_usage(
-                run_id=context.run_id,
+        with lineage.session():  # one lock and transaction for everything this output records
+            lineage.record_materialization(
                 asset=context.asset_key.to_user_string(),
                 partition_key=partition,
+                dataset=obj.dataset,
                 fingerprint=record["fingerprint"],
-                batch_id=record["origin_batch"],
-                backend=backend,
-                model=model,
-                usage=obj.llm_usage,
+                stage_fingerprint=obj.stage_fingerprint,
+                run_id=context.run_id,
+                path=uri,
+                rows=len(rows),
+                content_hash=obj.content_hash,
+                reused=obj.reused,
+                started_at=obj.started_at,
+                ended_at=dt.datetime.now(dt.timezone.utc),
+                upstream=obj.upstream,
             )
-            metadata.update({f"llm_{k}": v for k, v in obj.llm_usage.items() if isinstance(v, (int, float))})
-        if obj.stage == "published":
-            lineage.mark_complete(record["fingerprint"])
-            for member in lineage.batches_using(record["fingerprint"]):
-                store.link(member["batch_id"], obj.dataset, record["semantic_name"])
-            metadata["batches"] = ", ".join(m["batch_id"] for m in lineage.batches_using(record["fingerprint"]))
+            if obj.llm_usage is not None:
+                backend, model = obj.llm_model or ("", "")
+                lineage.record_llm_usage(
+                    run_id=context.run_id,
+                    asset=context.asset_key.to_user_string(),
+                    partition_key=partition,
+                    fingerprint=record["fingerprint"],
+                    batch_id=record["origin_batch"],
+                    backend=backend,
+                    model=model,
+                    usage=obj.llm_usage,
+                )
+                metadata.update({f"llm_{k}": v for k, v in obj.llm_usage.items() if isinstance(v, (int, float))})
+            if obj.stage == "published":
+                lineage.mark_complete(record["fingerprint"])
+                members = [m["batch_id"] for m in lineage.batches_using(record["fingerprint"])]
+                for batch_id in members:
+                    store.link(batch_id, obj.dataset, record["semantic_name"])
+                metadata["batches"] = ", ".join(members)
         context.add_output_metadata({**metadata, **obj.metadata})
 
     def load_input(self, context: InputContext) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource
+from pydantic import PrivateAttr
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import default_root, lineage_path
@@ -13,11 +14,19 @@ class StoreResource(ConfigurableResource):
     """The shared store (local path or `s3://bucket/prefix`; default `$SYNTH_ROOT` or `./data`) and its lineage."""
 
     root: str | None = None
+    _opened: dict[str, tuple[Store, Lineage]] = PrivateAttr(default_factory=dict)
+
+    def _open(self) -> tuple[Store, Lineage]:
+        """One store and lineage per resolved root (an S3 store checks its bucket when opened)."""
+        root = self.root or default_root()
+        if root not in self._opened:
+            self._opened[root] = (Store(root), Lineage(lineage_path(root)))
+        return self._opened[root]
 
     @property
     def store(self) -> Store:
-        return Store(self.root or default_root())
+        return self._open()[0]
 
     @property
     def lineage(self) -> Lineage:
-        return Lineage(lineage_path(self.root or default_root()))
+        return self._open()[1]

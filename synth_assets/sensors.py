@@ -32,6 +32,7 @@ from synth_assets.core.registry import RecordRegistration, Registration
 from synth_assets.core.root import state_dir
 from synth_assets.core.store_s3 import read_url, split_s3_url
 from synth_assets.jobs import recipe_job_name
+from synth_assets.materialize import add_partitions
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 Registered = Registration | RecordRegistration
@@ -53,13 +54,15 @@ def s3_configs_url(root_uri: str) -> str | None:
 
 def requests_for(context: SensorEvaluationContext, registered: list[tuple[Registered, str, str]]) -> list[RunRequest]:
     """(registration, version, source): add every partition; request runs only for incomplete fingerprints."""
-    run_requests, partitions, complete = [], {}, 0
+    add_partitions(context.instance, [reg for reg, _, _ in registered])
+    run_requests, requested, complete = [], set(), 0
     for reg, version, source in registered:
-        for dim, key in reg.partition_key.items():
-            partitions.setdefault(f"{reg.recipe}_{dim}", set()).add(key)
         if reg.complete:
             complete += 1
             continue
+        if reg.fingerprint in requested:  # two drops with the same parameters: one run
+            continue
+        requested.add(reg.fingerprint)
         run_requests.append(
             RunRequest(
                 run_key=f"{reg.partition_key['fingerprint']}:{version[:12]}",
@@ -68,11 +71,6 @@ def requests_for(context: SensorEvaluationContext, registered: list[tuple[Regist
                 tags={"synth/batch": reg.batch_id, "synth/source": source},
             )
         )
-    for name, keys in partitions.items():
-        existing = set(context.instance.get_dynamic_partitions(name))
-        new = sorted(keys - existing)
-        if new:
-            context.instance.add_dynamic_partitions(name, new)
     if complete:
         context.log.info(f"{complete} experiments already complete: batch views only, no run")
     return run_requests
@@ -104,6 +102,14 @@ def config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource) -
     return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=json.dumps(seen, sort_keys=True))
 
 
+def _cursor(objects: list[dict], previous: dict) -> str:
+    """The newest LastModified and every key listed at exactly that time."""
+    if not objects:
+        return json.dumps(previous)
+    latest = max(o["LastModified"] for o in objects)
+    return json.dumps({"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)})
+
+
 def _new_objects(objects: list[dict], cursor: dict) -> list[dict]:
     """Objects after the cursor's timestamp, plus unseen ones at exactly that timestamp.
 
@@ -132,22 +138,27 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource
     fresh = [o for o in _new_objects(objects, cursor) if o["Key"].endswith(CONFIG_SUFFIXES)]
     listed = {o["Key"] for o in objects}
 
-    def handle(obj: dict) -> tuple[DropResult, str]:
-        key = obj["Key"]
-        text = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        result = process_drop(f"s3://{bucket}/{key}", store, lineage, text=text)
+    def fetch(obj: dict) -> bytes:
+        return client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+
+    def handle(item: tuple[dict, bytes]) -> tuple[DropResult, str]:
+        obj, data = item
+        key, url = obj["Key"], f"s3://{bucket}/{obj['Key']}"
+        try:
+            result = process_drop(url, store, lineage, text=data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            result = DropResult(url, [], f"{url}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         if result.error:
             client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=(result.error + "\n").encode())
         elif key + ".error.txt" in listed:
             client.delete_object(Bucket=bucket, Key=key + ".error.txt")
         return result, obj["ETag"].strip('"')
 
-    with lineage.session(), ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:  # S3 round trips overlap
-        results = list(pool.map(handle, fresh))
-    if objects:
-        latest = max(o["LastModified"] for o in objects)
-        cursor = {"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)}
-    return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=json.dumps(cursor))
+    with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:  # S3 round trips overlap
+        fetched = list(zip(fresh, pool.map(fetch, fresh)))  # before taking the lineage lock that runs wait on
+        with lineage.session():
+            results = list(pool.map(handle, fetched))
+    return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=_cursor(objects, cursor))
 
 
 def judge_drops_url(root_uri: str) -> str:
@@ -193,8 +204,4 @@ def judge_drop_sensor(context: SensorEvaluationContext, synth: StoreResource, s3
                     Path(obj["url"] + ".error.txt").write_text(f"{exc}\n", encoding="utf-8")
                 continue
             registered.append((reg, obj["ETag"].strip('"'), obj["url"]))
-    run_requests = requests_for(context, registered)
-    if objects:
-        latest = max(o["LastModified"] for o in objects)
-        cursor = {"last_modified": latest.isoformat(), "keys_at": sorted(o["Key"] for o in objects if o["LastModified"] == latest)}
-    return SensorResult(run_requests=run_requests, cursor=json.dumps(cursor))
+    return SensorResult(run_requests=requests_for(context, registered), cursor=_cursor(objects, cursor))

@@ -178,16 +178,20 @@ def test_cost_by_batch_totals_and_query(lin):
 
 
 def test_resource_paths(tmp_path, monkeypatch):
-    from resources.lineage import LineageResource  # dagster import kept out of workers
+    from resources.store import StoreResource  # dagster import kept out of workers
 
-    res = LineageResource(root=str(tmp_path))
-    assert res.get() is res.get()
-    assert res.get().db_path == str(tmp_path / "lineage.duckdb")
+    for var in ("SYNTH_LINEAGE_DB", "SYNTH_STATE_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    res = StoreResource(root=str(tmp_path))
+    assert res.lineage is res.lineage
+    assert res.lineage.db_path == str(tmp_path / "lineage.duckdb")
     monkeypatch.setenv("SYNTH_ROOT", str(tmp_path / "env_root"))
-    lin = LineageResource().get()
+    lin = StoreResource().lineage
     assert lin.db_path == str(tmp_path / "env_root" / "lineage.duckdb")
     lin.record_batch("batch_20250102_env")  # creates the root directory
     assert lin.batches()[0]["purpose"] == "env"
+    monkeypatch.setenv("SYNTH_LINEAGE_DB", str(tmp_path / "shared" / "lineage.duckdb"))
+    assert StoreResource().lineage.db_path == str(tmp_path / "shared" / "lineage.duckdb")
 
 
 # ---------------------------------------------------------------- concurrency

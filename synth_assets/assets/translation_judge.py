@@ -1,6 +1,7 @@
 """Translation-judge recipe on data drops: process -> synthesize -> split, partitioned by (drop, fingerprint)."""
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -47,17 +48,21 @@ def _load(context: AssetExecutionContext, synth: StoreResource) -> tuple[dict[st
     return record, JudgeConfig.model_validate(record["config"]), dataset
 
 
+def _counts(rows: list[dict], classes: list[str]) -> dict[str, int]:
+    return {c: sum(1 for r in rows if r["label"] == c) for c in classes}
+
+
 def _counts_table(counts: dict[str, int]) -> MetadataValue:
     return MetadataValue.md("| class | rows |\n|---|---|\n" + "\n".join(f"| {c} | {n} |" for c, n in counts.items()))
 
 
 def _output(stage: str, record: dict, dataset: str, started: dt.datetime, synth: StoreResource, rows: list[dict] | None,
-            upstream: str | None = None, **kwargs: Any) -> StageOutput:
+            upstream: str | None = None, partition_key: str = "", **kwargs: Any) -> StageOutput:
     store = synth.store
     stage_fp = record["stages"][stage]
     out = StageOutput(stage=stage, dataset=dataset, record=record, rows=rows, reused=False, started_at=started, **kwargs)
     if upstream:  # the upstream stage's asset has the stage's name
-        out.upstream = [{"asset": KEYS[upstream].to_user_string(), "partition_key": "",
+        out.upstream = [{"asset": KEYS[upstream].to_user_string(), "partition_key": partition_key,
                          "path": store.uri(store.stage_key(dataset, upstream, record["stages"][upstream]) + "/data.jsonl")}]
     if rows is None:
         out.reused = True
@@ -76,7 +81,11 @@ def process(context: AssetExecutionContext, synth: StoreResource):
         out = _output("process", record, dataset, started, synth, None)
         rows = synth.store.read_jsonl(out.key)
     else:
-        result = parse_drop(read_url(record["source_file"]).decode("utf-8").splitlines(), file=record["source_file"], label_map=cfg.label_map)
+        data = read_url(record["source_file"])
+        if hashlib.sha256(data).hexdigest() != record["params"]["process"]["drop_sha256"]:
+            raise RuntimeError(f"{record['source_file']} changed since it was registered as {short(record['fingerprint'])}: "
+                               "drop it again (a new file name) to get a new partition")
+        result = parse_drop(data.decode("utf-8").splitlines(), file=record["source_file"], label_map=cfg.label_map)
         rows = [to_training_record(ex) for ex in result.examples]
         out = _output("process", record, dataset, started, synth, rows,
                       extra_files={"quarantine.jsonl": jsonl_bytes(result.quarantine)},
@@ -95,6 +104,8 @@ def _examples(rows: list[dict]) -> list[JudgeExample]:
 def _as_tags(answer: str) -> str:
     """The synthesis answer (JSON, enforced by a schema) in the tag format `parse_synthetic` reads."""
     data = json.loads(answer)
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
     return "".join(f"<{k}>{data.get(k, '')}</{k}>" for k in ("source", "translation", "model", "reasoning", "score"))
 
 
@@ -102,7 +113,7 @@ def _schema(scores: list[int]) -> dict:
     text = {"type": "string", "minLength": 1, "maxLength": 200}  # bounded so that an answer fits in max_tokens
     properties = {"source": text, "translation": text, "model": {"type": "string", "minLength": 1, "maxLength": 40},
                   "reasoning": text, "score": {"type": "integer", "enum": scores}}
-    return {"type": "json_schema", "json_schema": {"name": "judge_example", "schema": {
+    return {"type": "json_schema", "json_schema": {"name": "judge_example", "strict": True, "schema": {
         "type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}}}
 
 
@@ -115,9 +126,9 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
     record, cfg, dataset = _load(context, synth)
     examples = _examples(processed)
     labels = resolve_label_map(cfg.label_map)
-    counts = {c: sum(1 for ex in examples if ex.label == c) for c in labels.classes}
+    counts = _counts(processed, labels.classes)
     if synth.store.stage_complete(dataset, "synthesize", record["stages"]["synthesize"]):
-        out = _output("synthesize", record, dataset, started, synth, None, upstream="process")
+        out = _output("synthesize", record, dataset, started, synth, None, upstream="process", partition_key=str(context.partition_key))
         rows = synth.store.read_jsonl(out.key)
     else:
         deficits = minority_deficits(counts, cfg.min_samples)
@@ -136,7 +147,8 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
                     break
                 dicts = synthesis_requests(examples, label=label, count=need, k_shot=cfg.k_shot, seed=cfg.seed * 1000 + round_,
                                            model=g.model, temperature=g.temperature, max_tokens=g.max_tokens, label_map=cfg.label_map)
-                requests = [ChatRequest(**d, response_format=_schema(labels.scores_of(label))) for d in dicts]
+                requests = [ChatRequest(**d, top_p=g.top_p, frequency_penalty=g.frequency_penalty, presence_penalty=g.presence_penalty,
+                                        response_format=_schema(labels.scores_of(label))) for d in dicts]
                 result = client.chat(requests, logger=context.log, description=f"synthesize {label}")
                 for key, value in result.usage.to_dict().items():
                     if isinstance(value, (int, float)):
@@ -150,13 +162,11 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
                         made.append(example)
             synthetic += made[:missing]
         rows = [to_training_record(ex) for ex in examples + synthetic]
-        final = {c: sum(1 for r in rows if r["label"] == c) for c in labels.classes}
-        out = _output("synthesize", record, dataset, started, synth, rows, upstream="process",
-                      metadata={"classes": _counts_table(final), "synthetic_rows": len(synthetic),
+        out = _output("synthesize", record, dataset, started, synth, rows, upstream="process", partition_key=str(context.partition_key),
+                      metadata={"classes": _counts_table(_counts(rows, labels.classes)), "synthetic_rows": len(synthetic),
                                 "expected_duration_s": round(seconds, 1)},
                       llm_usage=usage or None, llm_model=(g.backend, g.model))
-    final = {c: sum(1 for r in rows if r["label"] == c) for c in labels.classes}
-    short_of = {c: n for c, n in final.items() if n < cfg.min_samples}
+    short_of = {c: n for c, n in _counts(rows, labels.classes).items() if n < cfg.min_samples}
     yield Output(out)
     yield AssetCheckResult(check_name="min_samples", passed=not short_of, metadata={"short_of_min_samples": json.dumps(short_of)})
 
@@ -172,7 +182,7 @@ def split(context: AssetExecutionContext, synth: StoreResource, synthesized: lis
     prefix = store.experiment_key(dataset, name)
     train, test = stratified_split(_examples(synthesized), test_ratio=cfg.test_ratio, seed=cfg.seed)
     train_rows, test_rows = [to_training_record(ex) for ex in train], [to_training_record(ex) for ex in test]
-    out = _output("published", record, dataset, started, synth, train_rows, upstream="synthesize")
+    out = _output("published", record, dataset, started, synth, train_rows, upstream="synthesize", partition_key=str(context.partition_key))
     out.key = f"{prefix}/trainset/train.jsonl"
     if store.is_complete(dataset, name, record["fingerprint"]):
         out.reused, out.rows = True, None

@@ -73,6 +73,7 @@ class OpenAIBatchClient:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self._sdk = openai.OpenAI(api_key=resolve_api_key(config_json), base_url=self.base_url, timeout=timeout_s,
                                   max_retries=max_retries)
+        self.max_retries = max_retries
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -83,6 +84,8 @@ class OpenAIBatchClient:
             raise BatchAPIError(f"{what}: the API key was refused (401)") from None
         except self._openai.APIStatusError as exc:
             raise BatchAPIError(f"{what}: HTTP {exc.status_code}: {exc.message}") from None
+        except self._openai.APIConnectionError as exc:  # timeouts included
+            raise BatchAPIError(f"{what}: cannot reach {self.base_url or 'api.openai.com'}: {exc}") from None
 
     def upload(self, filename: str, data: bytes) -> dict[str, Any]:
         return _dump(self._call("upload", self._sdk.files.create, file=(filename, data, "application/jsonl"), purpose="batch"))
@@ -100,8 +103,24 @@ class OpenAIBatchClient:
         return None
 
     def create(self, file_id: str, endpoint: str, metadata: dict[str, str]) -> dict[str, Any]:
-        return _dump(self._call("create batch", self._sdk.batches.create, input_file_id=file_id, endpoint=endpoint,
-                                completion_window="24h", metadata=metadata))
+        """Create a batch without blind retries: a POST that timed out may have created it (and be billed),
+        so before each new attempt look for a batch carrying our job key."""
+        once = self._sdk.with_options(max_retries=0).batches.create
+        attempt = 0
+        while True:
+            try:
+                return _dump(once(input_file_id=file_id, endpoint=endpoint, completion_window="24h", metadata=metadata))
+            except (self._openai.APIConnectionError, self._openai.InternalServerError, self._openai.RateLimitError):
+                if attempt == self.max_retries:
+                    raise BatchAPIError(f"create batch: failed {attempt + 1} times on {self.base_url or 'api.openai.com'}") from None
+            except self._openai.APIStatusError as exc:
+                raise BatchAPIError(f"create batch: HTTP {exc.status_code}: {exc.message}") from None
+            time.sleep(min(2 ** attempt, 30))
+            attempt += 1
+            key = metadata.get("synth_job_key")
+            found = self.find_batch("synth_job_key", key) if key else None
+            if found is not None:
+                return found
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         return _dump(self._call(f"batch {batch_id}", self._sdk.batches.retrieve, batch_id))

@@ -103,6 +103,11 @@ class Ledger:
             con.execute(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in fields)} WHERE key = ?", [*fields.values(), key])
             return _job(con.execute("SELECT * FROM jobs WHERE key = ?", [key]).fetchone())
 
+    def claim_usage(self, key: str) -> bool:
+        """Mark a job's usage as recorded; True only for the one caller that flips the flag."""
+        with self._tx() as con:
+            return con.execute("UPDATE jobs SET usage_recorded = 1 WHERE key = ? AND usage_recorded = 0", [key]).rowcount == 1
+
     def job(self, key: str) -> dict[str, Any] | None:
         with self._tx() as con:
             return _job(con.execute("SELECT * FROM jobs WHERE key = ?", [key]).fetchone())

@@ -236,14 +236,15 @@ class BatchPipeline:
         job = self.ledger.job(job["key"])
         for p in problems:
             self.log.warning(f"unparseable result line kept out (its request will be sent again): {p}")
-        if self.record_lineage and not job["usage_recorded"]:
+        if self.record_lineage and self.ledger.claim_usage(job["key"]):  # claimed first: two downloads never both count it
             try:
                 self._lineage().record_llm_usage(
                     run_id=run_id, asset="batchapi/download", partition_key=partition_key, fingerprint=job["root_key"],
                     batch_id=job["batch_id"], backend=f"{self.backend}-batch", model=job["model"], usage=job["usage"] or usage)
-                job = self.ledger.update_job(job["key"], usage_recorded=1)
             except Exception as exc:
+                self.ledger.update_job(job["key"], usage_recorded=0)
                 self.log.warning(f"lineage usage record of {job['batch_id']} failed: {exc}")
+            job = self.ledger.job(job["key"])
         return {"job": job, "counts": counts, "problems": problems, "folder": str(folder)}
 
     # ------------------------------------------------------------------ advance

@@ -44,7 +44,9 @@ def fingerprint_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOp
 
 def _register_all(configs: list[Path]) -> list[Registration]:
     experiments = _load(configs)
-    return [register(exp, store(), lineage()) for exp in experiments]
+    s, lin = store(), lineage()
+    with lin.session():
+        return [register(exp, s, lin) for exp in experiments]
 
 
 def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:
@@ -125,19 +127,28 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
 
 def regenerate_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
                        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
-    """Rebuild one experiment from scratch: drop its stage outputs and data, bypass the LLM cache, run again."""
-
+    """Rebuild one experiment from scratch: drop its data and the stage outputs no other experiment
+    shares, bypass the LLM cache, run again. Every batch that shows it sees the new data."""
     s = store()
     try:
         record = s.find(target)
+        if record.get("recipe") not in ("rephrase", "stories"):
+            raise KeyError(f"{target} is a {record.get('recipe')} record; regenerate rebuilds rephrase/stories experiments "
+                           "(use `synth rm` and run its drop or collection again)")
         exp, record = load_registered(s, record["fingerprint"])
-    except (KeyError, RuntimeError) as exc:
+    except (KeyError, RuntimeError, ValueError) as exc:
         raise fail(str(exc)) from None
+    dataset, name = record["dataset"], record["semantic_name"]
+    users = s.batches_linking(dataset, name)
     if not yes:
-        typer.confirm(f"Regenerate {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})?", abort=True)
+        typer.confirm(f"Regenerate {dataset}/{name} ({short(record['fingerprint'])}), shown in {len(users)} batches "
+                      f"({', '.join(users) or 'none'})?", abort=True)
+    shared = {fp for other in s.registrations() if other["fingerprint"] != record["fingerprint"]
+              for fp in other.get("stages", {}).values()}
     for stage in ("source", "generated", "validated"):
-        s.remove_stage(record["dataset"], stage, record["stages"][stage])
-    s.remove_experiment(record["dataset"], record["semantic_name"])
+        if record["stages"][stage] not in shared:  # a stage another experiment uses stays as it is
+            s.remove_stage(dataset, stage, record["stages"][stage])
+    s.remove_experiment(dataset, name)
     reg = Registration(exp, fingerprint(exp), record["origin_batch"], record["semantic_name"], False,
                        record["origin_batch"], record["created_at"], None)
     outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **progress_tags()})

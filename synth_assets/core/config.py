@@ -23,12 +23,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_batch_id(value: str) -> str:
+    """Batch views live in `{root}/batch_*`; any other name would hide them (or collide with `_shared`)."""
+    check_safe_name(value, "batch id")
+    if not value.startswith("batch_"):
+        raise ValueError(f"batch id {value!r} must start with 'batch_' (e.g. batch_20241229_{value})")
+    return value
+
+
 class ExperimentSection(_Section):
     batch_id: str | None = None
     purpose: str = "experiment"
     description: str = ""
 
-    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_safe_name(v, "batch id"))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else _check_batch_id(v))
     _check_purpose = field_validator("purpose")(lambda v: check_safe_name(v, "purpose"))
 
 

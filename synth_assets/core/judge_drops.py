@@ -63,8 +63,9 @@ def drop_dataset(uri: str) -> str:
 def judge_stages(drop_sha256: str, cfg: JudgeConfig) -> tuple[dict[str, str], dict[str, Any]]:
     """Stage fingerprints: process (drop + labels) -> synthesize (+ generation) -> published (+ split)."""
     process = {"scheme": SCHEME, "recipe": RECIPE, "stage": "process", "drop_sha256": drop_sha256, "label_map": cfg.label_map}
+    # the synthesis seeds derive from the recipe's `seed` (in `synthesize`), not from generation.seed
     generation = cfg.generation.model_dump(include={"backend", "model", "temperature", "top_p", "max_tokens",
-                                                     "frequency_penalty", "presence_penalty", "seed"})
+                                                     "frequency_penalty", "presence_penalty"})
     synthesize = {"min_samples": cfg.min_samples, "k_shot": cfg.k_shot, "max_rounds": cfg.max_rounds, "seed": cfg.seed, **generation}
     split = {"test_ratio": cfg.test_ratio, "seed": cfg.seed}
     process_fp = digest(process)

@@ -98,7 +98,7 @@ def _is_lock_error(exc: BaseException) -> bool:
 
 
 class Lineage:
-    """Process-safe access to ``lineage.duckdb``; cheap to construct and picklable."""
+    """Process-safe access to ``lineage.duckdb``; cheap to construct (one per process or resource)."""
 
     def __init__(self, db_path: str | Path, lock_timeout_s: float = 120.0,
                  retries: int = 6, retry_backoff_s: float = 0.1):

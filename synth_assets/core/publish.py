@@ -47,9 +47,9 @@ def publish_experiment(store: Store, exp: Experiment, record: dict[str, Any], tr
         out.write_bytes(f"{dataset}/{prefix}_train.jsonl", data)
         for split in ("validation", "test"):
             if split in exp.entry.splits and split != exp.config.dataset.split:
-                source = exp.entry.split_path(split)
-                out.copy_file(source, f"{dataset}/{prefix}_{split}.jsonl")
-                summary["rows"][split] = sum(1 for line in source.open(encoding="utf-8") if line.strip())
+                content = exp.entry.split_path(split).read_bytes()
+                out.write_bytes(f"{dataset}/{prefix}_{split}.jsonl", content)
+                summary["rows"][split] = sum(1 for line in content.splitlines() if line.strip())
         metadata = {
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "origin_batch": record["origin_batch"],

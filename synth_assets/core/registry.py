@@ -99,7 +99,7 @@ def register_record(
         name = store.reserve_name(draft["dataset"], preferred_name, fingerprint_)
         record = {**draft, "semantic_name": name, "origin_batch": batch_id,
                   "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        store.save_registration(record)
+        record = store.save_registration(record)
     dataset, name = record["dataset"], record["semantic_name"]
     lineage.record_batch(batch_id, purpose=purpose, description=description)
     lineage.record_experiment(
@@ -114,12 +114,13 @@ def register_record(
     )
     origin = lineage.origin(fingerprint_) or {}
     origin_batch = origin.get("batch_id") or record["origin_batch"]
-    complete = not new and store.is_complete(dataset, name, fingerprint_)
-    view = store.uri(store.link(batch_id, dataset, name)) if complete else None
+    # membership before the completeness check: a run publishing meanwhile then links this view itself
     lineage.record_membership(
         batch_id=batch_id, dataset=dataset, fingerprint=fingerprint_,
         view_path=store.view_uri(batch_id, dataset, name), reused=origin_batch != batch_id,
     )
+    complete = not new and store.is_complete(dataset, name, fingerprint_)
+    view = store.uri(store.link(batch_id, dataset, name)) if complete else None
     created = origin.get("created_at")
     created_at = created.strftime("%Y-%m-%d %H:%M:%S") if isinstance(created, dt.datetime) else str(created or record["created_at"])
     return RecordRegistration(record, batch_id, complete, origin_batch, created_at, view)

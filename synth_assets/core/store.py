@@ -128,13 +128,6 @@ class Store(abc.ABC):
     def view_uri(self, batch_id: str, dataset: str, name: str) -> str:
         return self.uri(self.view_key(batch_id, dataset, name))
 
-    def exists(self, key: str) -> bool:
-        try:
-            self.read_bytes(key)
-            return True
-        except FileNotFoundError:
-            return False
-
     def fingerprint_at(self, prefix: str) -> str | None:
         try:
             return self.read_bytes(f"{prefix}/{FINGERPRINT_FILE}").decode("utf-8").strip() or None
@@ -165,8 +158,12 @@ class Store(abc.ABC):
     def release_name(self, dataset: str, name: str) -> None:
         self.delete(f"{META}/names/{dataset}/{name}")
 
-    def save_registration(self, record: dict[str, Any]) -> None:
-        self.write_bytes(f"{META}/experiments/{record['fingerprint']}.json", json.dumps(record, indent=2, sort_keys=True).encode())
+    def save_registration(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Save a new registration; the first one saved wins. Returns the registration in force."""
+        key = f"{META}/experiments/{record['fingerprint']}.json"
+        if self.create_exclusive(key, json.dumps(record, indent=2, sort_keys=True).encode()):
+            return record
+        return json.loads(self.read_bytes(key))
 
     def remove_registration(self, fingerprint: str) -> None:
         self.delete(f"{META}/experiments/{fingerprint}.json")
@@ -287,8 +284,16 @@ class Store(abc.ABC):
             if self.relative_key(target) is not None and "/" in str(target):
                 raise KeyError(f"{target} is neither a shared experiment nor a batch view in {self.root_uri}")
             return self.registration(str(target))
-        for record in self.registrations():
-            if (record["dataset"], record["semantic_name"]) == located:
-                return record
-        raise KeyError(f"{target} is not a registered experiment")
+        record = self.record_by_name(*located)
+        if record is None:
+            raise KeyError(f"{target} is not a registered experiment")
+        return record
+
+    def record_by_name(self, dataset: str, name: str) -> dict[str, Any] | None:
+        """The registration holding a semantic name (its name marker names the fingerprint)."""
+        try:
+            fingerprint = self.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip()
+            return self.registration(fingerprint)
+        except (FileNotFoundError, KeyError):
+            return None
 

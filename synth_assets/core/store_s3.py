@@ -110,9 +110,8 @@ class S3Store(Store):
         yield from paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter=delimiter)
 
     def delete_prefix(self, prefix: str) -> None:
+        self.delete(f"{prefix}/{FINGERPRINT_FILE}")  # first, alone: a half-deleted directory must never look complete
         keys = [obj["Key"] for page in self._list(prefix) for obj in page.get("Contents", [])]
-        # the marker first: a half-deleted experiment must never look complete
-        keys.sort(key=lambda k: not k.endswith("/" + FINGERPRINT_FILE))
         for start in range(0, len(keys), 1000):
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
 
@@ -136,8 +135,11 @@ class S3Store(Store):
         try:
             yield writer
         except BaseException:
-            for key in writer.written:
-                self.delete(key)
+            # S3 has no rename: another process may have completed the same fingerprint meanwhile,
+            # writing the same keys; its data must stay
+            if self.fingerprint_at(prefix) != fingerprint:
+                for key in writer.written:
+                    self.delete(key)
             raise
         self.write_bytes(f"{prefix}/{FINGERPRINT_FILE}", (fingerprint + "\n").encode())
 
