@@ -151,6 +151,13 @@ def test_unsafe_batch_id_rejected(write_yaml, bad):
     assert err.line is not None
 
 
+@pytest.mark.parametrize("bad", ["mybatch", "_shared", "Batch_20250101_x"])
+def test_batch_id_must_start_with_batch_prefix(write_yaml, bad):
+    """Views of any other name would be invisible to `synth batches`, `resolve` and `rm` (or collide with `_shared`)."""
+    err = load_error(write_yaml(copa_config(batch_id=bad)))
+    assert err.field == "experiment.batch_id" and "must start with 'batch_'" in err.message
+
+
 @pytest.mark.parametrize("bad", ["temp/study", "a b", "x|y"])
 def test_unsafe_purpose_rejected(write_yaml, bad):
     config = copa_config()

@@ -206,3 +206,31 @@ def test_minority_synthesis_tops_up_every_class_with_the_local_model(tmp_path, m
     assert min(counts.values()) >= 7, counts
     synthetic = [r for r in rows if r["synthetic"]]
     assert synthetic and {r["label"] for r in synthetic} == {"bad"}
+
+
+def test_a_failed_second_writer_keeps_the_first_writers_complete_data(s3_env):
+    """S3 has no rename: two runs of the same stage write the same keys; a late failure must not delete them."""
+    client, _ = s3_env
+    store = Store(ROOT)
+    fingerprint = "a" * 64
+    with pytest.raises(RuntimeError):
+        with store.building("_stages/CB/source/aaaa", fingerprint) as late:
+            late.write_text("data.jsonl", "{}\n")
+            with store.building("_stages/CB/source/aaaa", fingerprint) as first:  # finishes meanwhile
+                first.write_text("data.jsonl", "{}\n")
+            raise RuntimeError("the late writer fails")
+    assert store.fingerprint_at("_stages/CB/source/aaaa") == fingerprint
+    assert store.read_bytes("_stages/CB/source/aaaa/data.jsonl") == b"{}\n"
+
+
+def test_one_run_per_fingerprint_and_undecodable_configs_are_rejected(s3_env):
+    from synth_assets.sensors import s3_config_drop_sensor
+
+    client, instance = s3_env
+    put_config(client, "one.yaml", "batch_20250305_dup", temperature=0.6)
+    put_config(client, "two.yaml", "batch_20250305_dup", temperature=0.6)  # the same parameters again
+    client.put_object(Bucket=BUCKET, Key="store/configs/latin1.yaml", Body="dataset: {dataset_name: Caf\xe9}\n".encode("latin-1"))
+    result = tick(s3_config_drop_sensor, instance)
+    assert len(result.run_requests) == 1
+    error = client.get_object(Bucket=BUCKET, Key="store/configs/latin1.yaml.error.txt")["Body"].read().decode()
+    assert "not UTF-8" in error
