@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+from synth_assets.core.yaml_lines import ConfigError, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -107,12 +107,7 @@ def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
     data, lines = load_yaml_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)
-    try:
-        return CatalogEntry.model_validate({**data, "path": Path(path).resolve()})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        raise ConfigError(path, err["msg"], line=line_for(lines, loc), field=".".join(map(str, loc)) or None) from None
+    return validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
 
 
 def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:

@@ -8,11 +8,11 @@ import string
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.catalog import CatalogEntry, find_entry
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 LOCAL_DEFAULT_MODEL = "smollm2-135m-instruct-q4_1"
 Backend = Literal["local", "openai", "vllm"]
@@ -192,13 +192,7 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
         raise ConfigError(path, "a config must be a mapping with experiment/dataset/generation sections", line=1)
     experiments = []
     for expanded, point in _expand_sweeps(raw):
-        try:
-            config = ExperimentConfig.model_validate(expanded)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = tuple(err["loc"])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ConfigError(path, msg, line=line_for(lines, loc), field=".".join(map(str, loc))) from None
+        config = validate_model(ExperimentConfig, expanded, path, lines)
         try:
             entry = find_entry(config.dataset.dataset_name, root)
         except KeyError as exc:

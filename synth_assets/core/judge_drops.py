@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from synth_assets.core.config import Sampling
 from synth_assets.core.fingerprint import SCHEME, digest, model_slug
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.registry import RecordRegistration, register_record
 from synth_assets.core.store import Store
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+from synth_assets.core.yaml_lines import load_yaml_with_lines, validate_model
 from synth_assets.recipes.translation_judge import parse_drop
 
 RECIPE = "translation_judge"
@@ -44,13 +44,7 @@ def load_judge_config(path: str | Path | None = None) -> JudgeConfig:
     """The recipe config: `path`, else `$SYNTH_JUDGE_CONFIG`, else the shipped defaults."""
     path = Path(path or os.environ.get("SYNTH_JUDGE_CONFIG") or DEFAULT_CONFIG)
     data, lines = load_yaml_with_lines(path)
-    try:
-        return JudgeConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(path, msg, line=line_for(lines, loc), field=".".join(map(str, loc))) from None
+    return validate_model(JudgeConfig, data, path, lines)
 
 
 def drop_dataset(uri: str) -> str:

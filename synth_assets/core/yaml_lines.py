@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 
 class ConfigError(ValueError):
@@ -49,6 +50,17 @@ def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any
         raise ConfigError(path, "file is empty")
     lines: dict[Path_, int] = {}
     return _construct(node, (), lines, str(path)), lines
+
+
+def validate_model(model: type[BaseModel], data: Any, path: str | Path, lines: dict[Path_, int], prefix: Path_ = ()) -> Any:
+    """`model.model_validate(data)`; the first error becomes a ConfigError naming file, line and field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        raise ConfigError(path, msg, line=line_for(lines, prefix + loc), field=".".join(map(str, loc)) or None) from None
 
 
 def line_for(lines: dict[Path_, int], loc: Path_) -> int | None:

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SWEEP = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
@@ -186,16 +186,6 @@ class Collection:
         return [s for s in self.config.sources if isinstance(s, SourceConfig)]
 
 
-def _validate(model: type[BaseModel], data: Any, path: str | Path, lines: dict, prefix: tuple = ()) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise ConfigError(path, msg, line=line_for(lines, prefix + loc), field=".".join(map(str, loc)) or None) from None
-
-
 def _absolute(source: SourceConfig, base: Path) -> SourceConfig:
     if source.path is not None:
         source.path = str((base / source.path).resolve())
@@ -212,7 +202,7 @@ def load_source_file(path: str | Path) -> SourceConfig:
     raw, lines = load_yaml_with_lines(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, "a source config must be a mapping (name, path or hf, fields)", line=1)
-    return _absolute(_validate(SourceConfig, raw, path, lines), Path(path).resolve().parent)
+    return _absolute(validate_model(SourceConfig, raw, path, lines), Path(path).resolve().parent)
 
 
 def load_collection(path: str | Path, text: str | None = None) -> Collection:
@@ -234,11 +224,11 @@ def load_collection(path: str | Path, text: str | None = None) -> Collection:
                 source = load_source_file(file)
                 files[source.name] = str(file)
             else:
-                source = _absolute(_validate(SourceConfig, entry, path, lines, ("sources", i)), base)
+                source = _absolute(validate_model(SourceConfig, entry, path, lines, ("sources", i)), base)
                 files[source.name] = str(path.resolve())
             sources.append(source)
         raw = {**raw, "sources": sources}
-    config = _validate(CollectionConfig, raw, path, lines)
+    config = validate_model(CollectionConfig, raw, path, lines)
     seen: set[str] = set()
     for i, source in enumerate(config.sources):
         if source.name in seen:
