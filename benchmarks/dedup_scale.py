@@ -50,7 +50,7 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=384)
     p.add_argument("--eps", type=float, default=0.2)
     p.add_argument("--min-samples", type=int, default=2)
-    p.add_argument("--screen", choices=["fp32", "fp16", "both"], default="both")
+    p.add_argument("--screen", choices=["int8", "fp32", "fp16", "all"], default="all")
     p.add_argument("--skip-sklearn", action="store_true")
     p.add_argument("--exact-n", type=int, default=1_000_000, help="prompts for the exact-dedup timing (0: skip)")
     p.add_argument("--extrapolate-n", type=int, default=1_000_000, help="time the first rows of an N-row blocked run and extrapolate (0: skip)")
@@ -71,8 +71,9 @@ def main() -> None:
         del prompts
 
     X = planted_vectors(args.n, args.dim)
-    radius_pairs(X[:256], args.eps, screen="fp16" if args.screen != "fp32" else "fp32")  # warm up (torch import, threads)
-    screens = ["fp32", "fp16"] if args.screen == "both" else [args.screen]
+    screens = ["int8", "fp32", "fp16"] if args.screen == "all" else [args.screen]
+    for screen in screens:
+        radius_pairs(X[:1024], args.eps, screen=screen)  # warm up (torch import, threads, kernels)
     results = {}
     for screen in screens:
         t = time.perf_counter()
