@@ -11,8 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from synth_assets.core.hashing import file_sha256
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, load_yaml_with_lines, validate_model
+from synth_assets.core.yaml_lines import (
+    ConfigError,
+    load_yaml_with_lines,
+    validate_model,
+)
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -76,15 +81,9 @@ class CatalogEntry(BaseModel):
             path = self.file(named[key])
             if not path.is_file():
                 raise ConfigError(self.path, f"file not found: {path}", field=key.replace(":", "."))
-            stat = path.stat()
-            digest.update(key.encode() + b"\0" + _file_sha256(str(path), stat.st_mtime_ns, stat.st_size))
+            digest.update(key.encode() + b"\0" + file_sha256(path).encode())
         return digest.hexdigest()
 
-
-@functools.lru_cache(maxsize=256)
-def _file_sha256(path: str, mtime_ns: int, size: int) -> bytes:
-    """sha256 of a file, remembered while its mtime and size stay the same."""
-    return hashlib.sha256(Path(path).read_bytes()).digest()
 
 
 def catalog_dirs(root: str | Path | None = None) -> list[Path]:

@@ -169,6 +169,7 @@ def curation_deduplicated(context: AssetExecutionContext, synth: StoreResource, 
         out.key = store.stage_key(collection, stage, stage_fp) + "/data.jsonl"
         context.log.info(f"stage deduplicated {stage_fp[:12]} already in the store: reused, nothing embedded")
     else:
+        check_unchanged(col, record)  # the embedding model may have changed since the merged stage ran
         d = col.config.dedup
         cache = embeddings.cache(store.root)
         encoder = embeddings.encoder(d.model, d.backend, d.batch_size) if d.semantic else None

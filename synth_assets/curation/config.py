@@ -24,7 +24,6 @@ A source YAML::
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +31,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.core.yaml_lines import (
+    ConfigError,
+    line_for,
+    load_yaml_with_lines,
+    validate_model,
+)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SWEEP = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
@@ -242,10 +246,3 @@ def collection_from_record(record: dict[str, Any]) -> Collection:
     config = CollectionConfig.model_validate(record["config"])
     return Collection(config=config, path=record.get("source_file", ""), source_files=record.get("source_files", {}))
 
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synth_assets.core.hashing import file_sha256
 from synth_assets.curation.config import DEFAULT_MODEL
 from synth_assets.curation.progress import progress_bar
 
@@ -58,14 +59,12 @@ def resolve_model_path(model: str) -> Path:
 
 
 def model_id(model: str, backend: str = "sentence-transformers") -> str:
-    """A stable id for cache folders and fingerprints: name + digest of the model's files (names, sizes, configs)."""
+    """A stable id for cache folders and fingerprints: name + digest of every model file's content
+    (weights included: a retrained model of the same shape is another model)."""
     path = resolve_model_path(model)
     digest = hashlib.sha256(backend.encode())
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = str(f.relative_to(path))
-        digest.update(rel.encode() + b"\0" + str(f.stat().st_size).encode())
-        if f.suffix in (".json", ".txt") and f.stat().st_size < 1_000_000:
-            digest.update(f.read_bytes())
+        digest.update(str(f.relative_to(path)).encode() + b"\0" + file_sha256(f).encode())
     name = DEFAULT_MODEL if model in DEFAULT_ALIASES else path.name
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest.hexdigest()[:10]}"
 

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from synth_assets.curation.cluster import cluster_sizes, dbscan_from_pairs, radius_pairs, representatives, split_giant, sweep
+from synth_assets.curation.cluster import (
+    cluster_sizes,
+    dbscan_from_pairs,
+    radius_pairs,
+    representatives,
+    split_giant,
+    sweep,
+)
 from synth_assets.curation.config import DedupConfig
 from synth_assets.curation.plots import size_histogram, sweep_chart
 

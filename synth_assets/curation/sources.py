@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synth_assets.curation.config import SourceConfig, file_sha256
-from synth_assets.curation.formats import style_problem
+from synth_assets.core.hashing import file_sha256
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.curation.config import SourceConfig
+from synth_assets.curation.formats import style_problem
 
 _MISSING = object()
 
