@@ -2,6 +2,12 @@
 
 from resources.llm.errors import LLMConfigError
 from resources.llm.resource import LLMResource
-from resources.llm.types import ChatBatchResult, ChatRequest, ChatResponse, CostEstimate, LLMUsage
+from resources.llm.types import (
+    ChatBatchResult,
+    ChatRequest,
+    ChatResponse,
+    CostEstimate,
+    LLMUsage,
+)
 
 __all__ = ["LLMResource", "ChatRequest", "ChatResponse", "ChatBatchResult", "LLMUsage", "CostEstimate", "LLMConfigError"]

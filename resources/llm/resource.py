@@ -147,15 +147,15 @@ class LLMResource(ConfigurableResource):
         samples = self._samples(reqs, kind, cached)
         cache = ResponseCache(self.cache_path or default_cache_path()) if cached else None
         bar = make_progress(len(samples), description, logger=logger, progress=progress)
-        backend = await asyncio.to_thread(self._open_backend) if samples else None
-        try:
-            settings = RunSettings(kind, self.max_in_flight, self.max_retries, self.retry_min_wait_s, self.retry_max_wait_s)
-            runner = BatchRunner(backend, settings, RateLimits(self.rpm, self.tpm), self._prices(), cache, bar)
+        settings = RunSettings(kind, self.max_in_flight, self.max_retries, self.retry_min_wait_s, self.retry_max_wait_s)
+        runner = BatchRunner(lambda: asyncio.to_thread(self._open_backend), settings, RateLimits(self.rpm, self.tpm),
+                             self._prices(), cache, bar)
+        try:  # the backend (for `local`: the llama.cpp server) starts only if some answer is not cached
             responses = await runner.run(samples) if samples else []
         finally:
             bar.close()
-            if backend is not None:
-                await backend.aclose()
+            if runner.backend is not None:
+                await runner.backend.aclose()
             if cache is not None:
                 cache.close()
         usage = runner.usage

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,10 @@ class RunSettings:
 class BatchRunner:
     """Runs samples through a backend; returns responses in sample order and the call's usage."""
 
-    def __init__(self, backend: Any, settings: RunSettings, limits: RateLimits, prices: PriceTable,
-                 cache: ResponseCache | None, progress: Progress):
-        self.backend, self.settings, self.limits = backend, settings, limits
+    def __init__(self, open_backend: Callable[[], Awaitable[Any]], settings: RunSettings, limits: RateLimits,
+                 prices: PriceTable, cache: ResponseCache | None, progress: Progress):
+        self.open_backend, self.backend = open_backend, None  # opened only when something is left to send
+        self.settings, self.limits = settings, limits
         self.prices, self.cache, self.progress = prices, cache, progress
         self.retry = RetryPolicy(settings.max_retries, settings.retry_min_wait_s, settings.retry_max_wait_s)
         self.usage = LLMUsage()
@@ -53,6 +55,8 @@ class BatchRunner:
         results: list[ChatResponse | None] = [None] * len(samples)
         pending = self._answer_from_cache(samples, results)
         primaries = list(pending)
+        if primaries:
+            self.backend = await self.open_backend()
         if hasattr(self.backend, "complete_batch"):
             await self._run_batched(samples, primaries, results)
         else:

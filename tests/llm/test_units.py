@@ -117,9 +117,16 @@ def test_batched_backend_path_groups_by_model_and_caches(tmp_path):
         for ri, r in enumerate(reqs) for si in range(r.n)
     ]
     cache = ResponseCache(tmp_path / "c.sqlite")
-    runner = BatchRunner(FakeEngine(), RunSettings("vllm", 8, 0, 0.0, 0.0), RateLimits(), FREE, cache, Progress(3, "t"))
+    opened = []
+
+    async def open_engine():
+        opened.append(1)
+        return FakeEngine()
+
+    runner = BatchRunner(open_engine, RunSettings("vllm", 8, 0, 0.0, 0.0), RateLimits(), FREE, cache, Progress(3, "t"))
     responses = asyncio.run(runner.run(samples))
     assert [r.text for r in responses] == ["m1:a:0", "m1:a:1", "m2:b:None"]
     assert calls == [("m1", 2), ("m2", 1)] and runner.usage.completion_tokens == 6
-    again = BatchRunner(FakeEngine(), RunSettings("vllm", 8, 0, 0.0, 0.0), RateLimits(), FREE, cache, Progress(3, "t"))
+    again = BatchRunner(open_engine, RunSettings("vllm", 8, 0, 0.0, 0.0), RateLimits(), FREE, cache, Progress(3, "t"))
     assert all(r.cache_hit for r in asyncio.run(again.run(samples))) and len(calls) == 2
+    assert len(opened) == 1  # a replay answered entirely from the cache never opens (starts) the backend
