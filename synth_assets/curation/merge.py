@@ -26,13 +26,14 @@ import numpy as np
 from synth_assets.curation.sources import LoadedSource
 
 SOLUTION_SEPARATOR = "\n\n### Solution\n"
+_ASCII_WHITESPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")  # what str.split() splits on, besides " "
 
 
 def normalize_text(text: str, casefold: bool = False) -> str:
     """NFKC, whitespace runs collapsed to one space, stripped; optionally casefolded."""
     if not text.isascii():
         text = " ".join(unicodedata.normalize("NFKC", text).split())
-    elif "  " in text or "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text or text[:1] == " " or text[-1:] == " ":
+    elif text[:1] == " " or text[-1:] == " " or "  " in text or not _ASCII_WHITESPACE.isdisjoint(text):
         text = " ".join(text.split())  # the fast path above skips this for already-clean ASCII text
     return text.casefold() if casefold else text
 

@@ -16,6 +16,8 @@ def test_exact_dedup_keeps_first_occurrence():
     keys = ["What is  AI?", "b", "What is AI? ", "b", "c", "what is ai?"]
     assert exact_dedup(keys).tolist() == [True, True, False, False, True, True]
     assert exact_dedup(keys, casefold=True).tolist() == [True, True, False, False, True, False]
+    # every separator str.split() knows counts as whitespace, ASCII control separators included
+    assert exact_dedup(["a b", "a\x1fb", "a\x0bb", "a\tb"]).tolist() == [True, False, False, False]
 
 
 def _src(path, name, **fields):
