@@ -73,7 +73,7 @@ def _report(regs: list[Registration], title: str, outcome: dict[str, RunOutcome]
         elif reg.complete:
             status += " — 0 LLM calls"
         reuse = f"Yes (origin batch: {reg.origin_batch})" if reg.reused else "No (new)"
-        rows.append([reg.batch_id, reg.experiment.dataset, reg.name, short(reg.fingerprint), reuse, status])
+        rows.append([reg.batch_id, reg.record["dataset"], reg.name, short(reg.fingerprint), reuse, status])
     print_table(title, ["batch", "dataset", "experiment", "fingerprint", "data reuse", "status"], rows)
 
 
@@ -93,7 +93,7 @@ def _tree(batch_ids: list[str]) -> None:
 
 def _as_dicts(regs: list[Registration], outcome: dict[str, RunOutcome] | None = None) -> list[dict]:
     return [{
-        "batch_id": r.batch_id, "dataset": r.experiment.dataset, "semantic_name": r.name,
+        "batch_id": r.batch_id, "dataset": r.record["dataset"], "semantic_name": r.name,
         "fingerprint": r.fingerprint, "reused": r.reused, "origin_batch": r.origin_batch,
         "created_at": r.created_at, "complete": r.complete, "report": r.report(),
         "run": None if outcome is None or r.fingerprint not in outcome else outcome[r.fingerprint].__dict__,
@@ -149,8 +149,8 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
         if record["stages"][stage] not in shared:  # a stage another experiment uses stays as it is
             s.remove_stage(dataset, stage, record["stages"][stage])
     s.remove_experiment(dataset, name)
-    reg = Registration(exp, fingerprint(exp), record["origin_batch"], record["semantic_name"], False,
-                       record["origin_batch"], record["created_at"], None)
+    reg = Registration(record, record["origin_batch"], False, record["origin_batch"], record["created_at"], None,
+                       exp, fingerprint(exp))
     outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):

@@ -16,53 +16,8 @@ from synth_assets.core.store import Store
 
 
 @dataclass(frozen=True)
-class Registration:
-    """What registering one experiment in one batch found."""
-
-    experiment: Experiment
-    fingerprints: Fingerprints
-    batch_id: str
-    name: str
-    complete: bool
-    origin_batch: str
-    created_at: str
-    view_uri: str | None
-
-    @property
-    def fingerprint(self) -> str:
-        return self.fingerprints.experiment
-
-    @property
-    def reused(self) -> bool:
-        """The data is (or will be) made by another batch."""
-        return self.origin_batch != self.batch_id
-
-    @property
-    def partition_key(self) -> dict[str, str]:
-        return {"dataset": self.experiment.dataset, "fingerprint": short(self.fingerprint)}
-
-    @property
-    def recipe(self) -> str:
-        return self.experiment.recipe
-
-    def report(self) -> str:
-        if self.complete and self.reused:
-            return f"reused — origin batch {self.origin_batch}, created at {self.created_at}"
-        if self.complete:
-            return "complete — made by this batch"
-        return "new — to generate" if not self.reused else f"pending — registered first by {self.origin_batch}"
-
-
-def config_yaml(exp: Experiment, batch_id: str) -> str:
-    """The resolved config as YAML (defaults applied; never a secret: configs hold none)."""
-    data = exp.config.model_dump(mode="json")
-    data["experiment"]["batch_id"] = batch_id
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-@dataclass(frozen=True)
 class RecordRegistration:
-    """Registering any stored thing (an experiment, a judge drop) in a batch."""
+    """What registering a stored thing (an experiment, a judge drop) in a batch found."""
 
     record: dict[str, Any]
     batch_id: str
@@ -76,12 +31,43 @@ class RecordRegistration:
         return self.record["fingerprint"]
 
     @property
+    def name(self) -> str:
+        return self.record["semantic_name"]
+
+    @property
     def recipe(self) -> str:
         return self.record["recipe"]
 
     @property
     def partition_key(self) -> dict[str, str]:
         return {"dataset": self.record["dataset"], "fingerprint": short(self.fingerprint)}
+
+    @property
+    def reused(self) -> bool:
+        """The data is (or will be) made by another batch."""
+        return self.origin_batch != self.batch_id
+
+    def report(self) -> str:
+        if self.complete and self.reused:
+            return f"reused — origin batch {self.origin_batch}, created at {self.created_at}"
+        if self.complete:
+            return "complete — made by this batch"
+        return "new — to generate" if not self.reused else f"pending — registered first by {self.origin_batch}"
+
+
+@dataclass(frozen=True)
+class Registration(RecordRegistration):
+    """An experiment's registration, with the experiment and its stage fingerprints."""
+
+    experiment: Experiment | None = None
+    fingerprints: Fingerprints | None = None
+
+
+def config_yaml(exp: Experiment, batch_id: str) -> str:
+    """The resolved config as YAML (defaults applied; never a secret: configs hold none)."""
+    data = exp.config.model_dump(mode="json")
+    data["experiment"]["batch_id"] = batch_id
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def register_record(
@@ -143,7 +129,7 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     }
     reg = register_record(draft, semantic_name(exp), store, lineage, batch_id=batch_id,
                           purpose=exp.config.experiment.purpose, description=exp.config.experiment.description)
-    return Registration(exp, fps, batch_id, reg.record["semantic_name"], reg.complete, reg.origin_batch, reg.created_at, reg.view_uri)
+    return Registration(reg.record, batch_id, reg.complete, reg.origin_batch, reg.created_at, reg.view_uri, exp, fps)
 
 
 def load_registered(store: Store, fingerprint_or_prefix: str) -> tuple[Experiment, dict[str, Any]]:
