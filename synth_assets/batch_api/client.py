@@ -60,7 +60,16 @@ def _dump(obj: Any) -> dict[str, Any]:
     return obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)
 
 
-class OpenAIBatchClient:
+class _FindBatch:
+    def find_batch(self, key: str, value: str) -> dict[str, Any] | None:
+        """The batch whose metadata has `key` = `value` (how a restart finds what it created)."""
+        for b in self.batches():
+            if (b.get("metadata") or {}).get(key) == value:
+                return b
+        return None
+
+
+class OpenAIBatchClient(_FindBatch):
     """The official SDK; `base_url` defaults to OPENAI_BASE_URL or api.openai.com."""
 
     kind = "openai"
@@ -129,12 +138,6 @@ class OpenAIBatchClient:
         for b in self._call("list batches", self._sdk.batches.list, limit=100):
             yield _dump(b)
 
-    def find_batch(self, key: str, value: str) -> dict[str, Any] | None:
-        for b in self.batches():
-            if (b.get("metadata") or {}).get(key) == value:
-                return b
-        return None
-
     def cancel(self, batch_id: str) -> dict[str, Any]:
         return _dump(self._call(f"cancel {batch_id}", self._sdk.batches.cancel, batch_id))
 
@@ -154,7 +157,7 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-class LocalBatchClient:
+class LocalBatchClient(_FindBatch):
     """Batch API calls answered on this machine through the LLM layer (no key, no network)."""
 
     kind = "local"
@@ -243,12 +246,6 @@ class LocalBatchClient:
     def batches(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self._batches().glob("*.json")) if self._batches().is_dir() else []:
             yield json.loads(path.read_text())
-
-    def find_batch(self, key: str, value: str) -> dict[str, Any] | None:
-        for b in self.batches():
-            if (b.get("metadata") or {}).get(key) == value:
-                return b
-        return None
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
         batch = self.retrieve(batch_id)
