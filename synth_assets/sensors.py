@@ -156,6 +156,7 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, synth: StoreResource
 
     with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:  # S3 round trips overlap
         fetched = list(zip(fresh, pool.map(fetch, fresh)))  # before taking the lineage lock that runs wait on
+        store.list_registrations()
         with lineage.session():
             results = list(pool.map(handle, fetched))
     return SensorResult(run_requests=requests_for(context, _registered(context, results)), cursor=_cursor(objects, cursor))

@@ -246,3 +246,17 @@ def test_registration_lookup_by_prefix(synth_root):
         store.registration(FP_B[:12])
     with pytest.raises(KeyError):
         store.registration("f" * 12)
+
+
+def test_a_listing_of_registrations_never_lets_a_second_registration_win(tmp_path):
+    """A sensor lists registrations once per tick; one made meanwhile elsewhere still wins (first-wins save)."""
+    from synth_assets.core.store import Store
+
+    ticking, other = Store(tmp_path), Store(tmp_path)
+    ticking.list_registrations()
+    first = {"fingerprint": "f" * 64, "origin_batch": "batch_20250101_first"}
+    assert other.save_registration(first) == first
+    with pytest.raises(KeyError):
+        ticking.registration("f" * 64)  # not in this tick's listing
+    late = {"fingerprint": "f" * 64, "origin_batch": "batch_20250102_late"}
+    assert ticking.save_registration(late) == first

@@ -81,11 +81,11 @@ def register_record(
     try:
         record = store.registration(fingerprint_)
     except KeyError:
-        new = True
         name = store.reserve_name(draft["dataset"], preferred_name, fingerprint_)
-        record = {**draft, "semantic_name": name, "origin_batch": batch_id,
-                  "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        record = store.save_registration(record)
+        mine = {**draft, "semantic_name": name, "origin_batch": batch_id,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        record = store.save_registration(mine)
+        new = record is mine  # another process may have registered it first
     dataset, name = record["dataset"], record["semantic_name"]
     lineage.record_batch(batch_id, purpose=purpose, description=description)
     lineage.record_experiment(

@@ -165,12 +165,20 @@ class Store(abc.ABC):
             return record
         return json.loads(self.read_bytes(key))
 
+    def list_registrations(self) -> None:
+        """Remember which fingerprints are registered (one listing), so that looking up the new ones
+        of a large drop costs no request each. Safe against other writers: `save_registration`
+        is first-wins, so a registration made meanwhile is found there."""
+        self._listed = {n[: -len(".json")] for n in self.children(f"{META}/experiments") if n.endswith(".json")}
+
     def remove_registration(self, fingerprint: str) -> None:
         self.delete(f"{META}/experiments/{fingerprint}.json")
 
     def registration(self, fingerprint: str) -> dict[str, Any]:
         """A registered experiment by full fingerprint or unique prefix."""
         if len(fingerprint) == 64:
+            if fingerprint not in getattr(self, "_listed", {fingerprint}):
+                raise KeyError(f"no registered experiment with fingerprint {fingerprint!r} under {self.root_uri}")
             try:
                 return json.loads(self.read_bytes(f"{META}/experiments/{fingerprint}.json"))
             except FileNotFoundError:
