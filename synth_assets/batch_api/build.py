@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,22 @@ def render(template: str, fields: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: str(fields.get(m.group(1), "")), template)
 
 
+def json_objects(lines: list[str], problems: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of every JSON-object line; the others go to `problems`, named by line."""
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {line_no}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"line {line_no}: expected a JSON object, got {type(row).__name__}")
+            continue
+        yield line_no, row
+
+
 # ---------------------------------------------------------------- slices
 
 
@@ -96,27 +113,16 @@ def read_slices(path: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(str(path), ["file not found"])
     rows, problems = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"line {line_no}: not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(row, dict):
-                problems.append(f"line {line_no}: expected a JSON object, got {type(row).__name__}")
-                continue
-            missing = [k for k in ("kind", "code", "path", "name") if not row.get(k)]
-            if missing:
-                problems.append(f"line {line_no}: missing {', '.join(repr(m) for m in missing)}")
-            elif row["kind"] not in KINDS:
-                problems.append(f"line {line_no}: unknown kind {row['kind']!r} (expected function or class)")
-            elif not isinstance(row["code"], str):
-                problems.append(f"line {line_no}: 'code' must be a string")
-            row["_line"] = line_no
-            rows.append(row)
+    for line_no, row in json_objects(path.read_text(encoding="utf-8").splitlines(), problems):
+        missing = [k for k in ("kind", "code", "path", "name") if not row.get(k)]
+        if missing:
+            problems.append(f"line {line_no}: missing {', '.join(repr(m) for m in missing)}")
+        elif row["kind"] not in KINDS:
+            problems.append(f"line {line_no}: unknown kind {row['kind']!r} (expected function or class)")
+        elif not isinstance(row["code"], str):
+            problems.append(f"line {line_no}: 'code' must be a string")
+        row["_line"] = line_no
+        rows.append(row)
     if problems:
         raise InputError(str(path), problems)
     if not rows:
@@ -264,17 +270,7 @@ def validate_input(path: str | Path | None = None, data: bytes | None = None, *,
     models: dict[str, int] = {}
     if len(data) > max_bytes:
         problems.append(f"file is {len(data)} bytes, over the Batch API limit of {max_bytes} (split it with `build`)")
-    for line_no, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"line {line_no}: not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"line {line_no}: expected a JSON object")
-            continue
+    for line_no, row in json_objects(data.decode("utf-8", errors="replace").splitlines(), problems):
         cid, body = row.get("custom_id"), row.get("body")
         if not isinstance(cid, str) or not cid:
             problems.append(f"line {line_no}: missing custom_id")

@@ -171,7 +171,7 @@ def curation_deduplicated(context: AssetExecutionContext, synth: StoreResource, 
     else:
         check_unchanged(col, record)  # the embedding model may have changed since the merged stage ran
         d = col.config.dedup
-        cache = embeddings.cache(store.root)
+        cache = embeddings.cache(store.root_uri)
         encoder = embeddings.encoder(d.model, d.backend, d.batch_size) if d.semantic else None
         if embeddings.chunk_size:
             d = d.model_copy(update={"chunk_size": embeddings.chunk_size})
