@@ -87,6 +87,10 @@ class LLMUsage(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
 
+    def __add__(self, other: "LLMUsage") -> "LLMUsage":
+        """The totals of two calls."""
+        return LLMUsage(**{k: getattr(self, k) + getattr(other, k) for k in LLMUsage.model_fields})
+
 
 class ChatBatchResult(BaseModel):
     """Responses ordered by request then sample, plus the call's usage."""

@@ -74,16 +74,12 @@ class _UsageMeter:
         bar = tags.get(PROGRESS_TAG) == "bar"
         result = llm.chat(requests, logger=None if bar else self.context.log, progress=bar, description=self.label,
                           use_cache=tags.get(NO_CACHE_TAG) != "true")
-        self.usage = result.usage if self.usage is None else _add_usage(self.usage, result.usage)
+        self.usage = result.usage if self.usage is None else self.usage + result.usage
         self.model = (sampling.backend, served)
         failures = [r.error for r in result.responses if not r.ok]
         if failures:
             self.context.log.warning(f"{self.label}: {len(failures)} failed requests, e.g. {failures[0]}")
         return result.responses
-
-
-def _add_usage(a: LLMUsage, b: LLMUsage) -> LLMUsage:
-    return LLMUsage(**{k: getattr(a, k) + getattr(b, k) for k in LLMUsage.model_fields})
 
 
 def _context(context: AssetExecutionContext, synth: StoreResource) -> tuple[Experiment, dict[str, Any], str]:

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from io_managers.shared_store import StageOutput, partition_dims
-from resources.llm import ChatRequest, LLMResource
+from resources.llm import ChatRequest, LLMResource, LLMUsage
 from resources.store import StoreResource
 from synth_assets.assets.factory import ONE_RUN_PER_PARTITION, recipe_partitions
 from synth_assets.core.fingerprint import short
@@ -138,7 +138,7 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
         g = cfg.generation
         client = llm.model_copy(update={"backend": g.backend, "rpm": cfg.rpm, "max_in_flight": cfg.max_workers})
         synthetic: list[JudgeExample] = []
-        usage: dict[str, Any] = {}
+        usage: LLMUsage | None = None
         for label, missing in deficits.items():
             made: list[JudgeExample] = []
             for round_ in range(cfg.max_rounds):
@@ -150,9 +150,7 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
                 requests = [ChatRequest(**d, top_p=g.top_p, frequency_penalty=g.frequency_penalty, presence_penalty=g.presence_penalty,
                                         response_format=_schema(labels.scores_of(label))) for d in dicts]
                 result = client.chat(requests, logger=context.log, description=f"synthesize {label}")
-                for key, value in result.usage.to_dict().items():
-                    if isinstance(value, (int, float)):
-                        usage[key] = usage.get(key, 0) + value
+                usage = result.usage if usage is None else usage + result.usage
                 for response in result.responses:
                     try:
                         example = parse_synthetic(_as_tags(response.text or ""), label=label, index=len(made), label_map=cfg.label_map)
@@ -165,7 +163,7 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
         out = _output("synthesize", record, dataset, started, synth, rows, upstream="process", partition_key=str(context.partition_key),
                       metadata={"classes": _counts_table(_counts(rows, labels.classes)), "synthetic_rows": len(synthetic),
                                 "expected_duration_s": round(seconds, 1)},
-                      llm_usage=usage or None, llm_model=(g.backend, g.model))
+                      llm_usage=usage.to_dict() if usage else None, llm_model=(g.backend, g.model))
     short_of = {c: n for c, n in _counts(rows, labels.classes).items() if n < cfg.min_samples}
     yield Output(out)
     yield AssetCheckResult(check_name="min_samples", passed=not short_of, metadata={"short_of_min_samples": json.dumps(short_of)})

@@ -35,6 +35,7 @@ from dagster import (
 from io_managers.shared_store import SharedStoreIOManager, StageOutput, partition_dims
 from resources.embeddings import EmbeddingsResource
 from resources.store import StoreResource
+from synth_assets.core.store import Store
 from synth_assets.assets.factory import ONE_RUN_PER_PARTITION
 from synth_assets.curation.config import Collection, collection_from_record
 from synth_assets.curation.formats import REQUIRED
@@ -113,6 +114,15 @@ def _image(store, key: str, name: str, alt: str) -> str:
 MERGED_FIELDS = ["all_prompt_id", "source_prompt_id", "source", "prompt", "metadata"]
 
 
+def _stored_report(store: Store, out: StageOutput, art_key: str) -> dict[str, Any] | None:
+    """The report of a stage already complete in the store (and `out` marked reused), else None."""
+    report = read_report(store, art_key) if store.stage_complete(out.dataset, out.stage, out.stage_fingerprint) else None
+    if report is not None:
+        out.reused = True
+        out.key = store.stage_key(out.dataset, out.stage, out.stage_fingerprint) + "/data.jsonl"
+    return report
+
+
 @asset(key=KEYS["merged"], partitions_def=curation_partitions, backfill_policy=ONE_RUN_PER_PARTITION, io_manager_key="shared_store", metadata={"stage": "merged"},
        group_name=GROUP, check_specs=_checks_specs(KEYS["merged"]),
        description="All sources as unified prompt records; identical prompts removed (first kept)")
@@ -125,10 +135,8 @@ def curation_merged(context: AssetExecutionContext, synth: StoreResource):
     upstream = [{"asset": f"source:{s.name}", "partition_key": None, "path": s.path or s.hf.path} for s in col.sources]
     out = StageOutput(stage=stage, dataset=collection, record=record, rows=None, reused=False, started_at=started, upstream=upstream)
     art_key = artifacts_key(collection, stage, stage_fp)
-    report = read_report(store, art_key) if store.stage_complete(collection, stage, stage_fp) else None
+    report = _stored_report(store, out, art_key)
     if report is not None:
-        out.reused = True
-        out.key = store.stage_key(collection, stage, stage_fp) + "/data.jsonl"
         context.log.info(f"stage merged {stage_fp[:12]} already in the store: reused")
     else:
         result, malformed = run_merge(col, log=context.log.warning)
@@ -163,10 +171,8 @@ def curation_deduplicated(context: AssetExecutionContext, synth: StoreResource, 
     out = StageOutput(stage=stage, dataset=collection, record=record, rows=None, reused=False, started_at=started,
                       upstream=_upstream(context, store, collection, "merged", record))
     art_key = artifacts_key(collection, stage, stage_fp)
-    report = read_report(store, art_key) if store.stage_complete(collection, stage, stage_fp) else None
+    report = _stored_report(store, out, art_key)
     if report is not None:
-        out.reused = True
-        out.key = store.stage_key(collection, stage, stage_fp) + "/data.jsonl"
         context.log.info(f"stage deduplicated {stage_fp[:12]} already in the store: reused, nothing embedded")
     else:
         check_unchanged(col, record)  # the embedding model may have changed since the merged stage ran

@@ -130,3 +130,10 @@ def test_batched_backend_path_groups_by_model_and_caches(tmp_path):
     again = BatchRunner(open_engine, RunSettings("vllm", 8, 0, 0.0, 0.0), RateLimits(), FREE, cache, Progress(3, "t"))
     assert all(r.cache_hit for r in asyncio.run(again.run(samples))) and len(calls) == 2
     assert len(opened) == 1  # a replay answered entirely from the cache never opens (starts) the backend
+
+
+def test_usage_of_two_calls_adds_up():
+    from resources.llm import LLMUsage
+
+    total = LLMUsage(requests=2, cache_hits=1, prompt_tokens=10, cost_usd=0.5) + LLMUsage(requests=3, failures=1, prompt_tokens=5, cost_usd=0.25)
+    assert (total.requests, total.cache_hits, total.failures, total.prompt_tokens, total.cost_usd) == (5, 1, 1, 15, 0.75)
