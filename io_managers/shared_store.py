@@ -42,6 +42,12 @@ class StageOutput:
     def stage_fingerprint(self) -> str:
         return self.record["stages"][self.stage]
 
+    def read_rows(self, store: Store) -> list[dict[str, Any]]:
+        """The output's rows; read from the store (once) when the stage was reused."""
+        if self.rows is None:
+            self.rows = store.read_jsonl(self.key)
+        return self.rows
+
 
 def partition_dims(partition_key: Any) -> tuple[str, str]:
     """(dataset, fingerprint) of a `dataset|fingerprint` multi-partition key."""
@@ -87,7 +93,7 @@ class SharedStoreIOManager(ConfigurableIOManager):
                 obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()},
                 obj.extra_files,
             )
-        rows = obj.rows if obj.rows is not None else store.read_jsonl(obj.key)
+        rows = obj.read_rows(store)
         uri = store.uri(obj.key)
         partition = str(context.partition_key)
         metadata: dict[str, Any] = {

@@ -173,7 +173,7 @@ def build_recipe_assets(recipe: RecipeStages) -> list[AssetsDefinition]:
                     out.rows = recipe.validate(exp, inputs["upstream"], meter)
                 if meter.usage is not None:
                     out.llm_usage, out.llm_model = meter.usage.to_dict(), meter.model
-            rows = out.rows if out.rows is not None else store.read_jsonl(out.key)
+            rows = out.read_rows(store)
             pass_rate = None
             if stage == "validated":
                 pass_rate = round(sum(1 for r in rows if r.get("_synth", {}).get("accepted")) / len(rows), 4) if rows else 0.0

@@ -79,7 +79,7 @@ def process(context: AssetExecutionContext, synth: StoreResource):
     record, cfg, dataset = _load(context, synth)
     if synth.store.stage_complete(dataset, "process", record["stages"]["process"]):
         out = _output("process", record, dataset, started, synth, None)
-        rows = synth.store.read_jsonl(out.key)
+        rows = out.read_rows(synth.store)
     else:
         data = read_url(record["source_file"])
         if hashlib.sha256(data).hexdigest() != record["params"]["process"]["drop_sha256"]:
@@ -129,7 +129,7 @@ def synthesize(context: AssetExecutionContext, synth: StoreResource, llm: LLMRes
     counts = _counts(processed, labels.classes)
     if synth.store.stage_complete(dataset, "synthesize", record["stages"]["synthesize"]):
         out = _output("synthesize", record, dataset, started, synth, None, upstream="process", partition_key=str(context.partition_key))
-        rows = synth.store.read_jsonl(out.key)
+        rows = out.read_rows(synth.store)
     else:
         deficits = minority_deficits(counts, cfg.min_samples)
         total = sum(deficits.values())

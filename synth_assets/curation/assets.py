@@ -153,7 +153,7 @@ def curation_merged(context: AssetExecutionContext, synth: StoreResource):
         "exact_duplicates": sum(c["exact_duplicates"] for c in per_source.values()),
     })
     _source_lineage(context, synth, col, record, stage, {n: c["after_exact"] for n, c in per_source.items()}, started, out.reused)
-    rows = out.rows if out.rows is not None else store.read_jsonl(out.key)
+    rows = out.read_rows(store)
     yield Output(out)
     yield from _checks(rows, MERGED_FIELDS)
 
@@ -204,7 +204,7 @@ def curation_deduplicated(context: AssetExecutionContext, synth: StoreResource, 
         **{f"artifact_{k}": MetadataValue.path(v) for k, v in art.items()},
     })
     _source_lineage(context, synth, col, record, stage, {r["source"]: r["after"] for r in report["summary"] if r["source"] != "TOTAL"}, started, out.reused)
-    rows = out.rows if out.rows is not None else store.read_jsonl(out.key)
+    rows = out.read_rows(store)
     yield Output(out)
     yield from _checks(rows, MERGED_FIELDS)
     giant = int(report.get("giant_clusters", 0))
@@ -236,7 +236,7 @@ def curation_formatted(context: AssetExecutionContext, synth: StoreResource, ded
         out.rows = outputs[first]
     out.metadata.update({"formats": ", ".join(col.config.formats),
                          "shared_path": MetadataValue.path(store.experiment_uri(collection, name))})
-    rows = out.rows if out.rows is not None else store.read_jsonl(out.key)
+    rows = out.read_rows(store)
     yield Output(out)
     yield from _checks(rows, REQUIRED[first])
 
