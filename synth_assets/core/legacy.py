@@ -252,20 +252,11 @@ def scan_legacy_tree(path: str | Path) -> LegacyImportReport:
 def _reserve(store: LocalStore, exp: LegacyExperiment) -> str | None:
     """Reserve the legacy name for the new fingerprint; None when another fingerprint holds it.
 
-    `Store.reserve_name` would skip the name because the directory's `.fingerprint` holds the
-    legacy fingerprint, so the same marker protocol is applied here accepting either.
+    The legacy name is kept exactly (no suffix), and only when its directory is this experiment.
     """
-    marker = store.meta / "names" / exp.dataset / exp.name
-    marker.parent.mkdir(parents=True, exist_ok=True)
     if read_fingerprint(store.experiment_dir(exp.dataset, exp.name)) not in (None, exp.legacy_fingerprint, exp.new_fingerprint):
         return None
-    try:
-        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(exp.new_fingerprint)
-        return exp.name
-    except FileExistsError:
-        return exp.name if marker.read_text().strip() == exp.new_fingerprint else None
+    return exp.name if store.claim_name(exp.dataset, exp.name, exp.new_fingerprint) else None
 
 
 def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> str | None:

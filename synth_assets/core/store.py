@@ -150,10 +150,14 @@ class Store(abc.ABC):
         `import-legacy`) reserves its name there first.
         """
         for name in (preferred, f"{preferred}_{fingerprint[:6]}", f"{preferred}_{fingerprint[:12]}"):
-            marker = f"{META}/names/{dataset}/{name}"
-            if self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint:
+            if self.claim_name(dataset, name, fingerprint):
                 return name
         raise RuntimeError(f"no free semantic name for {dataset}/{preferred}")
+
+    def claim_name(self, dataset: str, name: str, fingerprint: str) -> bool:
+        """Hold `name` for `fingerprint` (race-free); False when another fingerprint holds it."""
+        marker = f"{META}/names/{dataset}/{name}"
+        return self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint
 
     def release_name(self, dataset: str, name: str) -> None:
         self.delete(f"{META}/names/{dataset}/{name}")
