@@ -64,7 +64,7 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
     for ds, name, fp in s.complete_experiments():
         if dataset and ds != dataset:
             continue
-        record = next((r for r in s.registrations() if (r["dataset"], r["semantic_name"]) == (ds, name)), None)
+        record = s.record_by_name(ds, name)
         full = record["fingerprint"] if record else fp
         origin = lin.origin(full) or {}
         out.append({
