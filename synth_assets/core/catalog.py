@@ -81,7 +81,7 @@ class CatalogEntry(BaseModel):
             path = self.file(named[key])
             if not path.is_file():
                 raise ConfigError(self.path, f"file not found: {path}", field=key.replace(":", "."))
-            digest.update(key.encode() + b"\0" + file_sha256(path).encode())
+            digest.update(key.encode() + b"\0" + bytes.fromhex(file_sha256(path)))
         return digest.hexdigest()
 
 
