@@ -57,8 +57,8 @@ def main() -> None:
     p.add_argument("--extrapolate-rows", type=int, default=4096)
     args = p.parse_args()
 
-    from synth_assets.curation.cluster import dbscan_from_pairs, radius_pairs, representatives
-    from synth_assets.curation.merge import exact_dedup
+    from synth_assets.recipes.curation.cluster import dbscan_from_pairs, radius_pairs, representatives
+    from synth_assets.recipes.curation.merge import exact_dedup
 
     rows = []
     if args.exact_n:

@@ -51,7 +51,7 @@ def texts(n: int, seed: int = 0) -> list[str]:
 
 
 def pairs(V: np.ndarray, eps: float) -> set[tuple[int, int]]:
-    from synth_assets.curation.cluster import radius_pairs
+    from synth_assets.recipes.curation.cluster import radius_pairs
 
     I, J, _ = radius_pairs(V, eps)
     return set(zip(I.tolist(), J.tolist()))

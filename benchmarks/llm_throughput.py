@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from resources.llm import ChatRequest, LLMResource  # noqa: E402
 from resources.llm.backends import local_server  # noqa: E402
 from resources.llm.backends.openai_compat import request_kwargs  # noqa: E402
-from tests import fake_openai_server  # noqa: E402
+from synth_assets.testing import fake_openai_server  # noqa: E402
 
 
 def requests(n: int, tag: str, **fields) -> list[ChatRequest]:

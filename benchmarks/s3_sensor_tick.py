@@ -20,7 +20,7 @@ from dagster import DagsterInstance, build_sensor_context  # noqa: E402
 from dagster_aws.s3 import S3Resource  # noqa: E402
 
 from resources.store import StoreResource  # noqa: E402
-from tests.s3_server import make_bucket, s3_server  # noqa: E402
+from synth_assets.testing.s3_server import make_bucket, s3_server  # noqa: E402
 
 CONFIG = """experiment: {{batch_id: batch_20250301_sweep, purpose: sweep}}
 dataset: {{dataset_name: Copa, limit: 5}}

@@ -8,8 +8,8 @@ from resources.llm import LLMResource
 from resources.store import StoreResource
 from synth_assets.assets import recipe_assets
 from synth_assets.assets.translation_judge import translation_judge_assets
-from synth_assets.batch_api.dagster_defs import BatchAPIResource, batchapi_assets, batchapi_jobs, batchapi_sensor
-from synth_assets.curation.assets import curation_assets, curation_job, curation_resources
+from synth_assets.defs.batch_api.assets import BatchAPIResource, batchapi_assets, batchapi_jobs, batchapi_sensor
+from synth_assets.defs.curation.assets import curation_assets, curation_job, curation_resources
 from synth_assets.jobs import recipe_jobs
 from synth_assets.sensors import config_drop_sensor, judge_drop_sensor, s3_config_drop_sensor
 

@@ -3,7 +3,7 @@
 from dagster import AssetSelection, define_asset_job
 
 from synth_assets.assets.recipe_stages import RECIPES
-from synth_assets.core.judge_drops import RECIPE as JUDGE
+from synth_assets.recipes.translation_judge.drops import RECIPE as JUDGE
 
 
 def recipe_job_name(recipe: str) -> str:

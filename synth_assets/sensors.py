@@ -27,12 +27,12 @@ from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
 from synth_assets.core.drops import DropResult, process_drop
-from synth_assets.core.judge_drops import DROP_SUFFIX, load_judge_config, register_drop
+from synth_assets.recipes.translation_judge.drops import DROP_SUFFIX, load_judge_config, register_drop
 from synth_assets.core.registry import RecordRegistration, Registration
 from synth_assets.core.root import state_dir
 from synth_assets.core.store_s3 import read_url, split_s3_url
 from synth_assets.jobs import recipe_job_name
-from synth_assets.materialize import add_partitions
+from synth_assets.cli.materialize import add_partitions
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 Registered = Registration | RecordRegistration

@@ -122,7 +122,7 @@ def register_config(path: Path, root: Path):
 
 def run_config(path: Path, root: Path):
     """Register and materialize a config in-process (the path `synth run` takes); return (registrations, outcome)."""
-    from synth_assets.materialize import dagster_instance, materialize
+    from synth_assets.cli.materialize import dagster_instance, materialize
 
     regs = register_config(path, root)
     instance = dagster_instance(Path(root))

@@ -13,7 +13,7 @@ from synth_assets.core.catalog import find_entry, read_jsonl
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import fingerprint
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.recipes import rephrase
+from synth_assets.recipes.rephrase import rewrite as rephrase
 from tests.conftest import copa_config, datasets_dir
 
 pytestmark = pytest.mark.usefixtures("synth_root")

@@ -34,7 +34,7 @@ RUN_ONE = textwrap.dedent("""
     from pathlib import Path
     from synth_assets.core.config import load_experiments
     from synth_assets.core.registry import register
-    from synth_assets.materialize import dagster_instance, materialize
+    from synth_assets.cli.materialize import dagster_instance, materialize
     from tests.conftest import lineage_for, local_store
 
     config, root, index = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
@@ -269,7 +269,7 @@ def test_eight_concurrent_materializations_while_cli_reads(synth_root, write_yam
     assert len({r.fingerprint for r in regs}) == 8
     # create the Dagster instance's SQLite storage once: concurrent first use of a fresh DAGSTER_HOME races on
     # schema creation inside Dagster ("table secondary_indexes already exists"; see the report)
-    from synth_assets.materialize import dagster_instance
+    from synth_assets.cli.materialize import dagster_instance
 
     dagster_instance(synth_root).get_runs(limit=1)
     env = env_for_subprocess()

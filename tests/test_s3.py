@@ -15,8 +15,8 @@ from dagster_aws.s3 import S3Resource
 from resources.store import StoreResource
 from synth_assets.core.store import Store
 from synth_assets.core.store_s3 import S3Store, S3StoreError
-from synth_assets.recipes.translation_judge import make_sample_drop
-from tests.s3_server import make_bucket, s3_server
+from synth_assets.recipes.translation_judge.judge import make_sample_drop
+from synth_assets.testing.s3_server import make_bucket, s3_server
 
 BUCKET = "synth-test"
 ROOT = f"s3://{BUCKET}/store"

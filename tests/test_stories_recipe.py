@@ -2,7 +2,7 @@
 
 import pytest
 
-from synth_assets.recipes import stories as st
+from synth_assets.recipes.stories import blocks as st
 
 SAMPLE = st.SAMPLE_DIR
 TEMPLATE = 'Story (max {max_words} words) with "{word1}", "{word2}", "{word3}". {additional_condition}'

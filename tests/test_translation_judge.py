@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.recipes.translation_judge import (
+from synth_assets.recipes.translation_judge.judge import (
     JudgeExample,
     expected_duration,
     make_sample_drop,

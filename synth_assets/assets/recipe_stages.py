@@ -9,7 +9,8 @@ from typing import Any
 
 from resources.llm import ChatRequest, ChatResponse
 from synth_assets.core.config import Experiment, Sampling
-from synth_assets.recipes import rephrase, stories
+from synth_assets.recipes.rephrase import rewrite as rephrase
+from synth_assets.recipes.stories import blocks as stories
 
 Chat = Callable[[Sampling, list[ChatRequest]], list[ChatResponse]]
 Rows = list[dict[str, Any]]

@@ -21,10 +21,10 @@ from resources.llm import ChatRequest, LLMResource, LLMUsage
 from resources.store import StoreResource
 from synth_assets.assets.factory import ONE_RUN_PER_PARTITION, recipe_partitions
 from synth_assets.core.fingerprint import short
-from synth_assets.core.judge_drops import RECIPE, JudgeConfig
+from synth_assets.recipes.translation_judge.drops import RECIPE, JudgeConfig
 from synth_assets.core.store import jsonl_bytes
 from synth_assets.core.store_s3 import read_url
-from synth_assets.recipes.translation_judge import (
+from synth_assets.recipes.translation_judge.judge import (
     JudgeExample,
     expected_duration,
     minority_deficits,

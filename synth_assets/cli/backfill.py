@@ -9,7 +9,7 @@ import typer
 from synth_assets.cli.common import JsonOption, fail, print_json, print_table, store
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import RecordRegistration
-from synth_assets.materialize import dagster_instance, materialize, progress_tags
+from synth_assets.cli.materialize import dagster_instance, materialize, progress_tags
 
 
 def backfill_command(

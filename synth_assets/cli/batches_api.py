@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import typer
 
-from synth_assets.batch_api.errors import BatchAPIError, InputError
+from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 from synth_assets.cli.common import console, print_table
 from synth_assets.cli.common import err_console as err
 
@@ -35,7 +35,7 @@ def _root() -> str:
 
 
 def _pipeline(backend: str = "openai", base_url: str | None = None, config_json: str | None = None, max_retries: int = 2):
-    from synth_assets.batch_api.pipeline import make_pipeline
+    from synth_assets.recipes.batch_api.pipeline import make_pipeline
 
     return make_pipeline(_root(), backend=backend, base_url=base_url, config_json=config_json, max_retries=max_retries)
 
@@ -83,7 +83,7 @@ def slice_command(directory: Path = typer.Argument(..., help="Directory of Pytho
                   min_lines: int = typer.Option(2, "--min-lines", help="Skip functions/classes shorter than this"),
                   max_lines: int = typer.Option(400, "--max-lines", help="Skip functions/classes longer than this")) -> None:
     """Extract function and class slices from a Python tree with `ast`."""
-    from synth_assets.batch_api.slicer import slice_directory, write_slices
+    from synth_assets.recipes.batch_api.slicer import slice_directory, write_slices
 
     slices, report = slice_directory(directory, min_lines=min_lines, max_lines=max_lines)
     write_slices(slices, out)
@@ -104,7 +104,7 @@ def build_command(slices: Path = typer.Argument(..., help="Reviewed slices JSONL
                   max_requests: int = typer.Option(50_000, "--max-requests-per-file", min=1, help="Split files at this many requests"),
                   max_mb: float = typer.Option(200.0, "--max-mb-per-file", min=0.001, help="Split files at this size")) -> None:
     """Turn reviewed slices into OpenAI Batch API input files (split at 50,000 requests / 200 MB)."""
-    from synth_assets.batch_api import build, cost
+    from synth_assets.recipes.batch_api import build, cost
 
     tpl = build.load_templates(templates)
     result = build.build_requests(build.read_slices(slices), tpl, model=model, max_scenario1=max_scenario1, max_scenario2=max_scenario2)
@@ -130,8 +130,8 @@ def estimate_command(inputs: list[Path] = typer.Argument(..., help="Batch input 
                      as_json: bool = AsJson) -> None:
     """Tokens and cost before submitting: prompt tokens x price + max completion tokens x price, x batch discount."""
     from resources.llm.pricing import load_prices
-    from synth_assets.batch_api import cost
-    from synth_assets.batch_api.build import validate_input
+    from synth_assets.recipes.batch_api import cost
+    from synth_assets.recipes.batch_api.build import validate_input
 
     table = load_prices(str(prices) if prices else None)
     requests = [r for p in inputs for r in validate_input(p).requests]
@@ -153,8 +153,8 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
                    backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, max_retries: int = MaxRetries,
                    as_json: bool = AsJson) -> None:
     """Validate, estimate and submit input files (idempotent: a file already submitted is never sent again)."""
-    from synth_assets.batch_api import cost
-    from synth_assets.batch_api.build import validate_input
+    from synth_assets.recipes.batch_api import cost
+    from synth_assets.recipes.batch_api.build import validate_input
 
     checked = [validate_input(p) for p in inputs]  # every file is checked before anything is uploaded
     est = cost.estimate([r for c in checked for r in c.requests], free=backend == "local")
@@ -170,8 +170,8 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
         jobs = pipe.submit_set(s)
         partition = f"{s['dataset']}|{s['partition_fp']}"
         try:
-            from synth_assets.batch_api.dagster_defs import add_set_partitions
-            from synth_assets.materialize import dagster_instance
+            from synth_assets.defs.batch_api.assets import add_set_partitions
+            from synth_assets.cli.materialize import dagster_instance
 
             add_set_partitions(dagster_instance(Path(pipe.folder).parent.parent), s)
         except Exception as exc:  # the sensor adds them too
@@ -192,8 +192,8 @@ def list_command(all_jobs: bool = typer.Option(False, "--all", help="Finished ba
                  refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Ask the API for the open ones first"),
                  backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, as_json: bool = AsJson) -> None:
     """Active batch jobs with status and counts (completed/failed/total)."""
-    from synth_assets.batch_api.client import OPEN
-    from synth_assets.batch_api.pipeline import UNSENT
+    from synth_assets.recipes.batch_api.client import OPEN
+    from synth_assets.recipes.batch_api.pipeline import UNSENT
 
     pipe = _pipeline(backend, base_url, config_json)
     if refresh and pipe.ledger.jobs(statuses=OPEN):
@@ -292,8 +292,8 @@ def compile_command(dataset: str = typer.Argument(..., help="Dataset of a set re
                     out: Path = typer.Option(..., "--out", help="Training records JSONL"),
                     backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, max_retries: int = MaxRetries) -> None:
     """Without Dagster: collect a set (download, resubmit what is missing) and write its records once complete."""
-    from synth_assets.batch_api.local_run import dumps_lines
-    from synth_assets.batch_api.util import atomic_write_text
+    from synth_assets.recipes.batch_api.local_run import dumps_lines
+    from synth_assets.recipes.batch_api.util import atomic_write_text
 
     pipe = _pipeline(backend, base_url, config_json, max_retries)
     s = pipe.ledger.set_by_partition(dataset, fingerprint)
@@ -331,22 +331,22 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
     import os
 
     from resources.llm import LLMResource
-    from synth_assets.batch_api.local_run import run_file
+    from synth_assets.recipes.batch_api.local_run import run_file
 
     api_key = None
     if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
-        from synth_assets.batch_api.client import resolve_api_key
+        from synth_assets.recipes.batch_api.client import resolve_api_key
 
         api_key = resolve_api_key(config_json) if config_json else "local"  # many local servers ignore the key
     llm = LLMResource(backend=backend, base_url=base_url, model=model, gguf_path=gguf, max_in_flight=max_in_flight, api_key=api_key,
                       n_parallel=n_parallel, n_ctx=n_ctx)
     if model:
-        from synth_assets.batch_api.build import validate_input
+        from synth_assets.recipes.batch_api.build import validate_input
 
         checked = validate_input(input_path)
         rows = [{**r, "body": {**r["body"], "model": model}} for r in checked.requests]
-        from synth_assets.batch_api.local_run import dumps_lines, run_requests
-        from synth_assets.batch_api.util import atomic_write_text
+        from synth_assets.recipes.batch_api.local_run import dumps_lines, run_requests
+        from synth_assets.recipes.batch_api.util import atomic_write_text
 
         outputs, errs, usage = run_requests(rows, llm, use_cache=cache, progress=sys.stderr.isatty())
         errors = errors or out.with_name(out.stem + "_errors.jsonl")

@@ -9,14 +9,14 @@ import typer
 from dagster import DagsterInstance, JobDefinition, MultiPartitionKey
 
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.curation.embeddings import EmbeddingModelError
+from synth_assets.recipes.curation.embeddings import EmbeddingModelError
 
 JobProvider = Callable[[], JobDefinition]
 
 
 def default_job() -> JobDefinition:
     """The curation job of the code location (`synth_assets.definitions.defs`), else a standalone one."""
-    from synth_assets.curation.assets import JOB_NAME, curation_definitions
+    from synth_assets.defs.curation.assets import JOB_NAME, curation_definitions
 
     try:
         from synth_assets.definitions import defs
@@ -36,7 +36,7 @@ def set_job_provider(provider: JobProvider) -> None:
 
 
 def add_partitions(instance: DagsterInstance, partition_key: dict[str, str]) -> None:
-    from synth_assets.curation.assets import PARTITION_SETS
+    from synth_assets.defs.curation.assets import PARTITION_SETS
 
     for dim, key in partition_key.items():
         if not instance.has_dynamic_partition(PARTITION_SETS[dim], key):
@@ -49,8 +49,8 @@ def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: 
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
     from synth_assets.core.store import Store
-    from synth_assets.curation.pipeline import artifacts_key, read_report, register_collection
-    from synth_assets.materialize import dagster_instance
+    from synth_assets.recipes.curation.pipeline import artifacts_key, read_report, register_collection
+    from synth_assets.cli.materialize import dagster_instance
 
     store = Store(str(root))
     reg = register_collection(config, store, Lineage(lineage_path(str(root))))

@@ -13,7 +13,7 @@ from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import SCHEME, fingerprint, semantic_name, short
 from synth_assets.core.registry import Registration, load_registered, register
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.materialize import RunOutcome, dagster_instance, materialize, progress_tags
+from synth_assets.cli.materialize import RunOutcome, dagster_instance, materialize, progress_tags
 
 ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
 

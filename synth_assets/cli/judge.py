@@ -8,10 +8,10 @@ import typer
 
 from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, store
 from synth_assets.core.fingerprint import short
-from synth_assets.core.judge_drops import load_judge_config, register_drop
+from synth_assets.recipes.translation_judge.drops import load_judge_config, register_drop
 from synth_assets.core.store_s3 import read_url
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.materialize import dagster_instance, materialize, progress_tags
+from synth_assets.cli.materialize import dagster_instance, materialize, progress_tags
 
 
 def judge_command(

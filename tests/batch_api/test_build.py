@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from synth_assets.batch_api import build, cost
-from synth_assets.batch_api.errors import InputError
-from synth_assets.batch_api.results import parse_results
-from synth_assets.batch_api.slicer import slice_directory
+from synth_assets.recipes.batch_api import build, cost
+from synth_assets.recipes.batch_api.errors import InputError
+from synth_assets.recipes.batch_api.results import parse_results
+from synth_assets.recipes.batch_api.slicer import slice_directory
 from synth_assets.cli.batches_api import app
 from tests.batch_api.conftest import make_requests, write_input
 

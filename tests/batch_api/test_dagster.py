@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, MultiPartitionKey, build_sensor_context, materialize
 
-from synth_assets.batch_api.dagster_defs import (
+from synth_assets.defs.batch_api.assets import (
     BatchAPIResource,
     add_set_partitions,
     batchapi_assets,

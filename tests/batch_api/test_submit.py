@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from synth_assets.batch_api.errors import BatchAPIError, InputError
+from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 from synth_assets.cli.batches_api import app
 from tests.batch_api.conftest import MARKER_KEY, make_requests, write_input
 
@@ -84,7 +84,7 @@ def test_killed_submitter_restarts_without_duplicates(server, tmp_path, root):
 
 
 def test_crash_after_create_before_record_is_recovered_from_the_listing(server, pipeline, tmp_path, monkeypatch):
-    from synth_assets.batch_api.pipeline import BatchPipeline
+    from synth_assets.recipes.batch_api.pipeline import BatchPipeline
 
     path = write_input(tmp_path / "in.jsonl", make_requests(3))
     pipe = pipeline()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from synth_assets.curation.cluster import (
+from synth_assets.recipes.curation.cluster import (
     cluster_sizes, dbscan_from_pairs, fast_dbscan, radius_pairs, representatives, split_giant, sweep,
 )
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.curation.config import SourceConfig, load_collection
-from synth_assets.curation.embeddings import EmbeddingModelError, resolve_model_path
-from synth_assets.curation.sources import load_source
+from synth_assets.recipes.curation.config import SourceConfig, load_collection
+from synth_assets.recipes.curation.embeddings import EmbeddingModelError, resolve_model_path
+from synth_assets.recipes.curation.sources import load_source
 
 
 def _collection(write_text, src, extra: str = "", dedup: str = "") -> str:
@@ -75,7 +75,7 @@ def test_missing_model_path_is_a_clear_error(tmp_path):
 
 def test_missing_model_path_fails_registration(write_text, write_jsonl, tmp_path):
     from synth_assets.core.store import Store
-    from synth_assets.curation.pipeline import register_collection
+    from synth_assets.recipes.curation.pipeline import register_collection
 
     src = write_jsonl([{"text": "a"}])
     path = _collection(write_text, src, dedup=f"  model: {tmp_path / 'missing_model'}\n")

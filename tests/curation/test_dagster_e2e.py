@@ -14,7 +14,7 @@ def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
     from synth_assets.cli.curate import curate
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
-    from synth_assets.curation.assets import JOB_NAME, curation_definitions
+    from synth_assets.defs.curation.assets import JOB_NAME, curation_definitions
 
     root = isolate(tmp_path / "root", tmp_path / "dagster_home", monkeypatch)
     work = tmp_path / "cfg"

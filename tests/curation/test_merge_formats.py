@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from synth_assets.curation.config import SourceConfig
-from synth_assets.curation.formats import format_row, helpsteer3_pair
-from synth_assets.curation.merge import exact_dedup, merge_sources
-from synth_assets.curation.sources import load_source
+from synth_assets.recipes.curation.config import SourceConfig
+from synth_assets.recipes.curation.formats import format_row, helpsteer3_pair
+from synth_assets.recipes.curation.merge import exact_dedup, merge_sources
+from synth_assets.recipes.curation.sources import load_source
 
 
 def test_exact_dedup_keeps_first_occurrence():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synth_assets.curation.config import Collection, CollectionConfig
-from synth_assets.curation.embeddings import EmbeddingCache
-from synth_assets.curation.pipeline import run_semantic
+from synth_assets.recipes.curation.config import Collection, CollectionConfig
+from synth_assets.recipes.curation.embeddings import EmbeddingCache
+from synth_assets.recipes.curation.pipeline import run_semantic
 
 PLANTED = [
     ("What is the capital of France?", "what is the capital of france"),  # case + punctuation

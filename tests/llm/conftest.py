@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from resources.llm import LLMResource
-from tests import fake_openai_server
+from synth_assets.testing import fake_openai_server
 
 
 class FakeServer:

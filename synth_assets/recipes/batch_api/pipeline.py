@@ -20,14 +20,14 @@ from typing import Any, Callable
 from filelock import FileLock
 
 from resources.llm.pricing import PriceTable, load_prices
-from synth_assets.batch_api import cost as costs
-from synth_assets.batch_api.build import InputFile, encode_lines, read_meta, validate_input
-from synth_assets.batch_api.client import OPEN, TERMINAL, BatchClient
-from synth_assets.batch_api.errors import BatchAPIError
-from synth_assets.batch_api.ledger import Ledger, now
-from synth_assets.batch_api.results import ResultLine, parse_results
+from synth_assets.recipes.batch_api import cost as costs
+from synth_assets.recipes.batch_api.build import InputFile, encode_lines, read_meta, validate_input
+from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
+from synth_assets.recipes.batch_api.errors import BatchAPIError
+from synth_assets.recipes.batch_api.ledger import Ledger, now
+from synth_assets.recipes.batch_api.results import ResultLine, parse_results
 from synth_assets.core.fingerprint import digest, model_slug
-from synth_assets.batch_api.util import atomic_write_bytes, atomic_write_text, lineage_db, state_dir
+from synth_assets.recipes.batch_api.util import atomic_write_bytes, atomic_write_text, lineage_db, state_dir
 
 SCHEME = "batchapi/1"
 UNSENT = ("new", "uploaded")
@@ -386,8 +386,8 @@ class BatchPipeline:
 def make_pipeline(root: str | Path, *, backend: str = "openai", base_url: str | None = None, config_json: str | None = None,
                   max_retries: int = 2, max_resubmits: int = 10, prices_path: str | None = None, logger: Any = None) -> BatchPipeline:
     """A pipeline on the OpenAI Batch API (`openai`) or the local executor (`local`); the client (and key) on first use."""
-    from synth_assets.batch_api.client import LocalBatchClient, OpenAIBatchClient
-    from synth_assets.batch_api.util import state_dir as _state_dir
+    from synth_assets.recipes.batch_api.client import LocalBatchClient, OpenAIBatchClient
+    from synth_assets.recipes.batch_api.util import state_dir as _state_dir
 
     if backend not in ("openai", "local"):
         raise BatchAPIError(f"unknown batch backend {backend!r}: openai | local")

@@ -8,6 +8,6 @@ Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input 
 `local_run` (run a batch input file through the LLM layer), `cost` (estimates), `dagster_defs`.
 """
 
-from synth_assets.batch_api.errors import BatchAPIError, InputError
+from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 
 __all__ = ["BatchAPIError", "InputError"]

@@ -29,21 +29,21 @@ import yaml
 from synth_assets.core.fingerprint import digest, short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store, jsonl_bytes
-from synth_assets.curation.config import Collection, load_collection
-from synth_assets.curation.embeddings import (
+from synth_assets.recipes.curation.config import Collection, load_collection
+from synth_assets.recipes.curation.embeddings import (
     EmbeddingCache,
     EmbedStats,
     Encoder,
     model_id,
 )
-from synth_assets.curation.formats import format_rows
-from synth_assets.curation.merge import MergeResult, merge_sources
-from synth_assets.curation.semantic import (
+from synth_assets.recipes.curation.formats import format_rows
+from synth_assets.recipes.curation.merge import MergeResult, merge_sources
+from synth_assets.recipes.curation.semantic import (
     SemanticResult,
     cluster_rows,
     per_source_summary,
 )
-from synth_assets.curation.sources import load_source, source_content_hash
+from synth_assets.recipes.curation.sources import load_source, source_content_hash
 
 SCHEME = "synth-curation/1"
 STAGES = ("merged", "deduplicated", "published")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from synth_assets.curation.cluster import (
+from synth_assets.recipes.curation.cluster import (
     cluster_sizes,
     dbscan_from_pairs,
     radius_pairs,
@@ -23,8 +23,8 @@ from synth_assets.curation.cluster import (
     split_giant,
     sweep,
 )
-from synth_assets.curation.config import DedupConfig
-from synth_assets.curation.plots import size_histogram, sweep_chart
+from synth_assets.recipes.curation.config import DedupConfig
+from synth_assets.recipes.curation.plots import size_histogram, sweep_chart
 
 TOP_CLUSTERS = 500
 

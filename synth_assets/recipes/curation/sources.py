@@ -21,8 +21,8 @@ from typing import Any
 
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.curation.config import SourceConfig
-from synth_assets.curation.formats import style_problem
+from synth_assets.recipes.curation.config import SourceConfig
+from synth_assets.recipes.curation.formats import style_problem
 
 _MISSING = object()
 

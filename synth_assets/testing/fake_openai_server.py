@@ -1,6 +1,6 @@
 """A scriptable OpenAI-compatible chat server for fault injection and benchmarks (aiohttp).
 
-Run: `python tests/fake_openai_server.py --port P [--latency S] [--max-seconds T]`.
+Run: `python -m synth_assets.testing.fake_openai_server --port P [--latency S] [--max-seconds T]`.
 
 Each request is keyed by the content of its last message. `POST /control` (JSON, all keys optional):
   rules: {content: {status, times, retry_after, sleep, malformed}}  -- `times` limits a rule to the

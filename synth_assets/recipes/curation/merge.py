@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from synth_assets.curation.sources import LoadedSource
+from synth_assets.recipes.curation.sources import LoadedSource
 
 SOLUTION_SEPARATOR = "\n\n### Solution\n"
 _ASCII_WHITESPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")  # what str.split() splits on, besides " "

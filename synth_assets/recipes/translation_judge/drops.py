@@ -18,11 +18,11 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.core.registry import RecordRegistration, register_record
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import load_yaml_with_lines, validate_model
-from synth_assets.recipes.translation_judge import parse_drop
+from synth_assets.recipes.translation_judge.judge import parse_drop
 
 RECIPE = "translation_judge"
 DROP_SUFFIX = ".jsonl.out"
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "recipes" / "translation_judge.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "defaults.yaml"
 
 
 class JudgeConfig(BaseModel):

@@ -39,10 +39,10 @@ from pydantic import Field
 
 from io_managers.shared_store import StageOutput, partition_dims
 from synth_assets.assets.factory import ONE_RUN_PER_PARTITION
-from synth_assets.batch_api.build import read_meta, validate_input
-from synth_assets.batch_api.client import OPEN, TERMINAL
-from synth_assets.batch_api.errors import BatchAPIError
-from synth_assets.batch_api.pipeline import UNSENT, BatchPipeline, make_pipeline
+from synth_assets.recipes.batch_api.build import read_meta, validate_input
+from synth_assets.recipes.batch_api.client import OPEN, TERMINAL
+from synth_assets.recipes.batch_api.errors import BatchAPIError
+from synth_assets.recipes.batch_api.pipeline import UNSENT, BatchPipeline, make_pipeline
 from synth_assets.core.fingerprint import digest
 from synth_assets.core.root import default_root
 
@@ -109,7 +109,7 @@ def batchapi_requests(context: AssetExecutionContext, batch_api: BatchAPIResourc
     record = pipe.record(s)
     meta = read_meta(s["spec"].get("meta"))
     rows, estimate = [], {"requests": 0, "prompt_tokens": 0, "completion_tokens_max": 0, "cost_usd": 0.0}
-    from synth_assets.batch_api import cost
+    from synth_assets.recipes.batch_api import cost
 
     for f in s["spec"]["inputs"]:
         checked = validate_input(f["stored"])

@@ -18,7 +18,7 @@ import re
 import string
 from pathlib import Path
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "catalog" / "stories"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "catalog" / "stories"
 
 WORD_PLACEHOLDERS = ("word1", "word2", "word3")
 ALLOWED_PLACEHOLDERS = frozenset(WORD_PLACEHOLDERS + ("additional_condition", "max_words"))

@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from synth_assets.core.root import default_root, state_dir
-from synth_assets.curation.embeddings import EmbeddingCache, Encoder
+from synth_assets.recipes.curation.embeddings import EmbeddingCache, Encoder
 
 
 class EmbeddingsResource(ConfigurableResource):

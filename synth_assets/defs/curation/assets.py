@@ -33,13 +33,13 @@ from dagster import (
 )
 
 from io_managers.shared_store import SharedStoreIOManager, StageOutput, partition_dims
-from resources.embeddings import EmbeddingsResource
+from synth_assets.defs.curation.resources import EmbeddingsResource
 from resources.store import StoreResource
 from synth_assets.core.store import Store
 from synth_assets.assets.factory import ONE_RUN_PER_PARTITION
-from synth_assets.curation.config import Collection, collection_from_record
-from synth_assets.curation.formats import REQUIRED
-from synth_assets.curation.pipeline import (
+from synth_assets.recipes.curation.config import Collection, collection_from_record
+from synth_assets.recipes.curation.formats import REQUIRED
+from synth_assets.recipes.curation.pipeline import (
     artifacts_key,
     check_unchanged,
     output_key,
@@ -51,8 +51,8 @@ from synth_assets.curation.pipeline import (
     semantic_report,
     write_merge_artifacts,
 )
-from synth_assets.curation.plots import markdown_image_bytes, markdown_table
-from synth_assets.curation.semantic import artifact_names, write_artifacts
+from synth_assets.recipes.curation.plots import markdown_image_bytes, markdown_table
+from synth_assets.recipes.curation.semantic import artifact_names, write_artifacts
 
 GROUP = "curation"
 JOB_NAME = "curation_job"

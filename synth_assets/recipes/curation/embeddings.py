@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from synth_assets.core.hashing import file_sha256
-from synth_assets.curation.config import DEFAULT_MODEL
-from synth_assets.curation.progress import progress_bar
+from synth_assets.recipes.curation.config import DEFAULT_MODEL
+from synth_assets.recipes.curation.progress import progress_bar
 
 DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 _LOADED: dict[tuple[str, str], object] = {}  # (backend, path) -> loaded model, shared in a process

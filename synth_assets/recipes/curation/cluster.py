@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from synth_assets.curation.progress import progress_bar
+from synth_assets.recipes.curation.progress import progress_bar
 
 
 def normalized(X: np.ndarray, dtype=np.float32) -> np.ndarray:
