@@ -43,8 +43,8 @@ def main() -> None:
         upload_s = time.perf_counter() - t0
         (Path(tmp) / "dagster").mkdir()
         instance = DagsterInstance.local_temp(tempdir=str(Path(tmp) / "dagster"))
-        resources = {"synth": StoreResource(root="s3://synth-bench/store"), "s3": S3Resource()}
-        from synth_assets.sensors import s3_config_drop_sensor
+        resources = {"store": StoreResource(root="s3://synth-bench/store"), "s3": S3Resource()}
+        from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
 
         with build_sensor_context(instance=instance, resources=resources) as context:
             t0 = time.perf_counter()

@@ -1,8 +1,9 @@
-"""IO manager: (asset, dataset|fingerprint partition) -> the fingerprinted shared store.
+"""IO manager: (asset, partition) -> the fingerprinted shared store.
 
-Writes stage outputs atomically, records materializations, LLM usage and lineage edges in
-DuckDB, creates batch views when an experiment is published, and attaches metadata
-(path, rows, fingerprint, semantic name, reused flag, preview, tokens and cost).
+Writes stage outputs atomically under `_stages/`, records each materialization (with its upstream
+edges) and its LLM usage in lineage, and attaches metadata (path, rows, fingerprints, semantic name,
+reused flag, preview, tokens and cost). Published folders are written by the publish step of the
+stage-asset builder; this only records them. Handles runs that target one partition or a range.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 
+from resources.store import StoreResource
 from synth_assets.core.fingerprint import short
-from synth_assets.core.lineage import Lineage
-from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
+from synth_assets.defs.partitions import parse_experiment_key, split_key
 
 
 @dataclass
 class StageOutput:
-    """What a stage asset hands to the IO manager."""
+    """What a stage asset hands to the IO manager for one partition."""
 
     stage: str
     dataset: str
@@ -30,7 +31,7 @@ class StageOutput:
     rows: list[dict[str, Any]] | None
     reused: bool
     started_at: dt.datetime
-    key: str | None = None
+    key: str | None = None  # the data file's key; None: write `rows` as the stage's output
     content_hash: str | None = None
     llm_usage: dict[str, Any] | None = None
     llm_model: tuple[str, str] | None = None
@@ -47,15 +48,6 @@ class StageOutput:
         if self.rows is None:
             self.rows = store.read_jsonl(self.key)
         return self.rows
-
-
-def partition_dims(partition_key: Any) -> tuple[str, str]:
-    """(dataset, fingerprint) of a `dataset|fingerprint` multi-partition key."""
-    dims = getattr(partition_key, "keys_by_dimension", None)
-    if dims:
-        return dims["dataset"], dims["fingerprint"]
-    dataset, fingerprint = str(partition_key).split("|")
-    return dataset, fingerprint
 
 
 def preview_markdown(rows: list[dict[str, Any]], limit: int = 5, width: int = 60) -> str:
@@ -75,77 +67,57 @@ def preview_markdown(rows: list[dict[str, Any]], limit: int = 5, width: int = 60
 
 
 class SharedStoreIOManager(ConfigurableIOManager):
-    """Stores every stage of every (dataset, fingerprint) partition once, under `root`."""
+    """Stores every stage of every partition once, in the store of its `store` resource."""
 
-    root: str | None = None
+    store: StoreResource
 
-    def _store(self) -> Store:
-        return Store(self.root or default_root())
+    def handle_output(self, context: OutputContext, obj: dict[str, StageOutput]) -> None:
+        metadata: dict[str, Any] = {}
+        for partition, out in obj.items():
+            metadata = self._record(context, partition, out)
+        if len(obj) == 1:
+            context.add_output_metadata(metadata)
+        else:
+            context.add_output_metadata({"partitions": len(obj), "rows": sum(len(o.rows or []) for o in obj.values())})
 
-    def _lineage(self) -> Lineage:
-        return Lineage(lineage_path(self.root or default_root()))
-
-    def handle_output(self, context: OutputContext, obj: StageOutput) -> None:
-        store, lineage = self._store(), self._lineage()
-        record = obj.record
-        if obj.key is None:
-            obj.key, obj.content_hash = store.write_stage(
-                obj.dataset, obj.stage, obj.stage_fingerprint, obj.rows or [], {"asset": context.asset_key.to_user_string()},
-                obj.extra_files,
-            )
-        rows = obj.read_rows(store)
-        uri = store.uri(obj.key)
-        partition = str(context.partition_key)
+    def _record(self, context: OutputContext, partition: str, out: StageOutput) -> dict[str, Any]:
+        store, lineage = self.store.store, self.store.lineage
+        record = out.record
+        if out.key is None:
+            out.key, out.content_hash = store.write_stage(out.dataset, out.stage, out.stage_fingerprint, out.rows or [],
+                                                          {"asset": context.asset_key.to_user_string()}, out.extra_files)
+        rows = out.read_rows(store)
+        uri = store.uri(out.key)
+        asset = context.asset_key.to_user_string()
         metadata: dict[str, Any] = {
             "path": MetadataValue.path(uri),
             "rows": len(rows),
             "fingerprint": short(record["fingerprint"]),
-            "stage_fingerprint": short(obj.stage_fingerprint),
+            "stage_fingerprint": short(out.stage_fingerprint),
             "semantic_name": record["semantic_name"],
-            "reused": obj.reused,
+            "reused": out.reused,
             "preview": MetadataValue.md(preview_markdown(rows)),
         }
         with lineage.session():  # one lock and transaction for everything this output records
             lineage.record_materialization(
-                asset=context.asset_key.to_user_string(),
-                partition_key=partition,
-                dataset=obj.dataset,
-                fingerprint=record["fingerprint"],
-                stage_fingerprint=obj.stage_fingerprint,
-                run_id=context.run_id,
-                path=uri,
-                rows=len(rows),
-                content_hash=obj.content_hash,
-                reused=obj.reused,
-                started_at=obj.started_at,
-                ended_at=dt.datetime.now(dt.timezone.utc),
-                upstream=obj.upstream,
+                asset=asset, partition_key=partition, dataset=out.dataset, fingerprint=record["fingerprint"],
+                stage_fingerprint=out.stage_fingerprint, run_id=context.run_id, path=uri, rows=len(rows),
+                content_hash=out.content_hash, reused=out.reused, started_at=out.started_at,
+                ended_at=dt.datetime.now(dt.timezone.utc), upstream=out.upstream,
             )
-            if obj.llm_usage is not None:
-                backend, model = obj.llm_model or ("", "")
-                lineage.record_llm_usage(
-                    run_id=context.run_id,
-                    asset=context.asset_key.to_user_string(),
-                    partition_key=partition,
-                    fingerprint=record["fingerprint"],
-                    batch_id=record["origin_batch"],
-                    backend=backend,
-                    model=model,
-                    usage=obj.llm_usage,
-                )
-                metadata.update({f"llm_{k}": v for k, v in obj.llm_usage.items() if isinstance(v, (int, float))})
-            if obj.stage == "published":
-                lineage.mark_complete(record["fingerprint"])
-                members = [m["batch_id"] for m in lineage.batches_using(record["fingerprint"])]
-                for batch_id in members:
-                    store.link(batch_id, obj.dataset, record["semantic_name"])
-                metadata["batches"] = ", ".join(members)
-        context.add_output_metadata({**metadata, **obj.metadata})
+            if out.llm_usage is not None:
+                backend, model = out.llm_model or ("", "")
+                lineage.record_llm_usage(run_id=context.run_id, asset=asset, partition_key=partition, fingerprint=record["fingerprint"],
+                                         batch_id=record["origin_batch"], backend=backend, model=model, usage=out.llm_usage)
+                metadata.update({f"llm_{k}": v for k, v in out.llm_usage.items() if isinstance(v, (int, float))})
+        return {**metadata, **out.metadata}
 
-    def load_input(self, context: InputContext) -> list[dict[str, Any]]:
-        upstream = context.upstream_output
-        stage = upstream.definition_metadata["stage"]
-        dataset, fingerprint = partition_dims(context.asset_partition_key)
-        store = self._store()
-        record = store.registration(fingerprint)
-        return store.read_stage(dataset, stage, record["stages"][stage])
+    def load_input(self, context: InputContext) -> dict[str, list[dict[str, Any]]]:
+        """The upstream stage's rows per partition key of this run."""
+        stage = context.upstream_output.definition_metadata["stage"]
+        out = {}
+        for key in context.asset_partition_keys:
+            dataset, experiment = split_key(key)
+            record = self.store.record(dataset, *parse_experiment_key(experiment))
+            out[key] = self.store.store.read_stage(dataset, stage, record["stages"][stage])
+        return out

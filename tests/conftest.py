@@ -114,7 +114,7 @@ def llm_cache_rows(root: Path) -> int:
 def register_config(path: Path, root: Path):
     """Load, validate and register every experiment of a config under a store root."""
     from synth_assets.core.config import load_experiments
-    from synth_assets.core.registry import register
+    from synth_assets.core.experiments import register
     store = local_store(root)
     lineage = lineage_for(root)
     return [register(exp, store, lineage) for exp in load_experiments(path, store.root)]
@@ -126,7 +126,7 @@ def run_config(path: Path, root: Path):
 
     regs = register_config(path, root)
     instance = dagster_instance(Path(root))
-    return regs, materialize(regs, instance, log_level="WARNING"), instance
+    return regs, materialize(regs, str(Path(root).resolve()), instance=instance, log_level="WARNING"), instance
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
 from synth_assets.core.config import load_experiments
-from synth_assets.core.fingerprint import SCHEME, fingerprint, semantic_name
+from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.core.fingerprint import SCHEME
 from tests.conftest import copa_config, isolate, lineage_for, local_store, run_config
 
 LEGACY = Path("/work/shared/legacy_example/synthetic")

@@ -11,7 +11,7 @@ import pytest
 
 from synth_assets.core.catalog import find_entry, read_jsonl
 from synth_assets.core.config import load_experiments
-from synth_assets.core.fingerprint import fingerprint
+from synth_assets.core.experiments import fingerprint
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.rephrase import rewrite as rephrase
 from tests.conftest import copa_config, datasets_dir

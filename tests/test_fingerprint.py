@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from synth_assets.core.config import load_experiments
-from synth_assets.core.fingerprint import canonical_json, fingerprint, legacy_fingerprint, model_slug, semantic_name
+from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.core.fingerprint import canonical_json, legacy_fingerprint, model_slug
 from synth_assets.core.yaml_lines import ConfigError
 from tests.conftest import copa_config
 
@@ -244,7 +245,8 @@ def test_scheme_values_are_stable_for_the_shipped_demo():
     fails because the scheme's computation changed, bump SCHEME; if the Copa catalog entry or its
     files changed on purpose, update the values."""
     from synth_assets.core.config import load_experiments
-    from synth_assets.core.fingerprint import SCHEME, fingerprint
+    from synth_assets.core.experiments import fingerprint
+    from synth_assets.core.fingerprint import SCHEME
 
     demo = Path(__file__).resolve().parent.parent / "examples" / "demo" / "temperature_sweep.yaml"
     assert SCHEME == "synth/1"

@@ -179,6 +179,7 @@ def test_cost_by_batch_totals_and_query(lin):
 
 def test_resource_paths(tmp_path, monkeypatch):
     from resources.store import StoreResource  # dagster import kept out of workers
+    from synth_assets.core.root import default_root
 
     for var in ("SYNTH_LINEAGE_DB", "SYNTH_STATE_DIR"):
         monkeypatch.delenv(var, raising=False)
@@ -186,12 +187,12 @@ def test_resource_paths(tmp_path, monkeypatch):
     assert res.lineage is res.lineage
     assert res.lineage.db_path == str(tmp_path / "lineage.duckdb")
     monkeypatch.setenv("SYNTH_ROOT", str(tmp_path / "env_root"))
-    lin = StoreResource().lineage
+    lin = StoreResource(root=default_root()).lineage
     assert lin.db_path == str(tmp_path / "env_root" / "lineage.duckdb")
     lin.record_batch("batch_20250102_env")  # creates the root directory
     assert lin.batches()[0]["purpose"] == "env"
     monkeypatch.setenv("SYNTH_LINEAGE_DB", str(tmp_path / "shared" / "lineage.duckdb"))
-    assert StoreResource().lineage.db_path == str(tmp_path / "shared" / "lineage.duckdb")
+    assert StoreResource(root=default_root()).lineage.db_path == str(tmp_path / "shared" / "lineage.duckdb")
 
 
 # ---------------------------------------------------------------- concurrency

@@ -33,8 +33,8 @@ RUN_ONE = textwrap.dedent("""
     import sys
     from pathlib import Path
     from synth_assets.core.config import load_experiments
-    from synth_assets.core.registry import register
-    from synth_assets.cli.materialize import dagster_instance, materialize
+    from synth_assets.core.experiments import register
+    from synth_assets.cli.materialize import materialize
     from tests.conftest import lineage_for, local_store
 
     config, root, index = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
@@ -42,7 +42,7 @@ RUN_ONE = textwrap.dedent("""
     exp = load_experiments(config, store.root)[index]
     reg = register(exp, store, lineage_for(root))
     print("STARTING", reg.fingerprint, flush=True)
-    outcome = materialize([reg], dagster_instance(store.root), log_level="WARNING")
+    outcome = materialize([reg], str(store.root), log_level="WARNING")
     ok = all(o.success for o in outcome.values())
     print("DONE", reg.fingerprint, ok, flush=True)
     sys.exit(0 if ok else 1)
@@ -116,13 +116,13 @@ def test_copa_end_to_end(synth_root, write_yaml):
     assert reg.fingerprint in (shared / "README.md").read_text()
     train = jsonl_rows(shared / "Copa" / "copa_train.jsonl")
     assert len(train) == 3
-    source = [json.loads(line) for line in reg.experiment.entry.split_path("train").read_text().splitlines()[:3]]
+    source = [json.loads(line) for line in reg.job.entry.split_path("train").read_text().splitlines()[:3]]
     for got, original in zip(train, source):
         assert set(got) == set(original)  # the dataset's own schema, no _synth
         assert {k: got[k] for k in got if k != "premise"} == {k: original[k] for k in original if k != "premise"}
     for split in ("validation", "test"):
         copied = shared / "Copa" / f"copa_{split}.jsonl"
-        assert copied.read_bytes() == reg.experiment.entry.split_path(split).read_bytes()
+        assert copied.read_bytes() == reg.job.entry.split_path(split).read_bytes()
 
     # batch view
     view = synth_root / "batch_20250101_test" / "Copa" / reg.name

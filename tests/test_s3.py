@@ -15,7 +15,8 @@ from dagster_aws.s3 import S3Resource
 from resources.store import StoreResource
 from synth_assets.core.store import Store
 from synth_assets.core.store_s3 import S3Store, S3StoreError
-from synth_assets.recipes.translation_judge.judge import make_sample_drop
+from synth_assets.defs.partitions import parse_experiment_key
+from synth_assets.testing.judge_drops import make_sample_drop
 from synth_assets.testing.s3_server import make_bucket, s3_server
 
 BUCKET = "synth-test"
@@ -60,15 +61,15 @@ def put_config(client, name: str, batch: str, temperature: float = 0.4) -> None:
 
 
 def tick(sensor, instance, cursor=None):
-    resources = {"synth": StoreResource(root=ROOT), "s3": S3Resource()}
+    resources = {"store": StoreResource(root=ROOT), "s3": S3Resource()}
     with build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
         return sensor(context)
 
 
 def execute(instance, run_request) -> None:
-    from synth_assets.definitions import defs
+    from synth_assets.defs import build_definitions
 
-    result = defs.resolve_job_def(run_request.job_name).execute_in_process(
+    result = build_definitions(ROOT).resolve_job_def(run_request.job_name).execute_in_process(
         partition_key=run_request.partition_key, instance=instance, tags=run_request.tags
     )
     assert result.success
@@ -76,7 +77,7 @@ def execute(instance, run_request) -> None:
 
 @pytest.mark.slow
 def test_config_drop_runs_new_fingerprints_and_only_links_known_ones(s3_env):
-    from synth_assets.sensors import s3_config_drop_sensor
+    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "first.yaml", "batch_20250301_s3")
@@ -106,7 +107,7 @@ def test_config_drop_runs_new_fingerprints_and_only_links_known_ones(s3_env):
 
 
 def test_deleted_cursor_object_does_not_break_the_next_tick(s3_env):
-    from synth_assets.sensors import s3_config_drop_sensor
+    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "a.yaml", "batch_20250303_cursor", temperature=0.1)
@@ -157,7 +158,7 @@ def test_missing_bucket_and_missing_credentials_are_named(s3_env, monkeypatch, t
 
 
 def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s3_env, tmp_path, monkeypatch):
-    from synth_assets.sensors import judge_drop_sensor
+    from synth_assets.defs.translation_judge import judge_drop_sensor
 
     client, instance = s3_env
     config = tmp_path / "judge.yaml"
@@ -172,7 +173,7 @@ def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s
     execute(instance, result.run_requests[0])
 
     store = Store(ROOT)
-    record = store.registration(result.run_requests[0].partition_key.keys_by_dimension["fingerprint"])
+    record = store.registration(parse_experiment_key(result.run_requests[0].partition_key.keys_by_dimension["fingerprint"])[1])
     process_dir = store.stage_key(record["dataset"], "process", record["stages"]["process"])
     assert len(store.read_jsonl(f"{process_dir}/data.jsonl")) == 197
     assert [q["line"] for q in store.read_jsonl(f"{process_dir}/quarantine.jsonl")] == [10, 50, 150]
@@ -224,7 +225,7 @@ def test_a_failed_second_writer_keeps_the_first_writers_complete_data(s3_env):
 
 
 def test_one_run_per_fingerprint_and_undecodable_configs_are_rejected(s3_env):
-    from synth_assets.sensors import s3_config_drop_sensor
+    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "one.yaml", "batch_20250305_dup", temperature=0.6)

@@ -9,7 +9,8 @@ import yaml
 from dagster import build_sensor_context, instance_for_test
 
 from resources.store import StoreResource
-from synth_assets.sensors import config_drop_sensor
+from synth_assets.defs.experiments.sensors import config_drop_sensor
+from synth_assets.defs.partitions import experiment_key
 from tests.conftest import copa_config, lineage_for, local_store, register_config, store_building
 
 building, _ = store_building()
@@ -30,7 +31,7 @@ def instance():
 
 
 def tick(instance, root, cursor=None):
-    context = build_sensor_context(instance=instance, resources={"synth": StoreResource(root=str(root))}, cursor=cursor)
+    context = build_sensor_context(instance=instance, resources={"store": StoreResource(root=str(root))}, cursor=cursor)
     return config_drop_sensor(context)
 
 
@@ -47,7 +48,7 @@ def test_valid_drop_requests_runs_and_adds_partitions(drop, instance, synth_root
     store = local_store(synth_root)
     records = store.registrations()
     assert len(records) == 2
-    fps = {r["fingerprint"][:12] for r in records}
+    fps = {experiment_key(r) for r in records}
     assert {rr.partition_key.keys_by_dimension["fingerprint"] for rr in result.run_requests} == fps
     assert {rr.partition_key.keys_by_dimension["dataset"] for rr in result.run_requests} == {"Copa"}
     assert {rr.job_name for rr in result.run_requests} == {"rephrase_job"}
@@ -112,7 +113,7 @@ def test_complete_fingerprint_gets_view_not_run(drop, instance, synth_root, writ
     assert view.is_symlink() and (view / "Copa" / "copa_train.jsonl").read_text() == '{"premise": "p"}\n'
     members = lineage_for(synth_root).batch_members("batch_20250105_again")
     assert [(m["fingerprint"], m["reused"]) for m in members] == [(reg.fingerprint, True)]
-    assert reg.partition_key["fingerprint"] in instance.get_dynamic_partitions("rephrase_fingerprint")
+    assert experiment_key(reg.record) in instance.get_dynamic_partitions("rephrase_fingerprint")
 
 
 def test_empty_or_missing_drop_folder(tmp_path, monkeypatch, instance, synth_root):

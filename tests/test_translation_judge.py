@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.recipes.translation_judge.judge import (
-    JudgeExample,
-    expected_duration,
-    make_sample_drop,
-    minority_deficits,
-    parse_drop,
-    parse_synthetic,
-    read_drop,
-    stratified_split,
-    synthesis_requests,
-    to_training_record,
-)
+from synth_assets.recipes.translation_judge.parse import JudgeExample, parse_drop, read_drop, to_training_record
+from synth_assets.recipes.translation_judge.split import expected_duration, stratified_split
+from synth_assets.recipes.translation_judge.synthesis import minority_deficits, parse_synthetic, synthesis_requests
+from synth_assets.testing.judge_drops import make_sample_drop
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "translation_judge" / "drop" / "judge_batch_0001.jsonl.out"
@@ -212,11 +204,8 @@ def test_synthesis_requests_draw_from_target_class_only_and_are_deterministic() 
     assert "<example" not in zero[0]["messages"][-1]["content"]
 
 
-WELL_FORMED = """<source>The library opens at nine.</source>
-<translation>Die Bibliothek isst um neun.</translation>
-<model>mt-legacy</model>
-<reasoning>"isst" (eats) replaces "öffnet" and changes the meaning.</reasoning>
-<score>1</score>"""
+WELL_FORMED = json.dumps({"source": "The library opens at nine.", "translation": "Die Bibliothek isst um neun.", "model": "mt-legacy",
+                          "reasoning": '"isst" (eats) replaces "öffnet" and changes the meaning.', "score": 1})
 
 
 def test_parse_synthetic() -> None:
@@ -226,13 +215,13 @@ def test_parse_synthetic() -> None:
     assert ex.source == "The library opens at nine." and ex.translation.startswith("Die Bibliothek")
     # wrong class for the score
     assert parse_synthetic(WELL_FORMED, label="good", index=0) is None
-    assert parse_synthetic(WELL_FORMED.replace("<score>1</score>", "<score>5</score>"), label="bad", index=0) is None
+    assert parse_synthetic(WELL_FORMED.replace('"score": 1', '"score": 5'), label="bad", index=0) is None
     # malformed
     assert parse_synthetic("", label="bad", index=0) is None
     assert parse_synthetic("Sure! Here is an example: The library opens at nine.", label="bad", index=0) is None
-    assert parse_synthetic(WELL_FORMED.replace("<score>1</score>", ""), label="bad", index=0) is None
-    assert parse_synthetic(WELL_FORMED.replace("<score>1</score>", "<score>one</score>"), label="bad", index=0) is None
-    assert parse_synthetic(WELL_FORMED.replace("</translation>", ""), label="bad", index=0) is None
+    assert parse_synthetic(WELL_FORMED.replace(', "score": 1', ""), label="bad", index=0) is None
+    assert parse_synthetic(WELL_FORMED.replace('"score": 1', '"score": "one"'), label="bad", index=0) is None
+    assert parse_synthetic(WELL_FORMED[:-10], label="bad", index=0) is None
     assert parse_synthetic(WELL_FORMED.replace("mt-legacy", ""), label="bad", index=0) is None
     assert parse_synthetic(WELL_FORMED.replace("The library opens at nine.", "..."), label="bad", index=0) is None
 

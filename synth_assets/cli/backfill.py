@@ -6,14 +6,14 @@ import datetime as dt
 
 import typer
 
-from synth_assets.cli.common import JsonOption, fail, print_json, print_table, store
+from synth_assets.cli.common import JsonOption, fail, print_json, print_table, root, store
 from synth_assets.core.fingerprint import short
-from synth_assets.core.registry import RecordRegistration
-from synth_assets.cli.materialize import dagster_instance, materialize, progress_tags
+from synth_assets.core.registry import Registration
+from synth_assets.cli.materialize import materialize, progress_tags
 
 
 def backfill_command(
-    recipe: str = typer.Option(..., "--recipe", "-r", help="rephrase, stories or translation_judge."),
+    recipe: str = typer.Option(..., "--recipe", "-r", help="The recipe: rephrase, stories, translation_judge, curation, ..."),
     dataset: list[str] = typer.Option([], "--dataset", "-d", help="Only these datasets (repeatable)."),
     fingerprint: list[str] = typer.Option([], "--fingerprint", "-f", help="Only these fingerprints or prefixes (repeatable)."),
     as_json: bool = JsonOption,
@@ -29,9 +29,9 @@ def backfill_command(
                and (not fingerprint or any(r["fingerprint"].startswith(f) for f in fingerprint))]
     if not records:
         raise fail(f"no registered {recipe} partitions match; see `synth shared` / `synth batches`")
-    selected = [RecordRegistration(r, r["origin_batch"], False, r["origin_batch"], r["created_at"], None) for r in records]
+    selected = [Registration.of_record(r) for r in records]
     backfill_id = dt.datetime.now(dt.timezone.utc).strftime("synth-%Y%m%d%H%M%S")
-    outcome = materialize(selected, dagster_instance(s.root_uri), tags={"synth/backfill": backfill_id, **progress_tags()})
+    outcome = materialize(selected, root(), tags={"synth/backfill": backfill_id, **progress_tags()})
     rows = [{"dataset": r["dataset"], "fingerprint": r["fingerprint"], "semantic_name": r["semantic_name"],
              **outcome[r["fingerprint"]].__dict__} for r in records]
     if as_json:

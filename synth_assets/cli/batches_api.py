@@ -15,7 +15,9 @@ from typing import Any, Callable
 import typer
 
 from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
-from synth_assets.cli.common import console, print_table
+from synth_assets.cli.common import console, print_table, root, store
+from synth_assets.cli.materialize import dagster_instance
+from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.cli.common import err_console as err
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -28,16 +30,10 @@ AsJson = typer.Option(False, "--json", help="Print JSON.")
 MaxRetries = typer.Option(2, "--max-retries", min=0, help="Times a failed request line is sent again before it is reported")
 
 
-def _root() -> str:
-    from synth_assets.core.root import default_root
-
-    return default_root()
-
-
 def _pipeline(backend: str = "openai", base_url: str | None = None, config_json: str | None = None, max_retries: int = 2):
     from synth_assets.recipes.batch_api.pipeline import make_pipeline
 
-    return make_pipeline(_root(), backend=backend, base_url=base_url, config_json=config_json, max_retries=max_retries)
+    return make_pipeline(root(), backend=backend, base_url=base_url, config_json=config_json, max_retries=max_retries)
 
 
 def _guard(fn: Callable) -> Callable:
@@ -168,12 +164,10 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
         meta_path = meta or Path(inputs[0]).with_name("meta.jsonl")
         s = pipe.register_set(dataset, [str(p) for p in inputs], meta_path if meta_path.is_file() else None)
         jobs = pipe.submit_set(s)
-        partition = f"{s['dataset']}|{s['partition_fp']}"
+        record = store().registration(s["set_fp"])
+        partition = str(partition_key(record))
         try:
-            from synth_assets.defs.batch_api.assets import add_set_partitions
-            from synth_assets.cli.materialize import dagster_instance
-
-            add_set_partitions(dagster_instance(Path(pipe.folder).parent.parent), s)
+            add_partitions(dagster_instance(root()), [record])
         except Exception as exc:  # the sensor adds them too
             err.print(f"[yellow]note:[/] partition not added to Dagster now ({type(exc).__name__}); the sensor will add it")
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,21 +24,30 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
+_root: list[str] = []  # the store root of this command, set once by the `synth` callback
+
+
 def set_root(root: str | None) -> None:
-    """`--root` wins over `$SYNTH_ROOT`; every process we start (Dagster steps) inherits it."""
+    """`--root`, else `$SYNTH_ROOT`, else `./data` (local roots made absolute)."""
     root = root or default_root()
-    os.environ["SYNTH_ROOT"] = root if root.startswith("s3://") else str(Path(root).resolve())
+    _root[:] = [root if root.startswith("s3://") else str(Path(root).resolve())]
+
+
+def root() -> str:
+    if not _root:
+        set_root(None)
+    return _root[0]
 
 
 def store() -> Store:
     try:
-        return Store(default_root())
+        return Store(root())
     except S3StoreError as exc:
         raise fail(str(exc)) from None
 
 
 def lineage() -> Lineage:
-    return Lineage(lineage_path(default_root()))
+    return Lineage(lineage_path(root()))
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 from rich.tree import Tree
 
-from synth_assets.assets.factory import NO_CACHE_TAG
-from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
+from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, root, store
+from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import load_experiments
-from synth_assets.core.fingerprint import SCHEME, fingerprint, semantic_name, short
-from synth_assets.core.registry import Registration, load_registered, register
+from synth_assets.core.experiments import fingerprint, load_registered, register, semantic_name
+from synth_assets.core.fingerprint import SCHEME, short
+from synth_assets.core.registry import Registration
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.cli.materialize import RunOutcome, dagster_instance, materialize, progress_tags
+from synth_assets.defs.llm_meter import NO_CACHE_TAG
 
 ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
 
@@ -115,7 +116,7 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
     todo = [r for r in regs if not r.complete]
     if not as_json:
         console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")
-    outcome = materialize(regs, dagster_instance(store().root_uri), tags=progress_tags())
+    outcome = materialize(regs, root(), tags=progress_tags())
     if as_json:
         print_json(_as_dicts(regs, outcome))
     else:
@@ -135,7 +136,7 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
         if record.get("recipe") not in ("rephrase", "stories"):
             raise KeyError(f"{target} is a {record.get('recipe')} record; regenerate rebuilds rephrase/stories experiments "
                            "(use `synth rm` and run its drop or collection again)")
-        exp, record = load_registered(s, record["fingerprint"])
+        load_registered(record, s)
     except (KeyError, RuntimeError, ValueError) as exc:
         raise fail(str(exc)) from None
     dataset, name = record["dataset"], record["semantic_name"]
@@ -149,9 +150,8 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
         if record["stages"][stage] not in shared:  # a stage another experiment uses stays as it is
             s.remove_stage(dataset, stage, record["stages"][stage])
     s.remove_experiment(dataset, name)
-    reg = Registration(record, record["origin_batch"], False, record["origin_batch"], record["created_at"], None,
-                       exp, fingerprint(exp))
-    outcome = materialize([reg], dagster_instance(s.root_uri), tags={NO_CACHE_TAG: "true", **progress_tags()})
+    reg = Registration.of_record(record)
+    outcome = materialize([reg], root(), tags={NO_CACHE_TAG: "true", **progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):
         raise typer.Exit(1)

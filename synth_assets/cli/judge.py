@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, store
+from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, root, store
 from synth_assets.core.fingerprint import short
 from synth_assets.recipes.translation_judge.drops import load_judge_config, register_drop
 from synth_assets.core.store_s3 import read_url
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.cli.materialize import dagster_instance, materialize, progress_tags
+from synth_assets.cli.materialize import materialize, progress_tags
 
 
 def judge_command(
@@ -26,7 +26,7 @@ def judge_command(
         regs = [register_drop(drop, read_url(drop), cfg, s, lin) for drop in drops]
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         raise fail(str(exc), 2) from None
-    outcome = materialize(regs, dagster_instance(s.root_uri), tags=progress_tags())
+    outcome = materialize(regs, root(), tags=progress_tags())
     rows = [{"drop": d, "dataset": r.record["dataset"], "semantic_name": r.record["semantic_name"], "fingerprint": r.fingerprint,
              "reused": r.complete, "run": outcome[r.fingerprint].__dict__ if r.fingerprint in outcome else None,
              "shared_path": s.experiment_uri(r.record["dataset"], r.record["semantic_name"])} for d, r in zip(drops, regs)]

@@ -1,80 +1,83 @@
-"""Materialize registered experiments through Dagster (what `synth run` calls)."""
+"""Materialize registered jobs through Dagster, in-process, on the store's Dagster instance (what `synth run` calls)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance, MultiPartitionKey
+from dagster import DagsterInstance, Definitions
 from filelock import FileLock
 
-from synth_assets.core.registry import RecordRegistration, Registration
+from synth_assets.core.registry import Registration
 from synth_assets.core.root import state_dir
-from synth_assets.jobs import recipe_job_name
+from synth_assets.defs import build_definitions
+from synth_assets.defs.llm_meter import PROGRESS_TAG
+from synth_assets.defs.partitions import add_partitions, partition_key
+from synth_assets.defs.recipes import recipe_job_name
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def dagster_home(root: str | Path) -> Path:
+    """`$DAGSTER_HOME`, else a persistent home in the store's state dir (`{root}/.dagster` for local roots)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or state_dir(root) / ".dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    return home
 
 
 def dagster_instance(root: str | Path) -> DagsterInstance:
-    """The instance at `$DAGSTER_HOME`, else a persistent one in the store's state dir (`{root}/.dagster` for local roots)."""
-    if not os.environ.get("DAGSTER_HOME"):
-        home = state_dir(root) / ".dagster"
-        home.mkdir(parents=True, exist_ok=True)
-        if not (home / "dagster.yaml").exists():
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        os.environ["DAGSTER_HOME"] = str(home)
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
+    """The Dagster instance `dagster dev` on the same home shows (runs, partitions, materializations)."""
+    home = dagster_home(root)
     # several `synth run`s starting on a new home would race to create its SQLite schema
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
-        instance = DagsterInstance.get()
+        instance = DagsterInstance.from_config(str(home))
         instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
     return instance
 
 
+@functools.lru_cache(maxsize=8)
+def definitions(root: str) -> Definitions:
+    return build_definitions(root)
+
+
 def progress_tags() -> dict[str, str]:
     """Run tags asking for rich progress bars when a person watches a terminal, else log lines."""
-    from synth_assets.assets.factory import PROGRESS_TAG
-
     return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
-
-
-def add_partitions(instance: DagsterInstance, registrations: list[Registration | RecordRegistration]) -> None:
-    """Make every registration's (dataset, fingerprint) a partition of its recipe's assets."""
-    wanted: dict[str, set[str]] = {}
-    for reg in registrations:
-        for dim, key in reg.partition_key.items():
-            wanted.setdefault(f"{reg.recipe}_{dim}", set()).add(key)
-    for name, keys in wanted.items():
-        new = sorted(keys - set(instance.get_dynamic_partitions(name)))
-        if new:
-            instance.add_dynamic_partitions(name, new)
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     success: bool
     run_id: str
+    error: str | None = None
 
 
-def materialize(
-    registrations: list[Registration | RecordRegistration], instance: DagsterInstance, tags: dict[str, str] | None = None, log_level: str = "INFO"
-) -> dict[str, RunOutcome]:
-    """Run the recipe job for every partition that is not complete; return the outcome per fingerprint."""
-    from synth_assets.definitions import defs  # loaded after SYNTH_ROOT is set
+def _first_error(result) -> str | None:
+    for event in result.all_events:
+        if event.is_failure and event.step_failure_data is not None:
+            return event.step_failure_data.error.message.strip()
+    return None
 
-    add_partitions(instance, registrations)
+
+def materialize(registrations: list[Registration], root: str, *, instance: DagsterInstance | None = None,
+                tags: dict[str, str] | None = None, log_level: str = "INFO") -> dict[str, RunOutcome]:
+    """Run the recipe job for every registration that is not complete (once per fingerprint); the outcome per fingerprint."""
+    instance = instance or dagster_instance(root)
+    add_partitions(instance, [reg.record for reg in registrations])
+    defs = definitions(str(root))
     outcome: dict[str, RunOutcome] = {}
     for reg in registrations:
         if reg.complete or reg.fingerprint in outcome:
             continue
-        job = defs.resolve_job_def(recipe_job_name(reg.recipe))
-        result = job.execute_in_process(
-            partition_key=MultiPartitionKey(reg.partition_key),
-            instance=instance,
-            raise_on_error=False,
+        result = defs.resolve_job_def(recipe_job_name(reg.recipe)).execute_in_process(
+            partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"synth/batch": reg.batch_id, **(tags or {})},
+            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], **(tags or {})},
         )
-        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id)
+        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else _first_error(result))
     return outcome

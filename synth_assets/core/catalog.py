@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,7 +35,7 @@ class CatalogEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str
-    recipe: Literal["rephrase", "stories"]
+    recipe: str
     description: str = ""
     source: str = ""
     splits: dict[str, str] = Field(default_factory=dict)
@@ -51,18 +51,13 @@ class CatalogEntry(BaseModel):
 
     @model_validator(mode="after")
     def _recipe_needs(self) -> "CatalogEntry":
-        if self.recipe == "rephrase":
-            if "train" not in self.splits:
-                raise ValueError("a rephrase dataset needs splits.train")
-            if not self.rewrite_fields:
-                raise ValueError("a rephrase dataset needs rewrite_fields")
-            unknown = [f for f in self.rewrite_fields if self.fields and f not in self.fields]
-            if unknown:
-                raise ValueError(f"rewrite_fields {unknown} are not in fields {self.fields}")
-        else:
-            missing = {"template", "vocabulary", "features", "examples"} - set(self.files)
-            if missing:
-                raise ValueError(f"a stories dataset needs files: {sorted(missing)}")
+        """The entry's recipe must read catalog entries and accept this one."""
+        from synth_assets.recipes.base import recipes
+
+        known = {name: r for name, r in recipes().items() if r.check_entry is not None}
+        if self.recipe not in known:
+            raise ValueError(f"unknown recipe {self.recipe!r}; catalog entries can use: {', '.join(sorted(known))}")
+        known[self.recipe].check_entry(self)
         return self
 
     def file(self, relative: str) -> Path:

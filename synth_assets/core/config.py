@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import string
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from synth_assets.core.catalog import CatalogEntry, find_entry
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.recipes.base import get as get_recipe
 
 LOCAL_DEFAULT_MODEL = "smollm2-135m-instruct-q4_1"
 Backend = Literal["local", "openai", "vllm"]
@@ -124,11 +124,6 @@ class Experiment(BaseModel):
         v = self.config.validation
         return (v.prompt if v and v.prompt else None) or self.entry.prompts.validation or ""
 
-    def max_words(self) -> int:
-        """Story length limit: validation.max_words, else the catalog entry's."""
-        v = self.config.validation
-        return (v.max_words if v and v.max_words else None) or self.entry.max_words or 120
-
     def validation_examples(self) -> list[dict[str, str]]:
         v = self.config.validation
         return v.examples if v and v.examples is not None else self.entry.prompts.validation_examples
@@ -156,36 +151,6 @@ def _expand_sweeps(raw: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, 
     return out
 
 
-def _check_prompt_fields(exp: Experiment, path: str, lines: dict) -> None:
-    """A prompt may only reference fields the dataset has (plus the recipe's own names)."""
-    entry = exp.entry
-    if entry.recipe != "rephrase":
-        return
-    checks = [
-        (("generation", "prompt"), exp.generation_prompt(), set(entry.fields) | {"text", "field_name"}),
-        (("validation", "prompt"), exp.validation_prompt(), {"original", "rephrased", "field_name"}),
-    ]
-    for loc, template, allowed in checks:
-        if loc[0] == "validation" and exp.config.validation is None:
-            continue
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-        except ValueError as exc:
-            raise ConfigError(path, f"bad prompt template: {exc}", line=line_for(lines, loc), field=".".join(loc)) from None
-        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in allowed)
-        if unknown:
-            raise ConfigError(
-                path,
-                f"prompt references {unknown}, which dataset {entry.name} lacks (it has: {sorted(allowed)})",
-                line=line_for(lines, loc),
-                field=".".join(loc),
-            )
-    unknown_fields = [f for f in exp.rewrite_fields() if f not in entry.fields]
-    if unknown_fields:
-        loc = ("generation", "fields")
-        raise ConfigError(path, f"dataset {entry.name} has no field {unknown_fields}", line=line_for(lines, loc), field="generation.fields")
-
-
 def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None = None) -> list[tuple[Experiment, dict]]:
     """Validate one parsed config (maybe a sweep) into experiments with their sweep points."""
     if not isinstance(raw, dict):
@@ -197,10 +162,8 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
             entry = find_entry(config.dataset.dataset_name, root)
         except KeyError as exc:
             raise ConfigError(path, exc.args[0], line=line_for(lines, ("dataset", "dataset_name")), field="dataset.dataset_name") from None
-        if entry.recipe == "rephrase" and config.dataset.split not in entry.splits:
-            raise ConfigError(path, f"dataset {entry.name} has no split {config.dataset.split!r}", line=line_for(lines, ("dataset", "split")), field="dataset.split")
         exp = Experiment(config=config, entry=entry, source_file=path)
-        _check_prompt_fields(exp, path, lines)
+        get_recipe(entry.recipe).check_experiment(exp, path, lines)
         entry.content_hash  # fail now, with the file named, if a data file is missing
         experiments.append((exp, point))
     return experiments

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from synth_assets.core.config import load_experiments
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.registry import Registration, register
+from synth_assets.core.experiments import register
+from synth_assets.core.registry import Registration
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
 

@@ -1,21 +1,22 @@
 """Parameter fingerprints: same fingerprint = same data.
 
-Scheme `synth/1`: sha256 over canonical JSON (sorted keys, no whitespace, floats canonical so
-`1` == `1.0` and `0.70` == `0.7`). Each stage has its own fingerprint over its parameters plus its
-upstream stage's fingerprint, so experiments that differ only downstream share upstream stages.
+A fingerprint is sha256 over canonical JSON (sorted keys, no whitespace, floats canonical so `1` ==
+`1.0` and `0.70` == `0.7`). Every stage of a recipe has its own fingerprint over
+`{"scheme", "stage", "upstream": <previous stage's fingerprint>, **its parameters}` (the first stage
+has no upstream; a stage may name another upstream in its parameters), so experiments that differ
+only downstream share their upstream stages. A registration's fingerprint is its last stage's.
 
-Covered: backend kind, model, every sampling parameter (defaults applied), full prompt texts and
-k-shot examples, rewritten fields, recipe, sample selection (split, limit, seed), validation
-parameters and prompts, and a content hash of the source files.
+Schemes are versioned strings (`synth/1` for experiments and translation-judge drops,
+`synth-curation/1` for curation); a scheme never changes meaning. What each recipe puts into each
+stage is documented in its package. Excluded everywhere (they do not change the data):
 
-Excluded (they do not change the data):
-
-| setting                              | why                                  |
-|--------------------------------------|--------------------------------------|
-| concurrency, max_in_flight, n_parallel | scheduling only                    |
-| rpm / tpm rate limits, retries, timeouts | scheduling only                  |
-| API keys, base URLs                  | secrets / where, not what            |
-| experiment.batch_id, purpose, description | organisation, not content       |
+| setting                                   | why                          |
+|-------------------------------------------|------------------------------|
+| concurrency, max_in_flight, n_parallel    | scheduling only              |
+| rpm / tpm rate limits, retries, timeouts  | scheduling only              |
+| failure budgets (`max_failure_rate`)      | whether to publish, not what |
+| API keys, base URLs                       | secrets / where, not what    |
+| experiment.batch_id, purpose, description | organisation, not content    |
 """
 
 from __future__ import annotations
@@ -27,13 +28,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from synth_assets.core.config import Experiment
-
 SCHEME = "synth/1"
-LEGACY_SCHEME = "legacy-md5/1"
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):
@@ -41,14 +39,14 @@ def _canonical(value: Any) -> Any:
             raise ValueError(f"cannot fingerprint non-finite number {value}")
         return int(value) if float(value).is_integer() else float(repr(float(value)))
     if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {str(k): canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [canonical(v) for v in value]
     raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(value: Any) -> str:
@@ -59,62 +57,35 @@ def short(fingerprint: str) -> str:
     return fingerprint[:12]
 
 
-def _sampling(section) -> dict[str, Any]:
-    return section.model_dump(include={"backend", "model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"})
-
-
 @dataclass(frozen=True)
 class Fingerprints:
-    """The experiment fingerprint and the stage fingerprints it is made of."""
+    """The stage fingerprints of one registration (in stage order) and the parameters they cover."""
 
-    source: str
-    generated: str
-    validated: str
-    experiment: str
+    scheme: str
+    stages: dict[str, str]
     params: dict[str, Any]
 
     @property
-    def stages(self) -> dict[str, str]:
-        return {"source": self.source, "generated": self.generated, "validated": self.validated, "published": self.experiment}
+    def experiment(self) -> str:
+        """The registration's fingerprint: its last stage's."""
+        return list(self.stages.values())[-1]
+
+    def __getattr__(self, stage: str) -> str:
+        """A stage's fingerprint by name: `fps.generated`."""
+        stages = self.__dict__.get("stages", {})
+        if stage in stages:
+            return stages[stage]
+        raise AttributeError(f"no stage {stage!r} (stages: {', '.join(stages)})")
 
 
-def fingerprint(exp: Experiment) -> Fingerprints:
-    """Compute every stage fingerprint of an experiment."""
-    cfg, entry = exp.config, exp.entry
-    source = {
-        "scheme": SCHEME,
-        "stage": "source",
-        "recipe": entry.recipe,
-        "dataset": entry.name,
-        "data_sha256": entry.content_hash,
-        "split": cfg.dataset.split,
-        "limit": cfg.dataset.limit,
-        "sample": cfg.dataset.sample,
-        "sample_seed": cfg.dataset.seed,
-    }
-    generation = {
-        **_sampling(cfg.generation),
-        "prompt": exp.generation_prompt(),
-        "system_prompt": exp.system_prompt(),
-    }
-    if entry.recipe == "rephrase":
-        generation["rewrite_fields"] = exp.rewrite_fields()
-    else:
-        generation["k_shot"] = cfg.generation.k_shot
-        generation["max_words"] = exp.max_words()
-    validation: dict[str, Any] | None = None
-    if cfg.validation is not None:
-        if entry.recipe == "rephrase":
-            validation = {**_sampling(cfg.validation), "prompt": exp.validation_prompt(), "examples": exp.validation_examples()}
-        else:
-            validation = {"rules": "stories/1", "max_words": exp.max_words()}
-        validation["min_pass_rate"] = cfg.validation.min_pass_rate
-    source_fp = digest(source)
-    generated_fp = digest({"scheme": SCHEME, "stage": "generated", "upstream": source_fp, **generation})
-    validated_fp = digest({"scheme": SCHEME, "stage": "validated", "upstream": generated_fp, "validation": validation})
-    experiment_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": validated_fp})
-    params = {"source": source, "generation": generation, "validation": validation}
-    return Fingerprints(source_fp, generated_fp, validated_fp, experiment_fp, _canonical(params))
+def stage_fingerprints(scheme: str, stage_params: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Fingerprint every stage (in order) over its parameters and the previous stage's fingerprint."""
+    out: dict[str, str] = {}
+    upstream = None
+    for stage, params in stage_params.items():
+        out[stage] = digest({"scheme": scheme, "stage": stage, **({"upstream": upstream} if upstream else {}), **params})
+        upstream = out[stage]
+    return out
 
 
 _MODEL_SLUGS = {
@@ -139,16 +110,11 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name)[:20] or "model"
 
 
-def _number_slug(value: float) -> str:
+def number_slug(value: float) -> str:
+    """`0.7` -> `07`, `1.0` -> `10`, `-0.5` -> `m05`: numbers in semantic names."""
     text = f"{value:.2f}".rstrip("0")
     text = text + "0" if text.endswith(".") else text
     return text.replace(".", "").replace("-", "m")
-
-
-def semantic_name(exp: Experiment) -> str:
-    """`temp07_topp10_gpt4o`: temperature, top_p and model of the generation stage."""
-    g = exp.config.generation
-    return f"temp{_number_slug(g.temperature)}_topp{_number_slug(g.top_p)}_{model_slug(g.model or '')}"
 
 
 def legacy_fingerprint(config: dict[str, Any]) -> str:

@@ -1,71 +1,72 @@
-"""Publishing: the training-ready experiment folder under `_shared/`."""
+"""Publishing: the files every experiment folder under `_shared/` has, and what follows a publish.
+
+A recipe writes its data files into the folder being built; this module adds
+`experiment_metadata.json`, `generation_config.yaml` and `README.md`, and after the folder is
+complete marks the experiment complete in lineage and links the view of every batch that uses it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from typing import Any
 
-from synth_assets.core.config import Experiment
 from synth_assets.core.fingerprint import short
-from synth_assets.core.store import Store, jsonl_bytes
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.store import DirWriter, Store
 
 
-def _readme(record: dict[str, Any], summary: dict[str, Any]) -> str:
-    gen = record["params"]["generation"]
+def experiment_metadata(record: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    config = record.get("config") or {}
+    experiment = config.get("experiment") or {}
+    return {
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "origin_batch": record["origin_batch"],
+        "registered_at": record["created_at"],
+        "recipe": record["recipe"],
+        "purpose": experiment.get("purpose"),
+        "description": experiment.get("description") or config.get("description", ""),
+        "source_file": record.get("source_file"),
+        "dataset_name": record["dataset"],
+        "semantic_name": record["semantic_name"],
+        "parameter_fingerprint": record["fingerprint"],
+        "fingerprint_short": short(record["fingerprint"]),
+        "fingerprint_scheme": record["scheme"],
+        "stage_fingerprints": record["stages"],
+        "params": record["params"],
+        "summary": summary,
+    }
+
+
+def readme(record: dict[str, Any], summary: dict[str, Any], extra_lines: list[str]) -> str:
     lines = [
         f"# {record['dataset']} / {record['semantic_name']}",
         "",
         f"- fingerprint: `{record['fingerprint']}` (scheme {record['scheme']})",
-        f"- origin batch: {record['origin_batch']}, created at {record['created_at']}",
-        f"- recipe: {record['recipe']}; backend {gen['backend']}, model {gen['model']}",
-        f"- temperature {gen['temperature']}, top_p {gen['top_p']}, max_tokens {gen['max_tokens']}",
+        f"- recipe: {record['recipe']}; origin batch: {record['origin_batch']}, registered at {record['created_at']}",
+        *extra_lines,
         "",
-        "| split | rows |",
+        "| file | rows |",
         "|---|---|",
-        *[f"| {split} | {n} |" for split, n in summary["rows"].items()],
+        *[f"| {name} | {n} |" for name, n in summary.get("rows", {}).items()],
         "",
-        f"- validation pass rate: {summary.get('pass_rate', 'n/a')}",
         f"- LLM tokens: {summary.get('prompt_tokens', 0)} prompt, {summary.get('completion_tokens', 0)} completion; "
         f"cost ${summary.get('cost_usd', 0.0):.4f}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def train_key(store: Store, dataset: str, name: str) -> str:
-    return f"{store.experiment_key(dataset, name)}/{dataset}/{dataset.lower()}_train.jsonl"
+def write_experiment_files(files: DirWriter, record: dict[str, Any], summary: dict[str, Any], extra_lines: list[str]) -> None:
+    """The metadata, resolved config and README of a published experiment."""
+    files.write_text("experiment_metadata.json", json.dumps(experiment_metadata(record, summary), indent=2, ensure_ascii=False, default=str))
+    files.write_text("generation_config.yaml", record["config_yaml"])
+    files.write_text("README.md", readme(record, summary, extra_lines))
 
 
-def publish_experiment(store: Store, exp: Experiment, record: dict[str, Any], train_rows: list[dict], summary: dict[str, Any]) -> tuple[str, str]:
-    """Write `_shared/{Dataset}/{name}/` atomically (marker last); return its train file key and content hash."""
-    dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
-    prefix = dataset.lower()
-    summary = {**summary, "rows": {"train": len(train_rows)}}
-    data = jsonl_bytes(train_rows)
-    with store.building(store.experiment_key(dataset, name), fingerprint) as out:
-        out.write_bytes(f"{dataset}/{prefix}_train.jsonl", data)
-        for split in ("validation", "test"):
-            if split in exp.entry.splits and split != exp.config.dataset.split:
-                content = exp.entry.split_path(split).read_bytes()
-                out.write_bytes(f"{dataset}/{prefix}_{split}.jsonl", content)
-                summary["rows"][split] = sum(1 for line in content.splitlines() if line.strip())
-        metadata = {
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "origin_batch": record["origin_batch"],
-            "registered_at": record["created_at"],
-            "purpose": exp.config.experiment.purpose,
-            "description": exp.config.experiment.description,
-            "dataset_name": dataset,
-            "semantic_name": name,
-            "parameter_fingerprint": fingerprint,
-            "fingerprint_short": short(fingerprint),
-            "fingerprint_scheme": record["scheme"],
-            "stage_fingerprints": record["stages"],
-            "params": record["params"],
-            "summary": summary,
-        }
-        out.write_text("experiment_metadata.json", json.dumps(metadata, indent=2, ensure_ascii=False))
-        out.write_text("generation_config.yaml", record["config_yaml"])
-        out.write_text("README.md", _readme(record, summary))
-    return train_key(store, dataset, name), hashlib.sha256(data).hexdigest()
+def link_views(store: Store, lineage: Lineage, record: dict[str, Any]) -> list[str]:
+    """After a publish: the experiment is complete and every batch using it gets its view."""
+    lineage.mark_complete(record["fingerprint"])
+    members = [m["batch_id"] for m in lineage.batches_using(record["fingerprint"])]
+    for batch_id in members:
+        store.link(batch_id, record["dataset"], record["semantic_name"])
+    return members

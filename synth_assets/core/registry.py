@@ -1,4 +1,10 @@
-"""Registering experiments: fingerprint, name, batch membership, reuse."""
+"""Registering what a recipe will make: one registration type for every recipe.
+
+A registration is a JSON record in the store (`.synth/experiments/{fingerprint}.json`, first one
+saved wins) plus its name marker, its batch membership in lineage and, when the data is complete
+already, the batch view. Recipes build the draft (fingerprints, params, config) and call
+`register_record`.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from synth_assets.core.catalog import find_entry
-from synth_assets.core.config import Experiment, ExperimentConfig
-from synth_assets.core.fingerprint import SCHEME, Fingerprints, fingerprint, semantic_name, short
+from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 
 
 @dataclass(frozen=True)
-class RecordRegistration:
-    """What registering a stored thing (an experiment, a judge drop) in a batch found."""
+class Registration:
+    """What registering a recipe's job (an experiment, a drop, a collection) in a batch found."""
 
     record: dict[str, Any]
     batch_id: str
@@ -25,6 +27,8 @@ class RecordRegistration:
     origin_batch: str
     created_at: str
     view_uri: str | None
+    job: Any = None  # the recipe's job (Experiment, Collection, ...) when the caller built it
+    fingerprints: Fingerprints | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -39,8 +43,8 @@ class RecordRegistration:
         return self.record["recipe"]
 
     @property
-    def partition_key(self) -> dict[str, str]:
-        return {"dataset": self.record["dataset"], "fingerprint": short(self.fingerprint)}
+    def dataset(self) -> str:
+        return self.record["dataset"]
 
     @property
     def reused(self) -> bool:
@@ -54,34 +58,31 @@ class RecordRegistration:
             return "complete — made by this batch"
         return "new — to generate" if not self.reused else f"pending — registered first by {self.origin_batch}"
 
-
-@dataclass(frozen=True)
-class Registration(RecordRegistration):
-    """An experiment's registration, with the experiment and its stage fingerprints."""
-
-    experiment: Experiment | None = None
-    fingerprints: Fingerprints | None = None
+    @classmethod
+    def of_record(cls, record: dict[str, Any], complete: bool = False) -> "Registration":
+        """A registration seen from its origin batch (backfills, regenerate)."""
+        return cls(record, record["origin_batch"], complete, record["origin_batch"], record["created_at"], None)
 
 
-def config_yaml(exp: Experiment, batch_id: str) -> str:
-    """The resolved config as YAML (defaults applied; never a secret: configs hold none)."""
-    data = exp.config.model_dump(mode="json")
-    data["experiment"]["batch_id"] = batch_id
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+def draft_record(fps: Fingerprints, *, dataset: str, recipe: str, config: dict[str, Any], config_yaml: str,
+                 source_file: str, **extra: Any) -> dict[str, Any]:
+    """The registration record of a job, before it has a name and an origin batch."""
+    return {"fingerprint": fps.experiment, "scheme": fps.scheme, "dataset": dataset, "recipe": recipe, "stages": fps.stages,
+            "params": fps.params, "config": config, "config_yaml": config_yaml, "source_file": source_file, **extra}
 
 
 def register_record(
     draft: dict[str, Any], preferred_name: str, store: Store, lineage: Lineage, *, batch_id: str,
-    purpose: str | None = None, description: str | None = None,
-) -> RecordRegistration:
+    purpose: str | None = None, description: str | None = None, job: Any = None, fingerprints: Fingerprints | None = None,
+) -> Registration:
     """Save a registration (first one wins), reserve its name, record batch membership in lineage,
     and link the batch view when the data is already complete."""
-    fingerprint_ = draft["fingerprint"]
+    fingerprint = draft["fingerprint"]
     new = False
     try:
-        record = store.registration(fingerprint_)
+        record = store.registration(fingerprint)
     except KeyError:
-        name = store.reserve_name(draft["dataset"], preferred_name, fingerprint_)
+        name = store.reserve_name(draft["dataset"], preferred_name, fingerprint)
         mine = {**draft, "semantic_name": name, "origin_batch": batch_id,
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         record = store.save_registration(mine)
@@ -89,59 +90,19 @@ def register_record(
     dataset, name = record["dataset"], record["semantic_name"]
     lineage.record_batch(batch_id, purpose=purpose, description=description)
     lineage.record_experiment(
-        fingerprint=fingerprint_,
-        scheme=record["scheme"],
-        dataset=dataset,
-        semantic_name=name,
-        shared_path=store.experiment_uri(dataset, name),
-        params=record["params"],
-        config_yaml=record["config_yaml"],
+        fingerprint=fingerprint, scheme=record["scheme"], dataset=dataset, semantic_name=name,
+        shared_path=store.experiment_uri(dataset, name), params=record["params"], config_yaml=record["config_yaml"],
         origin_batch=record["origin_batch"],
     )
-    origin = lineage.origin(fingerprint_) or {}
+    origin = lineage.origin(fingerprint) or {}
     origin_batch = origin.get("batch_id") or record["origin_batch"]
     # membership before the completeness check: a run publishing meanwhile then links this view itself
     lineage.record_membership(
-        batch_id=batch_id, dataset=dataset, fingerprint=fingerprint_,
+        batch_id=batch_id, dataset=dataset, fingerprint=fingerprint,
         view_path=store.view_uri(batch_id, dataset, name), reused=origin_batch != batch_id,
     )
-    complete = not new and store.is_complete(dataset, name, fingerprint_)
+    complete = not new and store.is_complete(dataset, name, fingerprint)
     view = store.uri(store.link(batch_id, dataset, name)) if complete else None
     created = origin.get("created_at")
     created_at = created.strftime("%Y-%m-%d %H:%M:%S") if isinstance(created, dt.datetime) else str(created or record["created_at"])
-    return RecordRegistration(record, batch_id, complete, origin_batch, created_at, view)
-
-
-def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> Registration:
-    """Register an experiment in its batch; link the batch view when the data already exists."""
-    fps = fingerprint(exp)
-    batch_id = exp.config.resolved_batch_id(today)
-    draft = {
-        "fingerprint": fps.experiment,
-        "scheme": SCHEME,
-        "dataset": exp.dataset,
-        "recipe": exp.recipe,
-        "stages": fps.stages,
-        "params": fps.params,
-        "config": exp.config.model_dump(mode="json"),
-        "config_yaml": config_yaml(exp, batch_id),
-        "source_file": exp.source_file,
-    }
-    reg = register_record(draft, semantic_name(exp), store, lineage, batch_id=batch_id,
-                          purpose=exp.config.experiment.purpose, description=exp.config.experiment.description)
-    return Registration(reg.record, batch_id, reg.complete, reg.origin_batch, reg.created_at, reg.view_uri, exp, fps)
-
-
-def load_registered(store: Store, fingerprint_or_prefix: str) -> tuple[Experiment, dict[str, Any]]:
-    """Rebuild a registered experiment and check its source data has not changed since."""
-    record = store.registration(fingerprint_or_prefix)
-    config = ExperimentConfig.model_validate(record["config"])
-    exp = Experiment(config=config, entry=find_entry(record["dataset"], store.root_uri), source_file=record.get("source_file", ""))
-    current = fingerprint(exp)
-    if current.experiment != record["fingerprint"]:
-        raise RuntimeError(
-            f"experiment {short(record['fingerprint'])} ({record['dataset']}/{record['semantic_name']}) no longer matches "
-            f"its inputs (now {short(current.experiment)}): a source file or catalog prompt changed since it was registered; "
-            "register the config again to get a new fingerprint"
-        )
-    return exp, record
+    return Registration(record, batch_id, complete, origin_batch, created_at, view, job, fingerprints)

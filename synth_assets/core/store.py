@@ -205,6 +205,14 @@ class Store(abc.ABC):
                 if fingerprint:
                     yield dataset, name, fingerprint
 
+    def published_data_file(self, dataset: str, name: str) -> str:
+        """The main data file of a published experiment, relative to its folder (as its metadata records it)."""
+        try:
+            summary = json.loads(self.read_bytes(f"{self.experiment_key(dataset, name)}/experiment_metadata.json")).get("summary", {})
+        except (FileNotFoundError, ValueError):
+            summary = {}
+        return summary.get("data_file") or f"{dataset}/{dataset.lower()}_train.jsonl"
+
     def remove_experiment(self, dataset: str, name: str) -> None:
         self.delete_prefix(self.experiment_key(dataset, name))
 

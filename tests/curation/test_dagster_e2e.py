@@ -14,7 +14,6 @@ def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
     from synth_assets.cli.curate import curate
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
-    from synth_assets.defs.curation.assets import JOB_NAME, curation_definitions
 
     root = isolate(tmp_path / "root", tmp_path / "dagster_home", monkeypatch)
     work = tmp_path / "cfg"
@@ -29,8 +28,7 @@ def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
         "  - {name: hs, path: hs.jsonl, style: helpsteer3, fields: {turns: context, response1: response1, response2: response2, scores: overall_preference}}\n"
         "dedup: {eps: 0.2, min_samples: 2, sweep: [0.1, 0.3]}\nformat: [sft, preference]\n"
     )
-    job = curation_definitions().resolve_job_def(JOB_NAME)
-    first = curate(config, root, progress=False, job=job)
+    first = curate(config, root, progress=False)
     assert first["success"], first["error"]
     reg = first["registration"]
     summary = {r["source"]: r for r in first["report"]["summary"]}
@@ -55,7 +53,7 @@ def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
 
     # a rerun reuses every complete stage and embeds nothing
     encoded = encoder.texts_encoded
-    second = curate(config, root, progress=False, job=job)
+    second = curate(config, root, progress=False)
     assert second["success"] and second["registration"].fingerprint == reg.fingerprint
     reused = lineage.query("SELECT asset, reused FROM materializations WHERE run_id = ? AND asset NOT LIKE '%source=%'", [second["run_id"]])
     assert len(reused) == 3 and all(r["reused"] for r in reused)
@@ -63,7 +61,7 @@ def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
 
     # another eps: new dedup fingerprint, same merged stage, every embedding from the cache
     config.write_text(config.read_text().replace("eps: 0.2", "eps: 0.1"))
-    third = curate(config, root, progress=False, job=job)
+    third = curate(config, root, progress=False)
     assert third["success"] and third["registration"].fingerprints.merged == reg.fingerprints.merged
     assert third["registration"].fingerprints.deduplicated != reg.fingerprints.deduplicated
     emb = third["report"]["embedding"]

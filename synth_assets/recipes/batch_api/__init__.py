@@ -11,3 +11,6 @@ Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input 
 from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 
 __all__ = ["BatchAPIError", "InputError"]
+from synth_assets.recipes.batch_api.stages import RECIPE  # noqa: E402  (registers the recipe)
+
+__all__ += ["RECIPE"]

@@ -11,12 +11,14 @@ A per-key file lock keeps two processes from submitting the same file at the sam
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
 from filelock import FileLock
 
 from resources.llm.pricing import PriceTable, load_prices
@@ -26,10 +28,12 @@ from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
 from synth_assets.recipes.batch_api.errors import BatchAPIError
 from synth_assets.recipes.batch_api.ledger import Ledger, now
 from synth_assets.recipes.batch_api.results import ResultLine, parse_results
-from synth_assets.core.fingerprint import digest, model_slug
+from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
+from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.recipes.batch_api.util import atomic_write_bytes, atomic_write_text, lineage_db, state_dir
 
 SCHEME = "batchapi/1"
+RECIPE = "batchapi"
 UNSENT = ("new", "uploaded")
 log = logging.getLogger("synth.batch_api")
 
@@ -331,7 +335,9 @@ class BatchPipeline:
                 "model": ", ".join(sorted(models)), "backend": self.backend, "max_retries": self.max_retries,
                 "description": description}
         self.ledger.add_set(set_fp, dataset, set_fp[:12], spec, roots)
-        return self.ledger.set_by_partition(dataset, set_fp[:12])
+        s = self.ledger.set_by_partition(dataset, set_fp[:12])
+        self.register(s)
+        return s
 
     def submit_set(self, s: dict[str, Any]) -> list[dict[str, Any]]:
         meta = {"synth_dataset": s["dataset"], "synth_partition": s["partition_fp"]}
@@ -374,13 +380,27 @@ class BatchPipeline:
                 rows.append(record)
         return rows, failures
 
-    def record(self, s: dict[str, Any]) -> dict[str, Any]:
-        """The registration dict the shared-store IO manager expects for this set's stage outputs."""
+    def fingerprints(self, s: dict[str, Any]) -> Fingerprints:
+        """Stages of a set, each fingerprinted over the set (submission and collection add no parameters)."""
         fp = s["set_fp"]
-        stages = {stage: digest({"scheme": SCHEME, "stage": stage, "upstream": fp}) for stage in ("requests", "submitted", "compiled")}
+        stages = stage_fingerprints(SCHEME, {stage: {"upstream": fp} for stage in ("requests", "submitted", "compiled")})
+        return Fingerprints(SCHEME, stages, {"set": s["spec"]})
+
+    def register(self, s: dict[str, Any], *, today: dt.date | None = None) -> Registration:
+        """Register a set in the store (batch `batch_{date}_batchapi`) like any recipe's job."""
+        from synth_assets.core.lineage import Lineage
+        from synth_assets.core.root import lineage_path
+        from synth_assets.core.store import Store
+
+        fps = self.fingerprints(s)
         requests = sum(f["requests"] for f in s["spec"]["inputs"])
         name = f"{model_slug(s['spec']['model'].split(',')[0])}_{self.backend}_{requests}req"
-        return {"fingerprint": fp, "semantic_name": name, "origin_batch": "batchapi", "stages": stages, "dataset": s["dataset"]}
+        draft = draft_record(fps, dataset=s["dataset"], recipe=RECIPE, config=s["spec"], source_file="",
+                             config_yaml=yaml.safe_dump(s["spec"], sort_keys=False), fingerprint=s["set_fp"])
+        batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_batchapi"
+        return register_record(draft, name, Store(self.root), Lineage(lineage_path(self.root)), batch_id=batch_id,
+                               purpose="batchapi", description=s["spec"].get("description") or "OpenAI Batch API sets", job=s,
+                               fingerprints=fps)
 
 
 def make_pipeline(root: str | Path, *, backend: str = "openai", base_url: str | None = None, config_json: str | None = None,

@@ -16,19 +16,19 @@ by every eps, collection and run.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from synth_assets.core.fingerprint import digest, short
+from synth_assets.core.fingerprint import Fingerprints, short, stage_fingerprints
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import Store, jsonl_bytes
+from synth_assets.core.registry import Registration, draft_record, register_record
+from synth_assets.core.store import DirWriter, Store, jsonl_bytes
+from synth_assets.recipes.base import Published
 from synth_assets.recipes.curation.config import Collection, load_collection
 from synth_assets.recipes.curation.embeddings import (
     EmbeddingCache,
@@ -50,40 +50,22 @@ STAGES = ("merged", "deduplicated", "published")
 RECIPE = "curation"
 
 
-@dataclass(frozen=True)
-class CurationFingerprints:
-    merged: str
-    deduplicated: str
-    published: str
-    params: dict[str, Any]
-
-    @property
-    def stages(self) -> dict[str, str]:
-        return {"merged": self.merged, "deduplicated": self.deduplicated, "published": self.published}
-
-    @property
-    def collection(self) -> str:
-        return self.published
-
-
-def compute_fingerprints(col: Collection) -> CurationFingerprints:
+def compute_fingerprints(col: Collection) -> Fingerprints:
     cfg = col.config
     sources = []
     for s in col.sources:
         spec = s.model_dump(mode="json", exclude={"description"})
         spec["data_sha256"] = source_content_hash(s)
         sources.append(spec)
-    merged = {"scheme": SCHEME, "stage": "merged", "collection": cfg.collection, "sources": sources,
-              "by": cfg.dedup.by, "exact": cfg.dedup.exact, "casefold": cfg.dedup.casefold}
+    merged = {"collection": cfg.collection, "sources": sources, "by": cfg.dedup.by, "exact": cfg.dedup.exact, "casefold": cfg.dedup.casefold}
     d = cfg.dedup
     dedup: dict[str, Any] = {"semantic": d.semantic}
     if d.semantic:
         dedup.update({"model": model_id(d.model, d.backend), "backend": d.backend, "eps": d.eps, "min_samples": d.min_samples,
                       "sweep": d.sweep, "max_cluster_size": d.max_cluster_size, "giant_clusters": d.giant_clusters})
-    merged_fp = digest(merged)
-    dedup_fp = digest({"scheme": SCHEME, "stage": "deduplicated", "upstream": merged_fp, **dedup})
-    published_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": dedup_fp, "formats": cfg.formats})
-    return CurationFingerprints(merged_fp, dedup_fp, published_fp, {"merged": merged, "deduplicated": dedup, "formats": cfg.formats})
+    stages = stage_fingerprints(SCHEME, {"merged": merged, "deduplicated": dedup, "published": {"formats": cfg.formats}})
+    params = {"merged": {"scheme": SCHEME, "stage": "merged", **merged}, "deduplicated": dedup, "formats": cfg.formats}
+    return Fingerprints(SCHEME, stages, params)
 
 
 def _slug(value: float) -> str:
@@ -99,62 +81,25 @@ def semantic_name(col: Collection) -> str:
     return f"{col.config.formats[0]}_{by}_{sem}"
 
 
-@dataclass(frozen=True)
-class CurationRegistration:
-    collection: Collection
-    fingerprints: CurationFingerprints
-    record: dict[str, Any]
-    batch_id: str
-    complete: bool
-
-    @property
-    def fingerprint(self) -> str:
-        return self.fingerprints.published
-
-    @property
-    def partition_key(self) -> dict[str, str]:
-        return {"dataset": self.collection.name, "fingerprint": short(self.fingerprint)}
-
-
-def register_collection(col: Collection | str | Path, store: Store, lineage: Lineage | None = None, today: dt.date | None = None) -> CurationRegistration:
-    """Fingerprint a collection and save its registration (idempotent)."""
+def register_collection(col: Collection | str | Path, store: Store, lineage: Lineage, today: dt.date | None = None) -> Registration:
+    """Fingerprint a collection and register it in its batch (idempotent)."""
     if not isinstance(col, Collection):
         col = load_collection(col)
     fps = compute_fingerprints(col)
-    batch_id = col.config.resolved_batch_id(today)
-    try:
-        record = store.registration(fps.published)
-    except KeyError:
-        name = store.reserve_name(col.name, semantic_name(col), fps.published)
-        config = col.config.model_dump(mode="json")
-        record = {
-            "fingerprint": fps.published, "scheme": SCHEME, "dataset": col.name, "recipe": RECIPE, "kind": "curation",
-            "semantic_name": name, "stages": fps.stages, "params": fps.params, "config": config,
-            "config_yaml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-            "source_file": col.path, "source_files": col.source_files, "origin_batch": batch_id,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        store.save_registration(record)
-    name = record["semantic_name"]
-    if lineage is not None:
-        lineage.record_batch(batch_id, purpose="curation", description=col.config.description)
-        lineage.record_experiment(fingerprint=fps.published, scheme=SCHEME, dataset=col.name, semantic_name=name,
-                                  shared_path=store.experiment_uri(col.name, name), params=fps.params,
-                                  config_yaml=record["config_yaml"], origin_batch=record["origin_batch"])
-        lineage.record_membership(batch_id=batch_id, dataset=col.name, fingerprint=fps.published,
-                                  view_path=store.view_uri(batch_id, col.name, name), reused=record["origin_batch"] != batch_id)
-    complete = store.is_complete(col.name, name, fps.published)
-    if complete:
-        store.link(batch_id, col.name, name)
-    return CurationRegistration(col, fps, record, batch_id, complete)
+    config = col.config.model_dump(mode="json")
+    draft = draft_record(fps, dataset=col.name, recipe=RECIPE, config=config, source_file=col.path,
+                         config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True), kind="curation",
+                         source_files=col.source_files)
+    return register_record(draft, semantic_name(col), store, lineage, batch_id=col.config.resolved_batch_id(today), purpose="curation",
+                           description=col.config.description, job=col, fingerprints=fps)
 
 
 def check_unchanged(col: Collection, record: dict[str, Any]) -> None:
     """Refuse to materialize a registration whose sources changed since (it would lie about its fingerprint)."""
     current = compute_fingerprints(col)
-    if current.published != record["fingerprint"]:
+    if current.experiment != record["fingerprint"]:
         raise RuntimeError(
-            f"collection {col.name} ({short(record['fingerprint'])}) no longer matches its inputs (now {short(current.published)}): "
+            f"collection {col.name} ({short(record['fingerprint'])}) no longer matches its inputs (now {short(current.experiment)}): "
             "a source file or the embedding model changed since it was registered; run `synth curate` on the config again"
         )
 
@@ -224,33 +169,16 @@ def semantic_report(rows: list[dict], result: SemanticResult, stats: EmbedStats,
     return summary, report
 
 
-def output_key(record: dict[str, Any], fmt: str) -> str:
-    collection = record["dataset"]
-    return f"{Store.experiment_key(collection, record['semantic_name'])}/{collection}/{collection.lower()}_{fmt}.jsonl"
-
-
-def publish(store: Store, record: dict[str, Any], col: Collection, outputs: dict[str, list[dict]], summary_csv: bytes | None) -> tuple[str, str]:
-    """Write `_shared/{collection}/{name}/` atomically: one JSONL per format + summary.csv + metadata + README."""
-    collection, name, fp = record["dataset"], record["semantic_name"], record["fingerprint"]
+def publish_files(files: DirWriter, col: Collection, outputs: dict[str, list[dict]], summary_csv: bytes | None) -> Published:
+    """One JSONL per format (+ summary.csv) in the experiment folder being built."""
+    collection = col.name
+    for fmt, rows in outputs.items():
+        files.write_bytes(f"{collection}/{collection.lower()}_{fmt}.jsonl", jsonl_bytes(rows))
+    if summary_csv is not None:
+        files.write_bytes("summary.csv", summary_csv)
     first = col.config.formats[0]
-    content_hash = ""
-    with store.building(store.experiment_key(collection, name), fp) as tmp:
-        for fmt, rows in outputs.items():
-            data = jsonl_bytes(rows)
-            tmp.write_bytes(f"{collection}/{collection.lower()}_{fmt}.jsonl", data)
-            content_hash = hashlib.sha256(data).hexdigest() if fmt == first else content_hash
-        if summary_csv is not None:
-            tmp.write_bytes("summary.csv", summary_csv)
-        meta = {"collection": collection, "semantic_name": name, "parameter_fingerprint": fp, "fingerprint_short": short(fp),
-                "fingerprint_scheme": record["scheme"], "stage_fingerprints": record["stages"], "params": record["params"],
-                "origin_batch": record["origin_batch"], "rows": {fmt: len(r) for fmt, r in outputs.items()},
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        tmp.write_text("experiment_metadata.json", json.dumps(meta, indent=2, ensure_ascii=False))
-        tmp.write_text("generation_config.yaml", record["config_yaml"])
-        tmp.write_text("README.md",
-            f"# {collection} / {name}\n\n- fingerprint: `{fp}` ({record['scheme']})\n- formats: {', '.join(outputs)}\n"
-            + "".join(f"- {fmt}: {len(r)} rows\n" for fmt, r in outputs.items()))
-    return output_key(record, first), content_hash
+    return Published(f"{collection}/{collection.lower()}_{first}.jsonl", {fmt: len(r) for fmt, r in outputs.items()},
+                     {"collection": collection, "formats": list(outputs)})
 
 
 def run_formats(rows: list[dict], col: Collection) -> dict[str, list[dict]]:

@@ -8,8 +8,7 @@ from typing import Any
 from resources.llm import ChatRequest, ChatResponse
 from synth_assets.core.catalog import read_jsonl
 from synth_assets.core.config import Experiment, Sampling
-
-META = "_synth"  # per-row provenance kept in stage outputs, dropped from published training files
+from synth_assets.recipes.base import META
 
 
 def select_records(exp: Experiment) -> list[dict[str, Any]]:

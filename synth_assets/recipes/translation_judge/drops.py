@@ -1,4 +1,4 @@
-"""Translation-judge drops: config, fingerprints and registration of a dropped `*.jsonl.out` file."""
+"""Translation-judge drops: the recipe config, fingerprints and registration of a dropped `*.jsonl.out` file."""
 
 from __future__ import annotations
 
@@ -7,26 +7,25 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from synth_assets.core.config import Sampling
-from synth_assets.core.fingerprint import SCHEME, digest, model_slug
+from synth_assets.core.fingerprint import SCHEME, Fingerprints, model_slug, stage_fingerprints
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.registry import RecordRegistration, register_record
+from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import load_yaml_with_lines, validate_model
-from synth_assets.recipes.translation_judge.judge import parse_drop
+from synth_assets.recipes.translation_judge.parse import parse_drop
 
-RECIPE = "translation_judge"
+NAME = "translation_judge"
 DROP_SUFFIX = ".jsonl.out"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "defaults.yaml"
 
 
 class JudgeConfig(BaseModel):
-    """Parameters of the translation-judge recipe; `rpm` and `max_workers` are not in the fingerprint."""
+    """Parameters of the translation-judge recipe; `rpm`, `max_workers` and `max_failure_rate` are not in the fingerprint."""
 
     model_config = ConfigDict(extra="forbid")
     min_samples: int = Field(default=100, ge=0)
@@ -38,6 +37,7 @@ class JudgeConfig(BaseModel):
     generation: Sampling = Field(default_factory=lambda: Sampling(temperature=0.8, max_tokens=256))
     rpm: int = Field(default=150, gt=0)
     max_workers: int = Field(default=8, gt=0)
+    max_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 def load_judge_config(path: str | Path | None = None) -> JudgeConfig:
@@ -54,38 +54,28 @@ def drop_dataset(uri: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip("._") or "drop"
 
 
-def judge_stages(drop_sha256: str, cfg: JudgeConfig) -> tuple[dict[str, str], dict[str, Any]]:
-    """Stage fingerprints: process (drop + labels) -> synthesize (+ generation) -> published (+ split)."""
-    process = {"scheme": SCHEME, "recipe": RECIPE, "stage": "process", "drop_sha256": drop_sha256, "label_map": cfg.label_map}
+def judge_fingerprints(drop_sha256: str, cfg: JudgeConfig) -> Fingerprints:
+    """process (drop + labels) -> synthesize (+ generation) -> published (+ split)."""
+    process = {"recipe": NAME, "drop_sha256": drop_sha256, "label_map": cfg.label_map}
     # the synthesis seeds derive from the recipe's `seed` (in `synthesize`), not from generation.seed
     generation = cfg.generation.model_dump(include={"backend", "model", "temperature", "top_p", "max_tokens",
                                                      "frequency_penalty", "presence_penalty"})
     synthesize = {"min_samples": cfg.min_samples, "k_shot": cfg.k_shot, "max_rounds": cfg.max_rounds, "seed": cfg.seed, **generation}
     split = {"test_ratio": cfg.test_ratio, "seed": cfg.seed}
-    process_fp = digest(process)
-    synthesize_fp = digest({"scheme": SCHEME, "stage": "synthesize", "upstream": process_fp, **synthesize})
-    published_fp = digest({"scheme": SCHEME, "stage": "published", "upstream": synthesize_fp, **split})
-    params = {"process": process, "synthesize": synthesize, "split": split}
-    return {"process": process_fp, "synthesize": synthesize_fp, "published": published_fp}, params
+    stages = stage_fingerprints(SCHEME, {"process": process, "synthesize": synthesize, "published": split})
+    params = {"process": {"scheme": SCHEME, "stage": "process", **process}, "synthesize": synthesize, "split": split}
+    return Fingerprints(SCHEME, stages, params)
 
 
-def register_drop(uri: str, data: bytes, cfg: JudgeConfig, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> RecordRegistration:
+def register_drop(uri: str, data: bytes, cfg: JudgeConfig, store: Store, lineage: Lineage, *, today: dt.date | None = None) -> Registration:
     """Validate a drop (empty or unknown format -> ValueError) and register it in `batch_{date}_judge`."""
     parse_drop(data.decode("utf-8").splitlines(), file=uri, label_map=cfg.label_map)
-    stages, params = judge_stages(hashlib.sha256(data).hexdigest(), cfg)
+    fps = judge_fingerprints(hashlib.sha256(data).hexdigest(), cfg)
     batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_judge"
     config = cfg.model_dump(mode="json")
-    draft = {
-        "fingerprint": stages["published"],
-        "scheme": SCHEME,
-        "dataset": drop_dataset(uri),
-        "recipe": RECIPE,
-        "stages": stages,
-        "params": params,
-        "config": config,
-        "config_yaml": yaml.safe_dump({"drop": uri, **config}, sort_keys=False),
-        "source_file": uri,
-    }
+    draft = draft_record(fps, dataset=drop_dataset(uri), recipe=NAME, config=config,
+                         config_yaml=yaml.safe_dump({"drop": uri, **config}, sort_keys=False), source_file=uri)
     name = f"min{cfg.min_samples}_test{round(cfg.test_ratio * 100)}_{model_slug(cfg.generation.model or '')}"
     return register_record(draft, name, store, lineage, batch_id=batch_id, purpose="judge",
-                           description="translation-judge drops: processed, minority classes synthesized, split")
+                           description="translation-judge drops: processed, minority classes synthesized, split",
+                           job=cfg, fingerprints=fps)

@@ -1,0 +1,209 @@
+"""One builder turns any recipe into its partitioned Dagster assets.
+
+For every stage and every partition of the run it resolves the registration once, reuses the stage
+when the store holds its fingerprint (no LLM call), else runs the recipe's stage function with
+metered LLM calls and the failure policy, publishes the last stage through the one publish path
+(`core.publish`), and yields the output (stored and recorded by the IO manager) and the asset checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from io_managers.shared_store import StageOutput
+from synth_assets.core.publish import link_views, write_experiment_files
+from synth_assets.defs.llm_meter import LLMMeter
+from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
+from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Recipe, Rows, Stage, StageFailed, StageRun
+
+NON_EMPTY = "non_empty"
+SCHEMA = "schema"
+CHECK_DESCRIPTIONS = {
+    NON_EMPTY: "The stage produced at least one row.",
+    SCHEMA: "Every row has the fields the recipe requires of this stage.",
+}
+
+
+def asset_key(recipe: Recipe, stage: Stage) -> AssetKey:
+    return AssetKey([recipe.name, stage.asset])
+
+
+def metadata_value(value: Any) -> Any:
+    """Recipe metadata (plain Python) as Dagster metadata values."""
+    if isinstance(value, Markdown):
+        return MetadataValue.md(str(value))
+    if isinstance(value, FilePath):
+        return MetadataValue.path(str(value))
+    if isinstance(value, (dict, list)):
+        return MetadataValue.json(value)
+    return value
+
+
+def _standard_checks(rows: Rows, required: list[str] | None) -> list[tuple[str, CheckResult]]:
+    out = [(NON_EMPTY, CheckResult(bool(rows), {"rows": len(rows)}))]
+    if required is not None:
+        bad = sum(1 for row in rows if any(f not in row for f in required))
+        out.append((SCHEMA, CheckResult(not bad, {"required_fields": ", ".join(required), "rows_missing_fields": bad})))
+    return out
+
+
+class _StageRunner:
+    """Runs one stage of one recipe for one partition of a Dagster run."""
+
+    def __init__(self, context: AssetExecutionContext, recipe: Recipe, stage: Stage, partition: str):
+        self.context, self.recipe, self.stage, self.partition = context, recipe, stage, partition
+        self.resources = context.resources
+        self.store_resource = context.resources.store
+        self.store = self.store_resource.store
+        dataset, experiment = split_key(partition)
+        self.record = self.store_resource.record(dataset, *parse_experiment_key(experiment))
+        self.job = self.store_resource.job(recipe, self.record)
+
+    def stage_run(self, upstream: Rows | None) -> StageRun:
+        resources = {key: getattr(self.resources, key) for key in self.stage.resources}
+        run = StageRun(recipe=self.recipe, stage=self.stage, record=self.record, job=self.job, store=self.store, log=self.context.log,
+                       resources=resources, upstream=upstream, tags=self.context.run.tags, run_id=self.context.run.run_id,
+                       partition_key=self.partition, lineage=self.store_resource.lineage)
+        if "llm" in resources:
+            run.chat = LLMMeter(resources["llm"], run, f"{self.recipe.name}/{self.stage.name} {self.record['dataset']}")
+        return run
+
+    def upstream_edges(self) -> list[dict[str, str]]:
+        previous = self.recipe.upstream_of(self.stage.name)
+        if previous is None:
+            return []
+        key = self.store.stage_key(self.record["dataset"], previous.name, self.record["stages"][previous.name]) + "/data.jsonl"
+        return [{"asset": asset_key(self.recipe, previous).to_user_string(), "partition_key": self.partition, "path": self.store.uri(key)}]
+
+    def run(self, upstream: Rows | None) -> tuple[StageOutput | None, StageRun]:
+        """The stage's output for this partition (None: the stage has nothing to store yet)."""
+        started = dt.datetime.now(dt.timezone.utc)
+        stage_fp = self.record["stages"][self.stage.name]
+        run = self.stage_run(upstream)
+        out = StageOutput(stage=self.stage.name, dataset=self.record["dataset"], record=self.record, rows=None, reused=False,
+                          started_at=started, upstream=self.upstream_edges())
+        if self.recipe.publishes(self.stage):
+            self._publish(run, out)
+        elif self.store.stage_complete(self.record["dataset"], self.stage.name, stage_fp):
+            out.reused = True
+            out.key = self.store.stage_key(self.record["dataset"], self.stage.name, stage_fp) + "/data.jsonl"
+            self.context.log.info(f"stage {self.stage.name} {stage_fp[:12]} already in the store: reused, no LLM call")
+        else:
+            rows = self.stage.run(run)
+            if rows is None and self.stage.waits:
+                return None, run
+            self._check_failures(run)
+            out.rows, out.extra_files = rows, run.extra_files
+            if isinstance(run.chat, LLMMeter) and run.chat.usage is not None:
+                out.llm_usage, out.llm_model = run.chat.usage.to_dict(), run.chat.model
+        rows = out.read_rows(self.store)
+        extra = self.stage.metadata(run, rows) if self.stage.metadata else {}
+        out.metadata = {k: metadata_value(v) for k, v in {**run.metadata, **extra}.items()}
+        return out, run
+
+    def _check_failures(self, run: StageRun) -> None:
+        """The failure policy: more failed requests than `max_failure_rate` allows and nothing is stored."""
+        if not run.total_requests:
+            return
+        rate, allowed = run.failed_requests / run.total_requests, self.stage.max_failure_rate(self.job)
+        if rate > allowed:
+            raise StageFailed(f"{run.failed_requests} of {run.total_requests} LLM requests failed ({rate:.0%} > max_failure_rate "
+                              f"{allowed:.0%}); nothing was stored, a rerun sends only the failed requests. First error: "
+                              f"{run.chat.first_error if isinstance(run.chat, LLMMeter) else 'n/a'}")
+
+    def _publish(self, run: StageRun, out: StageOutput) -> None:
+        store, record, lineage = self.store, self.record, self.store_resource.lineage
+        dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
+        prefix = store.experiment_key(dataset, name)
+        if store.is_complete(dataset, name, fingerprint):
+            out.reused = True
+            out.key = f"{prefix}/{store.published_data_file(dataset, name)}"
+        else:
+            rows = self.stage.run(run)
+            usage = lineage.query(
+                "SELECT coalesce(sum(prompt_tokens),0) AS prompt_tokens, coalesce(sum(completion_tokens),0) AS completion_tokens, "
+                "coalesce(sum(cost_usd),0) AS cost_usd FROM llm_usage WHERE fingerprint = ?", [fingerprint])[0]
+            with store.building(prefix, fingerprint) as files:
+                published = self.recipe.publish(run, rows, files)
+                summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage}
+                write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
+            out.key = f"{prefix}/{published.data_file}"
+        batches = link_views(store, lineage, record)
+        run.metadata.update({"batches": ", ".join(batches), "shared_path": FilePath(store.experiment_uri(dataset, name))})
+
+    def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:
+        required = self.stage.required_fields(self.job) if self.stage.required_fields else None
+        return [*_standard_checks(rows, required), *((c, c.evaluate(run, rows)) for c in self.stage.checks)]
+
+
+def _check_specs(key: AssetKey, stage: Stage) -> list[AssetCheckSpec]:
+    if stage.waits:  # a check needs an output to check, and a waiting stage may have none
+        return []
+    names = [NON_EMPTY] + ([SCHEMA] if stage.required_fields else [])
+    specs = [AssetCheckSpec(n, asset=key, description=CHECK_DESCRIPTIONS[n]) for n in names]
+    return specs + [AssetCheckSpec(c.name, asset=key, description=c.description, blocking=c.blocking) for c in stage.checks]
+
+
+def _check_results(results: dict[str, list[tuple[str, Check | None, CheckResult]]]) -> Iterator[AssetCheckResult]:
+    """One result per check over the run's partitions (passed when every partition passed)."""
+    for name, per_partition in results.items():
+        check = per_partition[0][1]
+        passed = all(r.passed for _, _, r in per_partition)
+        metadata = per_partition[0][2].metadata if len(per_partition) == 1 else {p: str(r.metadata) for p, _, r in per_partition}
+        severity = AssetCheckSeverity.WARN if check is not None and check.warn_only else AssetCheckSeverity.ERROR
+        yield AssetCheckResult(check_name=name, passed=passed, severity=severity,
+                               metadata={k: metadata_value(v) for k, v in metadata.items()})
+
+
+def build_stage_assets(recipe: Recipe) -> list[AssetsDefinition]:
+    """The partitioned assets `{recipe}/{stage asset}` of a recipe, one per stage."""
+    partitions = partitions_def(recipe)
+    assets = []
+    for index, stage in enumerate(recipe.stages):
+        previous = recipe.stages[index - 1] if index else None
+        assets.append(_stage_asset(recipe, stage, previous, partitions))
+    return assets
+
+
+def _stage_asset(recipe: Recipe, stage: Stage, previous: Stage | None, partitions) -> AssetsDefinition:
+    key = asset_key(recipe, stage)
+    reads = previous is not None and stage.reads_upstream
+    ins = {"upstream": AssetIn(key=asset_key(recipe, previous))} if reads else {}
+    deps = [asset_key(recipe, previous)] if previous is not None and not reads else []
+
+    @asset(key=key, ins=ins, deps=deps, partitions_def=partitions, io_manager_key="shared_store", metadata={"stage": stage.name},
+           group_name=recipe.name, check_specs=_check_specs(key, stage), backfill_policy=ONE_RUN_PER_PARTITION,
+           description=stage.description, required_resource_keys={"store", *stage.resources}, output_required=not stage.waits)
+    def _stage(context, **inputs: Any):  # an AssetExecutionContext
+        upstream = inputs.get("upstream") or {}
+        outputs: dict[str, StageOutput] = {}
+        results: dict[str, list] = {}
+        for partition in context.partition_keys:
+            runner = _StageRunner(context, recipe, stage, partition)
+            out, run = runner.run(upstream.get(partition))
+            if out is None:
+                continue
+            outputs[partition] = out
+            for check, result in ([] if stage.waits else runner.checks(run, out.read_rows(runner.store))):
+                name = check if isinstance(check, str) else check.name
+                results.setdefault(name, []).append((partition, None if isinstance(check, str) else check, result))
+        if outputs:
+            yield Output(outputs)
+            yield from _check_results(results)
+
+    return _stage

@@ -1,0 +1,164 @@
+"""The recipe contract: what a pipeline declares so that the platform can run, reuse and publish it.
+
+A recipe is a sequence of stages. Each stage has parameters (what goes into its fingerprint), a
+function that computes its rows, the fields its rows must have and optional checks. The last stage
+is `published`: the recipe (if it publishes) writes its files into `_shared/{dataset}/{name}/`. The platform (the
+stage-asset builder in `synth_assets.defs`) does the rest once for every recipe: partitions, the
+reuse check, claims, lineage, LLM usage, metadata, asset checks and the publish bookkeeping.
+
+Recipes register themselves (`register`); nothing outside a recipe's package names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from synth_assets.core.store import DirWriter, Store
+
+Rows = list[dict[str, Any]]
+PUBLISHED = "published"
+META = "_synth"  # per-row provenance kept in stage outputs, dropped from published training files
+
+
+class Markdown(str):
+    """Metadata text shown as markdown in the UI."""
+
+
+class FilePath(str):
+    """Metadata: a file or object URI shown as a path in the UI."""
+
+
+class StageFailed(RuntimeError):
+    """A stage whose result must not be stored (too many failed requests, a changed input, ...)."""
+
+
+@dataclass
+class StageRun:
+    """What a stage function gets: the registration, the recipe's job and the platform's services."""
+
+    recipe: "Recipe"
+    stage: "Stage"
+    record: dict[str, Any]
+    job: Any
+    store: Store
+    log: Any
+    resources: Mapping[str, Any]
+    upstream: Rows | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_id: str = ""
+    partition_key: str = ""
+    lineage: Any = None
+    chat: Callable[..., Any] | None = None  # metered LLM calls: chat(sampling, requests, **llm_overrides) -> responses
+    metadata: dict[str, Any] = field(default_factory=dict)  # shown on the materialization
+    extra_files: dict[str, bytes] = field(default_factory=dict)  # written beside the stage's data.jsonl
+    failed_requests: int = 0
+    total_requests: int = 0
+
+    @property
+    def dataset(self) -> str:
+        return self.record["dataset"]
+
+    @property
+    def stage_fingerprint(self) -> str:
+        return self.record["stages"][self.stage.name]
+
+    def stage_key(self, stage: str | None = None) -> str:
+        name = stage or self.stage.name
+        return self.store.stage_key(self.dataset, name, self.record["stages"][name])
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A recipe-specific asset check on a stage's rows. `blocking` checks stop downstream stages."""
+
+    name: str
+    description: str
+    evaluate: Callable[[StageRun, Rows], CheckResult]
+    blocking: bool = False
+    warn_only: bool = False
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a recipe's publish wrote: the key (relative to the experiment folder) of its main data file,
+    row counts per file, and a summary kept in `experiment_metadata.json`."""
+
+    data_file: str
+    rows: dict[str, int]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a recipe: a partitioned asset `{recipe}/{asset}`."""
+
+    name: str  # the stage's name in fingerprints and in the store (`_stages/{dataset}/{name}/{fp}`)
+    asset: str  # the asset name shown in Dagster
+    description: str
+    run: Callable[[StageRun], Rows | None]  # None (only where `waits`): nothing to store yet
+    reads_upstream: bool = True  # receives the previous stage's rows
+    waits: bool = False  # may end without output, waiting on outside work (then it has no asset checks)
+    resources: tuple[str, ...] = ()
+    required_fields: Callable[[Any], list[str]] | None = None
+    checks: tuple[Check, ...] = ()
+    metadata: Callable[[StageRun, Rows], dict[str, Any]] | None = None  # shown on every materialization, reused or not
+    max_failure_rate: Callable[[Any], float] = lambda job: 0.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A pipeline: its stages, how a registration becomes a job, and how the last stage publishes."""
+
+    name: str
+    description: str
+    stages: tuple[Stage, ...]
+    load: Callable[[dict[str, Any], Store], Any]  # registration -> the recipe's job (checks its inputs are unchanged)
+    publish: Callable[[StageRun, Rows, DirWriter], Published] | None = None  # writes the `published` stage's files
+    dimension: str = "dataset"  # what the first partition dimension names (a dataset, a collection, a drop)
+    readme_lines: Callable[[dict[str, Any], dict[str, Any]], list[str]] = lambda record, summary: []
+    # recipes that run experiment configs over catalog datasets (rephrase, stories):
+    check_entry: Callable[[Any], None] | None = None  # CatalogEntry -> raise ValueError if the recipe cannot use it
+    check_experiment: Callable[[Any, str, dict], None] = lambda exp, path, lines: None  # raise ConfigError (file:line)
+    fingerprints: Callable[[Any], Any] | None = None  # Experiment -> Fingerprints
+
+    def publishes(self, stage: Stage) -> bool:
+        return self.publish is not None and stage.name == PUBLISHED
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    def upstream_of(self, name: str) -> Stage | None:
+        index = [s.name for s in self.stages].index(name)
+        return self.stages[index - 1] if index and self.stages[index].reads_upstream else None
+
+
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    """Make a recipe known to the platform (catalog entries, registrations and Dagster assets)."""
+    if recipe.publish is not None and recipe.stages[-1].name != PUBLISHED:
+        raise ValueError(f"recipe {recipe.name}: a recipe that publishes ends with a {PUBLISHED!r} stage")
+    _RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def recipes() -> dict[str, Recipe]:
+    import synth_assets.recipes.installed  # noqa: F401  (the installed recipes register on import)
+
+    return dict(_RECIPES)
+
+
+def get(name: str) -> Recipe:
+    known = recipes()
+    if name not in known:
+        raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]

@@ -1,0 +1,50 @@
+"""What the experiment recipes (rephrase, stories) share: publishing the train split beside the
+dataset's own evaluation splits, and the pass-rate check of the validated stage."""
+
+from __future__ import annotations
+
+from synth_assets.core.config import Experiment
+from synth_assets.core.store import DirWriter, jsonl_bytes
+from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
+
+
+def accepted(row: dict) -> bool:
+    return bool(row.get(META, {}).get("accepted"))
+
+
+def pass_rate(rows: Rows) -> float:
+    return round(sum(1 for r in rows if accepted(r)) / len(rows), 4) if rows else 0.0
+
+
+def _pass_rate_check(run: StageRun, rows: Rows) -> CheckResult:
+    floor = run.job.config.validation.min_pass_rate if run.job.config.validation else 0.0
+    rate = pass_rate(rows)
+    return CheckResult(rate >= floor, {"pass_rate": rate, "floor": floor})
+
+
+PASS_RATE = Check("pass_rate", "Share of rows the validators accepted, at least validation.min_pass_rate.", _pass_rate_check)
+
+
+def validated_metadata(run: StageRun, rows: Rows) -> dict:
+    return {"pass_rate": pass_rate(rows)}
+
+
+def publish_train_split(exp: Experiment, train_rows: Rows, files: DirWriter, upstream_rows: Rows) -> Published:
+    """`{Dataset}/{dataset}_train.jsonl` from the experiment's rows, the dataset's other splits copied as they are."""
+    dataset = exp.dataset
+    prefix = f"{dataset}/{dataset.lower()}"
+    files.write_bytes(f"{prefix}_train.jsonl", jsonl_bytes(train_rows))
+    rows = {"train": len(train_rows)}
+    for split in ("validation", "test"):
+        if split in exp.entry.splits and split != exp.config.dataset.split:
+            content = exp.entry.split_path(split).read_bytes()
+            files.write_bytes(f"{prefix}_{split}.jsonl", content)
+            rows[split] = sum(1 for line in content.splitlines() if line.strip())
+    return Published(f"{prefix}_train.jsonl", rows, {"pass_rate": pass_rate(upstream_rows)})
+
+
+def experiment_readme_lines(record: dict, summary: dict) -> list[str]:
+    gen = record["params"]["generation"]
+    return [f"- backend {gen['backend']}, model {gen['model']}; temperature {gen['temperature']}, top_p {gen['top_p']}, "
+            f"max_tokens {gen['max_tokens']}",
+            f"- validation pass rate: {summary.get('pass_rate', 'n/a')}"]
