@@ -10,7 +10,7 @@ import yaml
 
 from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, store, when
 from synth_assets.core.fingerprint import short
-from synth_assets.core.legacy import has_data
+from synth_assets.core.legacy import has_data, purpose_and_description
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
 from synth_assets.core.splits import split_keys
 
@@ -50,17 +50,11 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
                 console.print(f"    view:   {m['view_path']}\n    shared: {m['shared_path']}")
                 record = _registration(m["fingerprint"])
                 if record:
-                    purpose, description = _purpose(record)
+                    purpose, description = purpose_and_description(record)
                     console.print(f"    purpose: {purpose or ''}  description: {description or ''}", markup=False)
                     console.print(f"    params: {json.dumps(record['params'].get('generation', record['params']), default=str)}", markup=False)
                     if record["params"].get("validation"):
                         console.print(f"    validation: {json.dumps(record['params']['validation'], default=str)}", markup=False)
-
-
-def _purpose(record: dict[str, Any]) -> tuple[str | None, str | None]:
-    """Purpose and description: an imported legacy record's own, else its config's experiment section."""
-    section = (record.get("config") or {}).get("experiment") or {}
-    return record.get("purpose", section.get("purpose")), record.get("description", section.get("description"))
 
 
 def _registration(fingerprint: str) -> dict[str, Any] | None:
@@ -88,7 +82,7 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
             "state": "complete" if record is None or has_data(s, record) else "no data",
         })
         if verbose and record:
-            out[-1]["purpose"], out[-1]["description"] = _purpose(record)
+            out[-1]["purpose"], out[-1]["description"] = purpose_and_description(record)
             out[-1]["params"] = record["params"]
     if as_json:
         return print_json(out)

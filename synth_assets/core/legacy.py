@@ -83,6 +83,12 @@ def has_data(store: Store, record: dict[str, Any]) -> bool:
     return record.get("recipe") != RECIPE or bool(split_keys(store, record["dataset"], record["semantic_name"]))
 
 
+def purpose_and_description(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """An imported legacy record's own (from its metadata), else its config's `experiment` section."""
+    section = (record.get("config") or {}).get("experiment") or {}
+    return record.get("purpose", section.get("purpose")), record.get("description", section.get("description"))
+
+
 def _name_holder(store: LocalStore, dataset: str, name: str) -> str | None:
     try:
         return store.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip() or None
