@@ -97,7 +97,7 @@ def test_parquet_and_jsonl_round_trip(real, tmp_path):
 # ---------------------------------------------------------------- hand-built stores
 
 
-def publish_by_hand(root: Path, dataset: str, name: str, splits: dict[str, list[dict]], *, batch: str = BATCH,
+def publish_by_hand(root: str | Path, dataset: str, name: str, splits: dict[str, list[dict]], *, batch: str = BATCH,
                     recipe: str = "rephrase", metadata: dict | None = None, config: dict | None = None) -> dict:
     """Register and publish an experiment the way runs do, without an LLM."""
     store, lineage = local_store(root), lineage_for(root)
@@ -219,3 +219,21 @@ def test_cli_exports_legacy_experiments_and_skips_those_without_data(root, tmp_p
     (facts,) = card["synth"]["experiments"]
     assert facts["legacy_fingerprint"] == full and facts["fingerprint"].startswith(full)
     assert facts["parameters"]["generation"]["temperature"] == 0.5 and facts["purpose"] == "temperature_study"
+
+
+def test_export_from_an_s3_store(tmp_path, monkeypatch):
+    """The same export reads an S3 store (moto on 127.0.0.1) through the store's own API."""
+    from tests.s3_server import make_bucket, s3_server
+
+    monkeypatch.setenv("SYNTH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SYNTH_LINEAGE_DB", raising=False)
+    with s3_server():
+        make_bucket("synth-export")
+        root = "s3://synth-export/store"
+        record = publish_by_hand(root, "Copa", "temp07_topp10_smollm2", {"train": COPA_ROWS, "validation": COPA_ROWS[:1]})
+        store = local_store(root)
+        export_target(store, BATCH, tmp_path / "out", "parquet", lineage=lineage_for(root), single=True)
+    rows = pq.read_table(tmp_path / "out" / "train.parquet").to_pylist()
+    assert rows == [{**r, "experiment": "Copa/temp07_topp10_smollm2"} for r in COPA_ROWS]
+    card = front_matter(tmp_path / "out" / "README.md")
+    assert card["synth"]["store"] == root and card["synth"]["experiments"][0]["fingerprint"] == record["fingerprint"]

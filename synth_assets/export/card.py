@@ -66,7 +66,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
         "purpose": purpose,
         "description": description,
         "origin_batch": origin.get("batch_id") or record.get("origin_batch"),
-        "created_at": str(origin.get("created_at") or meta.get("created_at") or record.get("created_at")),
+        "created_at": str(origin.get("created_at") or meta.get("created_at") or record.get("created_at") or "") or None,
         "batches": [b["batch_id"] for b in lineage.batches_using(record["fingerprint"])] if lineage is not None else None,
         "stages": meta.get("stage_fingerprints") or record.get("stages") or None,
         "sources": source_datasets(record, root),
@@ -110,7 +110,7 @@ def _experiment_section(facts: dict[str, Any], materialized: list[dict[str, Any]
     lines = [f"## {facts['experiment']}", "",
              f"- Fingerprint: `{facts['fingerprint']}` (scheme `{facts['scheme']}`){legacy}",
              f"- Recipe: {facts.get('recipe', '')}; purpose: {facts.get('purpose', '')}; description: {facts.get('description', '')}",
-             f"- Origin batch: {facts.get('origin_batch', '')}, created {facts['created_at']}"
+             f"- Origin batch: {facts.get('origin_batch', '')}, created {facts.get('created_at', '')}"
              + (f"; in batches: {', '.join(facts['batches'])}" if facts.get("batches") else ""),
              "", "### Parameters", "", "```yaml", yaml.safe_dump(facts.get("parameters") or {}, sort_keys=False, allow_unicode=True).rstrip(),
              "```", "", "### Quality", ""]
