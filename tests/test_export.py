@@ -67,7 +67,8 @@ def test_hf_export_round_trips_and_its_card_describes_the_experiment(real, tmp_p
     (facts,) = card["synth"]["experiments"]
     assert facts["fingerprint"] == record["fingerprint"] and facts["scheme"] == "synth/1"
     assert card["license"] == "bsd-2-clause" == find_entry("Copa").license
-    assert facts["sources"] == [{"name": "Copa", "source": "SuperGLUE COPA (super_glue/copa)", "license": "bsd-2-clause", "catalog": "Copa"}]
+    assert facts["sources"] == [
+        {"name": "Copa", "source": "SuperGLUE COPA (super_glue/copa)", "license": "bsd-2-clause", "catalog": "Copa"}]
     assert facts["parameters"] == record["params"] and facts["origin_batch"] == BATCH and facts["batches"] == [BATCH]
     assert facts["stages"] == record["stages"]
     assert facts["cost"]["from"] == "experiment_metadata.json" and facts["cost"]["completion_tokens"] > 0
@@ -111,8 +112,9 @@ def publish_by_hand(root: str | Path, dataset: str, name: str, splits: dict[str,
         for split, rows in splits.items():
             out.write_bytes(f"{dataset}/{dataset.lower()}_{split}.jsonl", jsonl_bytes(rows))
         out.write_text("experiment_metadata.json", json.dumps(metadata or {}))
-    lineage.record_experiment(fingerprint=fp, scheme="synth/1", dataset=dataset, semantic_name=name, shared_path=store.experiment_uri(dataset, name),
-                              params=record["params"], config_yaml="", origin_batch=batch)
+    lineage.record_experiment(fingerprint=fp, scheme="synth/1", dataset=dataset, semantic_name=name,
+                              shared_path=store.experiment_uri(dataset, name), params=record["params"], config_yaml="",
+                              origin_batch=batch)
     lineage.mark_complete(fp)
     lineage.record_membership(batch_id=batch, dataset=dataset, fingerprint=fp, view_path=store.view_uri(batch, dataset, name), reused=False)
     store.link(batch, dataset, name)
@@ -168,7 +170,8 @@ def test_curation_output_has_a_config_per_format(root, tmp_path):
     card = front_matter(tmp_path / "out" / "README.md")
     assert {c["config_name"]: c["data_files"] for c in card["configs"]} == {
         "preference": [{"split": "train", "path": "preference/train.parquet"}], "sft": [{"split": "train", "path": "sft/train.parquet"}]}
-    assert [(s["name"], s["license"]) for s in card["synth"]["experiments"][0]["sources"]] == [("copa", "bsd-2-clause"), ("hand_made", "unknown")]
+    sources = card["synth"]["experiments"][0]["sources"]
+    assert [(s["name"], s["license"]) for s in sources] == [("copa", "bsd-2-clause"), ("hand_made", "unknown")]
     loaded = datasets.load_dataset(str(tmp_path / "out"), "preference", cache_dir=str(tmp_path / "cache"))
     assert loaded["train"].to_list() == preference
 

@@ -52,7 +52,8 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
                 if record:
                     purpose, description = purpose_and_description(record)
                     console.print(f"    purpose: {purpose or ''}  description: {description or ''}", markup=False)
-                    console.print(f"    params: {json.dumps(record['params'].get('generation', record['params']), default=str)}", markup=False)
+                    generation = record["params"].get("generation", record["params"])
+                    console.print(f"    params: {json.dumps(generation, default=str)}", markup=False)
                     if record["params"].get("validation"):
                         console.print(f"    validation: {json.dumps(record['params']['validation'], default=str)}", markup=False)
 
@@ -88,7 +89,8 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
         return print_json(out)
     columns = ["dataset", "experiment", "fingerprint", "state", "origin batch", "created", "used by"]
     print_table("Shared experiments", columns + (["purpose", "parameters", "path"] if verbose else []), (
-        [o["dataset"], o["semantic_name"], short(o["fingerprint"]), o["state"], o["origin_batch"], when(o["created_at"]), ", ".join(o["batches"])]
+        [o["dataset"], o["semantic_name"], short(o["fingerprint"]), o["state"], o["origin_batch"], when(o["created_at"]),
+         ", ".join(o["batches"])]
         + ([o.get("purpose"), _parameters(o.get("params")), o["path"]] if verbose else []) for o in out))
 
 

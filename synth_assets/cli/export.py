@@ -10,12 +10,14 @@ from synth_assets.cli.common import JsonOption, console, err_console, fail, line
 
 
 def export_command(
-    target: str = typer.Argument(..., help="A batch (id or path), or an experiment or curation output (batch path, shared path or fingerprint)."),
+    target: str = typer.Argument(..., help="A batch (id or path), or an experiment or curation output "
+                                           "(batch path, shared path or fingerprint)."),
     fmt: str = typer.Option("hf", "--format", "-f", help="hf (datasets save_to_disk), parquet or jsonl."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write (replaced only with --force)."),
     single: bool = typer.Option(False, "--single", help="A batch as one dataset with an `experiment` column."),
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
-    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Then upload to this Hugging Face dataset repo (network and token needed)."),
+    push_to_hub: str | None = typer.Option(None, "--push-to-hub",
+                                           help="Then upload to this Hugging Face dataset repo (network and token needed)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Write data files per split and a README.md dataset card (licences, parameters, fingerprint, quality, cost, lineage)."""

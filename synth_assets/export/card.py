@@ -48,7 +48,7 @@ def _materializations(exp: ExportedExperiment, lineage: Lineage | None) -> list[
     """The stage outputs that made this experiment (not later reuses), oldest first."""
     if lineage is None:
         return []
-    return lineage.query("SELECT asset, stage_fingerprint, rows, run_id, path, ended_at FROM materializations "
+    return lineage.query("SELECT asset, rows, run_id, path FROM materializations "
                          "WHERE fingerprint = ? AND NOT reused ORDER BY id", [exp.record["fingerprint"]])
 
 
@@ -112,8 +112,8 @@ def _experiment_section(facts: dict[str, Any], materialized: list[dict[str, Any]
              f"- Recipe: {facts.get('recipe', '')}; purpose: {facts.get('purpose', '')}; description: {facts.get('description', '')}",
              f"- Origin batch: {facts.get('origin_batch', '')}, created {facts.get('created_at', '')}"
              + (f"; in batches: {', '.join(facts['batches'])}" if facts.get("batches") else ""),
-             "", "### Parameters", "", "```yaml", yaml.safe_dump(facts.get("parameters") or {}, sort_keys=False, allow_unicode=True).rstrip(),
-             "```", "", "### Quality", ""]
+             "", "### Parameters", "", "```yaml",
+             yaml.safe_dump(facts.get("parameters") or {}, sort_keys=False, allow_unicode=True).rstrip(), "```", "", "### Quality", ""]
     quality = facts.get("quality")
     lines += _table(["metric", "value"], [list(kv) for kv in _flat("", quality)]) if quality else [
         "No `quality` section in this experiment's `experiment_metadata.json`."]

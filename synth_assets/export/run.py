@@ -11,7 +11,7 @@ from pathlib import Path
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 from synth_assets.export.card import dataset_card
-from synth_assets.export.collect import ExportDataset, ExportError, collect
+from synth_assets.export.collect import ExportError, collect
 from synth_assets.export.write import FORMATS, WrittenSplit, write_configs
 
 
@@ -20,10 +20,6 @@ class ExportResult:
     out: Path
     written: dict[str, list[WrittenSplit]] = field(default_factory=dict)  # dataset folder ("" = out) -> its splits
     warnings: list[str] = field(default_factory=list)
-
-
-def _title(dataset: ExportDataset, target: str) -> str:
-    return dataset.experiments[0].label if len(dataset.experiments) == 1 else target
 
 
 def _grouped(splits: list[WrittenSplit], prefix: str = "", config_prefix: str = "") -> dict[str, list[WrittenSplit]]:
@@ -58,20 +54,22 @@ def export_target(store: Store, target: str, out: str | Path, fmt: str, *, linea
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     out = Path(out).resolve()
-    if out.exists() and not force and not (out.is_dir() and not any(out.iterdir())):
-        raise ExportError(f"{out} exists; pass --force to replace it")
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder")
+    if out.exists() and not force and any(out.iterdir()):
+        raise ExportError(f"{out} exists; pass --force to replace it")
     datasets, warnings = collect(store, target, single=single, lineage=lineage)
     result = ExportResult(out, warnings=warnings)
+    batch_title = target.rstrip("/").rsplit("/", 1)[-1]  # a batch id, or the last part of a batch path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".tmp-{out.name}-{uuid.uuid4().hex[:8]}")
     try:
         for dataset in datasets:
             folder = tmp / dataset.folder
-            written = write_configs(dataset.configs, fmt, folder, _title(dataset, target))
+            title = dataset.experiments[0].label if len(dataset.experiments) == 1 else batch_title
+            written = write_configs(dataset.configs, fmt, folder, title)
             (folder / "README.md").write_text(dataset_card(
-                title=_title(dataset, target), experiments=dataset.experiments, configs=_grouped(written), fmt=fmt,
+                title=title, experiments=dataset.experiments, configs=_grouped(written), fmt=fmt,
                 root=store.root_uri, lineage=lineage), encoding="utf-8")
             result.written[dataset.folder] = written
         if any(d.folder for d in datasets):  # a batch, one folder per experiment: an index card over all of them
@@ -79,7 +77,7 @@ def export_target(store: Store, target: str, out: str | Path, fmt: str, *, linea
             for d in datasets:
                 configs |= _grouped(result.written[d.folder], f"{d.folder}/", d.folder.replace("/", "--"))
             (tmp / "README.md").write_text(dataset_card(
-                title=target, experiments=[e for d in datasets for e in d.experiments], configs=configs, fmt=fmt,
+                title=batch_title, experiments=[e for d in datasets for e in d.experiments], configs=configs, fmt=fmt,
                 root=store.root_uri, lineage=lineage), encoding="utf-8")
         _replace(tmp, out)
     except BaseException:
