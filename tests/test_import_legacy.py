@@ -11,21 +11,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synth_assets.core.legacy import IMPORT_SCHEME, import_legacy, scan_legacy_tree
+from synth_assets.core.legacy import import_legacy
+from synth_assets.core.legacy_tree import IMPORT_SCHEME, scan_legacy_tree
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 
-SAMPLE = Path("/work/shared/legacy_example/synthetic")
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "legacy_tree"  # the old tooling's sample tree
 # (origin batch, created_at) as experiment_metadata.json records them (metadata wins over batch dates)
 EXPECTED = {
     ("Copa", "temp05_topp10_gpt4o"): ("batch_20240105_temperature", datetime(2024, 1, 5, 10, 0, 0)),
     ("Copa", "temp09_topp10_gpt4o"): ("batch_20240105_temperature", datetime(2024, 1, 5, 10, 0, 0)),
     ("CB", "temp07_topp09_gpt4o"): ("batch_20240106_topp", datetime(2024, 1, 5, 10, 0, 0)),
 }
+TEMPERATURES = {("Copa", "temp05_topp10_gpt4o"): 0.5, ("Copa", "temp09_topp10_gpt4o"): 0.9, ("CB", "temp07_topp09_gpt4o"): 0.7}
 BATCHES = {"batch_20240105_temperature", "batch_20240106_topp", "batch_20240107_reuse"}
 REUSE_ENTRY = "batch_20240107_reuse/Copa/temp09_topp10_gpt4o"
-
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="legacy sample tree not available")
 
 
 def snapshot(tree: Path) -> dict[str, tuple[str, bytes | str]]:
@@ -81,6 +81,8 @@ def check_lineage(lin: Lineage, report, root: Path) -> None:
         assert row["scheme"] == IMPORT_SCHEME
         assert len(row["fingerprint"]) == 64
         assert row["legacy_fingerprint"] == (root / "_shared" / key[0] / key[1] / ".fingerprint").read_text().strip()
+        assert row["fingerprint"].startswith(row["legacy_fingerprint"])  # the short id is the legacy fingerprint
+        assert row["params"]["generation"]["temperature"] == TEMPERATURES[key]
         assert row["status"] == "complete"
         assert row["origin_batch"] == origin
         assert row["created_at"] == day
@@ -104,6 +106,7 @@ def check_lineage(lin: Lineage, report, root: Path) -> None:
         assert record["recipe"] == "legacy" and record["scheme"] == IMPORT_SCHEME
         assert record["semantic_name"] == exp.name and record["origin_batch"] == exp.origin_batch
         assert yaml.safe_load(record["config_yaml"]) == record["config"]
+        assert record["params"] == exp.params and record["purpose"] == exp.purpose
         assert (store.meta / "names" / exp.dataset / exp.name).read_text() == exp.new_fingerprint
 
 
@@ -291,3 +294,65 @@ def test_metadata_json_shape_matches_sample():
     """Guard: the sample's metadata fields this importer reads are present."""
     meta = json.loads((SAMPLE / "_shared" / "Copa" / "temp09_topp10_gpt4o" / "experiment_metadata.json").read_text())
     assert {"created_at", "batch_id", "experiment_purpose", "experiment_description"} <= set(meta)
+
+
+def test_parameters_from_config_and_metadata(legacy):
+    """Config values (verified by the legacy fingerprint) with the legacy defaults; names as in synth/1."""
+    exps = {e.key: e for e in scan_legacy_tree(legacy).experiments}
+    copa = exps[("Copa", "temp05_topp10_gpt4o")]
+    assert copa.params["generation"] == {
+        "model": "gpt-4o", "temperature": 0.5, "top_p": 1, "max_tokens": 256, "frequency_penalty": 0,
+        "presence_penalty": 0, "rewrite_fields": ["premise"],
+        "prompt": "Rephrase the premise of this Copa example, keeping its meaning and label.\nPremise: {premise}\nRephrased premise:",
+    }
+    assert copa.params["validation"]["temperature"] == 0 and copa.params["validation"]["prompt"].startswith("Given the original")
+    assert copa.params["source"] == {"dataset": "Copa", "input_path": "Data/original/Copa/copa_train.jsonl"}
+    assert (copa.params["task_name"], copa.params["training_method"]) == ("copa", "mezo")
+    assert "experiment" not in copa.params  # batch id, purpose, description organise, they are no parameters
+    assert (copa.purpose, copa.description) == ("temperature", "example temp05_topp10_gpt4o")
+    cb = exps[("CB", "temp07_topp09_gpt4o")]
+    assert cb.params["validation"] is None and cb.params["generation"]["top_p"] == 0.9
+    assert all(e.splits == ["train"] for e in exps.values())
+
+
+def test_metadata_disagreeing_with_config_is_reported(legacy):
+    meta_path = legacy / "_shared" / "Copa" / "temp05_topp10_gpt4o" / "experiment_metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["generation"]["temperature"] = 0.8
+    meta["generation"]["seed"] = 7
+    meta_path.write_text(json.dumps(meta))
+    report = scan_legacy_tree(legacy)
+    exp = next(e for e in report.experiments if e.name == "temp05_topp10_gpt4o")
+    assert exp.matches and exp.params["generation"]["temperature"] == 0.5  # the verified config wins
+    assert exp.params["generation"]["seed"] == 7  # what the config leaves out comes from the metadata
+    assert report.problems == [f"{meta_path}: generation.temperature is 0.8 in the metadata but 0.5 in the config; "
+                               "the config's value is kept"]
+
+
+def test_reimport_replaces_an_earlier_import_and_keeps_its_memberships(legacy, monkeypatch):
+    """An import by an older version (other ids, no parameters) is replaced, its batch memberships kept."""
+    import synth_assets.core.legacy_tree as legacy_tree
+    from synth_assets.core.fingerprint import digest
+
+    real_ids = {e.key: e.new_fingerprint for e in scan_legacy_tree(legacy).experiments}
+    with monkeypatch.context() as mp:
+        mp.setattr(legacy_tree, "new_fingerprint", lambda fp, config: digest({"scheme": "legacy-import/1", "fp": fp}))
+        lin = Lineage(legacy / ".synth" / "lineage.duckdb")
+        old = {e.key: e.new_fingerprint for e in import_legacy(legacy, legacy, lineage=lin).imported}
+    temp09 = ("Copa", "temp09_topp10_gpt4o")
+    lin.record_membership(batch_id="batch_20250101_later", dataset="Copa", fingerprint=old[temp09],
+                          view_path="/elsewhere/view", reused=True)
+    report = import_legacy(legacy, legacy, lineage=lin)
+    assert report.problems == []
+    assert {p.exp.key: (p.action, p.replaces) for p in report.planned} == {k: ("re-import", fp) for k, fp in old.items()}
+    store = Store(legacy)
+    for key, fp in real_ids.items():
+        assert store.record_by_name(*key)["fingerprint"] == fp
+        assert lin.experiment(old[key]) is None
+        with pytest.raises(KeyError):
+            store.registration(old[key])
+    using = {(u["batch_id"], u["reused"]) for u in lin.batches_using(real_ids[temp09])}
+    assert using == {("batch_20240105_temperature", False), ("batch_20240107_reuse", True), ("batch_20250101_later", True)}
+    assert len(lin.query("SELECT * FROM batch_members")) == 5
+    again = import_legacy(legacy, legacy, lineage=lin)
+    assert {p.action for p in again.planned} == {"already imported"}

@@ -8,8 +8,11 @@ from typing import Any
 import typer
 import yaml
 
-from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store, when
+from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, store, when
 from synth_assets.core.fingerprint import short
+from synth_assets.core.legacy import has_data, purpose_and_description
+from synth_assets.core.legacy_tree import IMPORT_SCHEME
+from synth_assets.core.splits import split_keys
 
 Verbose = typer.Option(False, "--verbose", "-v", help="Show parameters and paths too.")
 
@@ -33,6 +36,8 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         raise fail(f"no batch {batch_id!r} (see `synth batches`)")
     for m in members:
         m["complete"] = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
+        # an imported legacy experiment is never generated later: not complete means it has no data
+        m["state"] = "complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME else "pending"
     if as_json:
         return print_json(members)
     console.print(f"[bold]{batch_id}[/]")
@@ -40,13 +45,17 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         console.print(f"\n[bold]{dataset}[/]")
         for m in (m for m in members if m["dataset"] == dataset):
             reuse = f"Yes (origin batch: {m['origin_batch']})" if m["reused"] else "No (new)"
-            state = "complete" if m["complete"] else "pending"
-            console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  \\[{state}]")
+            console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  \\[{m['state']}]")
             if verbose:
                 console.print(f"    view:   {m['view_path']}\n    shared: {m['shared_path']}")
                 record = _registration(m["fingerprint"])
                 if record:
-                    console.print(f"    params: {json.dumps(record['params'].get('generation', record['params']), default=str)}")
+                    purpose, description = purpose_and_description(record)
+                    console.print(f"    purpose: {purpose or ''}  description: {description or ''}", markup=False)
+                    generation = record["params"].get("generation", record["params"])
+                    console.print(f"    params: {json.dumps(generation, default=str)}", markup=False)
+                    if record["params"].get("validation"):
+                        console.print(f"    validation: {json.dumps(record['params']['validation'], default=str)}", markup=False)
 
 
 def _registration(fingerprint: str) -> dict[str, Any] | None:
@@ -71,13 +80,25 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
             "dataset": ds, "semantic_name": name, "fingerprint": full, "path": s.experiment_uri(ds, name),
             "origin_batch": origin.get("batch_id"), "created_at": origin.get("created_at"),
             "batches": [b["batch_id"] for b in lin.batches_using(full)],
+            "state": "complete" if record is None or has_data(s, record) else "no data",
         })
+        if verbose and record:
+            out[-1]["purpose"], out[-1]["description"] = purpose_and_description(record)
+            out[-1]["params"] = record["params"]
     if as_json:
         return print_json(out)
-    columns = ["dataset", "experiment", "fingerprint", "origin batch", "created", "used by"]
-    print_table("Shared experiments", columns + (["path"] if verbose else []), (
-        [o["dataset"], o["semantic_name"], short(o["fingerprint"]), o["origin_batch"], when(o["created_at"]), ", ".join(o["batches"])]
-        + ([o["path"]] if verbose else []) for o in out))
+    columns = ["dataset", "experiment", "fingerprint", "state", "origin batch", "created", "used by"]
+    print_table("Shared experiments", columns + (["purpose", "parameters", "path"] if verbose else []), (
+        [o["dataset"], o["semantic_name"], short(o["fingerprint"]), o["state"], o["origin_batch"], when(o["created_at"]),
+         ", ".join(o["batches"])]
+        + ([o.get("purpose"), _parameters(o.get("params")), o["path"]] if verbose else []) for o in out))
+
+
+def _parameters(params: dict[str, Any] | None) -> str:
+    """Generation and validation parameters, one `key=value` a line (long texts cut)."""
+    sections = {k: (params or {}).get(k) for k in ("generation", "validation")}
+    flat = _flatten("", {k: v for k, v in sections.items() if v}, {})
+    return "\n".join(f"{k.replace('generation.', '').replace('validation.', 'val.')}={_cell(v, 40)}" for k, v in flat.items())
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
@@ -109,29 +130,42 @@ def compare_command(a: str = typer.Argument(..., help="Batch path, shared path o
     print_table("Same", ["parameter", "value"], ([k, _cell(v)] for k, v in same.items()))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def data_paths_command(dataset: str = typer.Option(..., "--dataset", "-d"),
+def data_paths_command(dataset: str | None = typer.Option(None, "--dataset", "-d"),
+                       fingerprints: list[str] = typer.Option([], "--fingerprint", "-F",
+                                                              help="Only these experiments (fingerprint, prefix, legacy id or path)."),
                        batch: str | None = typer.Option(None, "--batch", "-b", help="Paths through this batch's views."),
                        fmt: str = typer.Option("yaml", "--format", "-f", help="yaml or json")) -> None:
     """Paths of each experiment's split files, ready to paste into a training config."""
+    if fmt not in ("yaml", "json"):
+        raise fail(f"--format must be yaml or json, not {fmt!r}", 2)
+    if not dataset and not fingerprints:
+        raise fail("give --dataset or --fingerprint", 2)
     s = store()
-    out: dict[str, Any] = {}
+    try:
+        chosen = {(r["dataset"], r["semantic_name"]) for r in map(s.find, fingerprints)}
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    out: dict[str, Any] = {dataset: {}} if dataset else {}
     for ds, name, _ in s.complete_experiments():
-        if ds != dataset or (batch and s.read_view(s.view_key(batch, ds, name)) != s.experiment_key(ds, name)):
+        if (dataset and ds != dataset) or (chosen and (ds, name) not in chosen) or (
+                batch and s.read_view(s.view_key(batch, ds, name)) != s.experiment_key(ds, name)):
+            continue
+        splits = split_keys(s, ds, name)
+        if not splits:
+            err_console.print(f"[yellow]warning:[/] {ds}/{name} has no split files (no data); skipped")
             continue
         # locally a path through the batch's symlink; on S3 (no symlinks) the shared object itself
         base = s.view_uri(batch, ds, name) if batch and s.symlink_views else s.experiment_uri(ds, name)
-        files = [f for f in s.children(f"{s.experiment_key(ds, name)}/{ds}") if f.startswith(f"{ds.lower()}_") and f.endswith(".jsonl")]
-        out[name] = {f[len(ds) + 1:-len(".jsonl")]: f"{base}/{ds}/{f}" for f in files}
+        prefix = len(s.experiment_key(ds, name))
+        out.setdefault(ds, {})[name] = {split: base + key[prefix:] for split, key in splits.items()}
     if fmt == "json":
-        return print_json({dataset: out})
-    if fmt != "yaml":
-        raise fail(f"--format must be yaml or json, not {fmt!r}", 2)
-    typer.echo(yaml.safe_dump({dataset: out}, sort_keys=False), nl=False)
+        return print_json(out)
+    typer.echo(yaml.safe_dump(out, sort_keys=False), nl=False)
 
 
 def resolve_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
@@ -150,7 +184,7 @@ def resolve_command(target: str = typer.Argument(..., help="Batch path, shared p
         "dataset": ds,
         "semantic_name": name,
         "shared_path": s.experiment_uri(ds, name),
-        "complete": s.record_complete(record),
+        "complete": s.record_complete(record) and has_data(s, record),
         "batch_paths": [s.view_uri(b, ds, name) for b in s.batches_linking(ds, name)],
         "origin_batch": (lin.origin(record["fingerprint"]) or {}).get("batch_id", record.get("origin_batch")),
     }

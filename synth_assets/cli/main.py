@@ -5,6 +5,7 @@ import typer
 from synth_assets.cli import backfill, batches_api, browse, experiments, judge, lineage_cmd, manage
 from synth_assets.cli.common import set_root, store
 from synth_assets.cli.curate import curate_command
+from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -33,6 +34,7 @@ app.command("data-paths")(browse.data_paths_command)
 app.command("resolve")(browse.resolve_command)
 app.command("rm")(manage.rm_command)
 app.command("import-legacy")(manage.import_legacy_command)
+app.command("export")(export_command)
 app.command("llm")(llm_command)
 app.add_typer(lineage_cmd.app, name="lineage")
 app.add_typer(batches_api.app, name="batches-api")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
 
 from synth_assets.cli.common import console, fail, lineage, print_table, store
 from synth_assets.core.fingerprint import short
+from synth_assets.core.legacy import PlannedExperiment, import_legacy, plan_import
 
 
 def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a batch view, a shared path or a fingerprint."),
@@ -47,22 +49,32 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     console.print(f"removed {dataset}/{name} ({short(record['fingerprint'])})" + (f" and {len(users)} views" if users else ""))
 
 
-def import_legacy_command(path: Path = typer.Argument(..., exists=True, file_okay=False, help="Root of an old tooling tree.")) -> None:
+def import_legacy_command(path: Path = typer.Argument(..., exists=True, file_okay=False, help="Root of an old tooling tree."),
+                          dry_run: bool = typer.Option(False, "--dry-run", help="Show what would happen; write nothing.")) -> None:
     """Adopt a tree of the old tooling: verify legacy fingerprints, register experiments and batches."""
-    from synth_assets.core.legacy import import_legacy
-
     s = store()
     if not s.symlink_views:
         raise fail("import-legacy adopts local trees; use a local --root")
     try:
-        report = import_legacy(path, s.root_uri, lineage=lineage())
+        report = plan_import(path, s.root_uri) if dry_run else import_legacy(path, s.root_uri, lineage=lineage())
     except ValueError as exc:
         raise fail(str(exc)) from None
-    print_table("Imported experiments", ["dataset", "experiment", "legacy fp", "verified", "origin batch", "created"], (
-        [e.dataset, e.name, e.legacy_fingerprint, "yes" if e.matches else f"NO (computed {e.computed_fingerprint})",
-         e.origin_batch, e.created_at] for e in report.experiments))
-    print_table("Batches", ["batch", "views"], ([b, len(v)] for b, v in report.batches.items()))
+    print_table("Would import (dry run: nothing written)" if dry_run else "Imported experiments",
+                ["dataset", "experiment", "legacy fp", "verified", "data", "action", "origin batch", "created"], (
+        [p.exp.dataset, p.exp.name, p.exp.legacy_fingerprint, "yes" if p.exp.matches else f"NO (computed {p.exp.computed_fingerprint})",
+         ", ".join(p.exp.splits) or "no data", _action(p), p.exp.origin_batch, p.exp.created_at] for p in report.planned))
+    views = Counter((v.batch_id, v.action) for v in report.views)
+    print_table("Batches", ["batch", "experiments", "views"], (
+        [b, len(members), ", ".join(f"{n} {action}" for (batch, action), n in views.items() if batch == b)]
+        for b, members in report.batches.items()))
     for problem in report.problems:
         console.print(f"[yellow]problem:[/] {problem}")
     if report.mismatches:
         raise typer.Exit(1)
+
+
+def _action(planned: PlannedExperiment) -> str:
+    if planned.reason:
+        return f"{planned.action}: {planned.reason}"
+    notes = (["copy"] if planned.copy else []) + ([f"replaces {short(planned.replaces)}"] if planned.replaces else [])
+    return f"{planned.action} ({', '.join(notes)})" if notes else planned.action

@@ -38,6 +38,7 @@ class CatalogEntry(BaseModel):
     recipe: str
     description: str = ""
     source: str = ""
+    license: str = "unknown"  # the source data's licence (a Hugging Face licence id); not fingerprinted
     splits: dict[str, str] = Field(default_factory=dict)
     fields: list[str] = Field(default_factory=list)
     rewrite_fields: list[str] = Field(default_factory=list)

@@ -1,273 +1,152 @@
-"""Adopting trees written by the old tooling (`synth import-legacy`).
+"""`synth import-legacy`: adopting a tree of the old tooling into a store.
 
-A legacy tree looks like
-```
-{root}/_shared/{Dataset}/{name}/   .fingerprint (12 hex, legacy md5 scheme)
-                                   experiment_metadata.json  generation_config.yaml  {Dataset}/...
-{root}/batch_{YYYYMMDD}_{purpose}/{Dataset}/{name} -> ../../_shared/{Dataset}/{name}
-```
-Batch entries are relative symlinks, or (where a copy flattened them) small text files whose
-content is the relative link target; both are understood.
+`plan_import` reads the tree and the store and decides, per experiment, what importing would do
+(`--dry-run` prints it and stops there); `import_legacy` carries the plan out. Reading the tree,
+verifying the legacy fingerprints and the ids given to legacy experiments: `legacy_tree`.
 
-The source data of legacy experiments is gone, so they cannot be re-fingerprinted with `synth/1`.
-Each one gets a deterministic id of scheme `legacy-import/1`: the sha256 of the canonical JSON of
-`{"scheme", "legacy_fingerprint", "config"}` where config is the parsed `generation_config.yaml`
-without its `experiment` section (batch id, purpose, description organise, they do not make data,
-as in `synth/1`). The legacy `.fingerprint` file is never rewritten: the mapping new -> legacy lives
-in the store registration and in lineage.
+Adopted experiments keep their verified legacy fingerprints: their id starts with it, their
+registration records it, and their parameters are read from the experiment's config copy and
+metadata (`legacy_params`). An experiment without split files is registered but not complete
+(`synth batch` shows it as `no data`). Importing is idempotent; an experiment imported by an older
+version (another id for the same legacy fingerprint) is re-imported under its current id, keeping
+its batch memberships.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from synth_assets.core.fingerprint import digest, legacy_fingerprint
+from synth_assets.core.legacy_tree import (
+    IMPORT_SCHEME,
+    LegacyExperiment,
+    LegacyTree,
+    batch_date,
+    scan_legacy_tree,
+)
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import FINGERPRINT_FILE
+from synth_assets.core.splits import split_keys
+from synth_assets.core.store import META, Store
 from synth_assets.core.store_local import LocalStore, read_fingerprint
 
-IMPORT_SCHEME = "legacy-import/1"
-CONFIG_FILE = "generation_config.yaml"
-METADATA_FILE = "experiment_metadata.json"
-_LINK_TEXT_MAX_BYTES = 4096
-_BATCH_RE = re.compile(r"^batch_(\d{8})_(.+)$")
+RECIPE = "legacy"
+IMPORT, PRESENT, REIMPORT, SKIP = "import", "already imported", "re-import", "skip"
+CREATE, KEEP = "create", "keep"
 
 
 @dataclass
-class LegacyExperiment:
-    dataset: str
-    name: str
-    path: Path
-    legacy_fingerprint: str  # content of `.fingerprint`
-    computed_fingerprint: str  # legacy scheme over generation_config.yaml
-    matches: bool
-    new_fingerprint: str  # `legacy-import/1` id
-    origin_batch: str | None
-    created_at: datetime  # naive UTC
-    purpose: str | None
-    description: str | None
-    config: dict[str, Any] = field(default_factory=dict, repr=False)
-    config_yaml: str = field(default="", repr=False)
+class PlannedExperiment:
+    exp: LegacyExperiment
+    action: str  # IMPORT, PRESENT, REIMPORT or SKIP
+    copy: bool = False  # its directory is copied into the store first
+    replaces: str | None = None  # REIMPORT: the id of the earlier import
+    reason: str | None = None  # SKIP: why
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.dataset, self.name)
+
+@dataclass
+class PlannedView:
+    batch_id: str
+    key: tuple[str, str]
+    path: Path
+    action: str  # CREATE (a relative symlink) or KEEP (in place: the legacy entry as it is)
 
 
 @dataclass
 class LegacyImportReport:
-    experiments: list[LegacyExperiment] = field(default_factory=list)
-    # batch_id -> [(dataset, name)] of the shared experiments its entries point at
-    batches: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    tree: LegacyTree
+    root: Path
+    planned: list[PlannedExperiment] = field(default_factory=list)
+    views: list[PlannedView] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # batch_id -> {(dataset, name): entry path} (the view paths found in the legacy tree)
-    entries: dict[str, dict[tuple[str, str], Path]] = field(default_factory=dict, repr=False)
     imported: list[LegacyExperiment] = field(default_factory=list)
 
     @property
+    def experiments(self) -> list[LegacyExperiment]:
+        return self.tree.experiments
+
+    @property
+    def batches(self) -> dict[str, list[tuple[str, str]]]:
+        return self.tree.batches
+
+    @property
     def mismatches(self) -> list[LegacyExperiment]:
-        return [e for e in self.experiments if not e.matches]
+        return self.tree.mismatches
 
 
-def new_fingerprint(legacy_fp: str, config: dict[str, Any]) -> str:
-    """The deterministic `legacy-import/1` fingerprint of a legacy experiment."""
-    content = {k: v for k, v in config.items() if k != "experiment"}
-    return digest({"scheme": IMPORT_SCHEME, "legacy_fingerprint": legacy_fp, "config": content})
+def has_data(store: Store, record: dict[str, Any]) -> bool:
+    """False only for an imported legacy experiment without split files (shown as `no data`)."""
+    return record.get("recipe") != RECIPE or bool(split_keys(store, record["dataset"], record["semantic_name"]))
 
 
-def batch_date(batch_id: str) -> datetime | None:
-    match = _BATCH_RE.match(batch_id)
-    if not match:
-        return None
+def purpose_and_description(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """An imported legacy record's own (from its metadata), else its config's `experiment` section."""
+    section = (record.get("config") or {}).get("experiment") or {}
+    return record.get("purpose", section.get("purpose")), record.get("description", section.get("description"))
+
+
+def _name_holder(store: LocalStore, dataset: str, name: str) -> str | None:
     try:
-        return datetime.strptime(match.group(1), "%Y%m%d")
-    except ValueError:
-        return None
-
-
-def batch_purpose(batch_id: str) -> str | None:
-    match = _BATCH_RE.match(batch_id)
-    return match.group(2) if match else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
-def _mtime(directory: Path) -> datetime:
-    target = directory / FINGERPRINT_FILE
-    stat = (target if target.exists() else directory).stat()
-    return datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
-
-
-def _entry_target(entry: Path, shared: Path) -> tuple[str, str] | None | str:
-    """(dataset, name) a batch entry points at; a string explains why it points nowhere."""
-    if entry.is_symlink():
-        link = os.readlink(entry)
-        target = Path(os.path.realpath(entry))
-    elif entry.is_file():
-        if entry.stat().st_size > _LINK_TEXT_MAX_BYTES:
-            return "is a regular file, not a link"
-        try:
-            link = entry.read_text(encoding="utf-8").strip()
-        except (UnicodeDecodeError, OSError):
-            return "is a regular file, not a link"
-        if not link or "\n" in link or os.path.isabs(link):
-            return "is a regular file, not a link"
-        target = Path(os.path.realpath(entry.parent / link))
-    else:
-        return "is a directory, not a link" if entry.is_dir() else "is not a link"
-    try:
-        rel = target.relative_to(Path(os.path.realpath(shared)))
-    except ValueError:
-        return f"points outside _shared ({link})"
-    if len(rel.parts) != 2 or not target.is_dir():
-        return f"does not point at an existing _shared/{{Dataset}}/{{name}} directory ({link})"
-    return rel.parts[0], rel.parts[1]
-
-
-def _read_experiment(directory: Path, first_batch: str | None, problems: list[str]) -> LegacyExperiment | None:
-    dataset, name = directory.parent.name, directory.name
-    stored = read_fingerprint(directory)
-    if stored is None:
-        problems.append(f"{directory}: no {FINGERPRINT_FILE}, skipped (incomplete experiment?)")
-        return None
-    config_path, meta_path = directory / CONFIG_FILE, directory / METADATA_FILE
-    try:
-        config_text = config_path.read_text(encoding="utf-8")
-        config = yaml.safe_load(config_text)
-        if not isinstance(config, dict):
-            raise ValueError("not a mapping")
+        return store.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip() or None
     except FileNotFoundError:
-        problems.append(f"{config_path}: missing, skipped")
         return None
-    except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
-        problems.append(f"{config_path}: malformed YAML ({str(exc).splitlines()[0]}), skipped")
-        return None
-    meta: dict[str, Any] = {}
-    if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-        except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
-            problems.append(f"{meta_path}: malformed JSON ({exc}), skipped")
-            return None
-    try:
-        computed = legacy_fingerprint(config)
-        new_fp = new_fingerprint(stored, config)
-    except (TypeError, ValueError, AttributeError) as exc:
-        problems.append(f"{config_path}: cannot fingerprint ({exc}), skipped")
-        return None
-    exp_section = config.get("experiment") if isinstance(config.get("experiment"), dict) else {}
-    origin = meta.get("batch_id") or exp_section.get("batch_id") or first_batch
-    created = _parse_time(meta.get("created_at"))
-    if created is None and origin is not None:
-        created = batch_date(origin)
-    if created is None and first_batch is not None:
-        created = batch_date(first_batch)
-    if created is None:
-        created = _mtime(directory)
-    declared = meta.get("parameter_fingerprint")
-    if declared and declared != stored:
-        problems.append(f"{meta_path}: parameter_fingerprint {declared} differs from {FINGERPRINT_FILE} {stored}")
-    return LegacyExperiment(
-        dataset=dataset,
-        name=name,
-        path=directory,
-        legacy_fingerprint=stored,
-        computed_fingerprint=computed,
-        matches=computed == stored,
-        new_fingerprint=new_fp,
-        origin_batch=origin,
-        created_at=created,
-        purpose=meta.get("experiment_purpose") or exp_section.get("purpose"),
-        description=meta.get("experiment_description") or exp_section.get("description"),
-        config=config,
-        config_yaml=config_text,
-    )
 
 
-def scan_legacy_tree(path: str | Path) -> LegacyImportReport:
-    """Read a legacy tree and check every experiment's fingerprint; writes nothing."""
-    tree = Path(path)
-    shared = tree / "_shared"
-    if not shared.is_dir():
-        raise ValueError(f"{tree} is not a legacy tree: it has no _shared directory")
-    report = LegacyImportReport()
-    for batch in sorted(p for p in tree.glob("batch_*") if p.is_dir() and not p.is_symlink()):
-        members: dict[tuple[str, str], Path] = {}
-        for entry in sorted(batch.glob("*/*")):
-            if entry.name.startswith("."):
+def _plan_experiment(store: LocalStore, exp: LegacyExperiment, in_place: bool) -> PlannedExperiment:
+    if not exp.matches:
+        return PlannedExperiment(exp, SKIP, reason="fingerprint mismatch")
+    dest = store.experiment_dir(exp.dataset, exp.name)
+    copy = not in_place and not (dest.exists() or dest.is_symlink())
+    if not in_place and not copy and read_fingerprint(dest) != exp.legacy_fingerprint:
+        return PlannedExperiment(exp, SKIP, reason=(
+            f"{dest} already exists with fingerprint {read_fingerprint(dest)} (not {exp.legacy_fingerprint}); "
+            "not overwritten, not imported"))
+    holder = _name_holder(store, exp.dataset, exp.name)
+    if holder is None:
+        return PlannedExperiment(exp, IMPORT, copy)
+    if holder == exp.new_fingerprint:
+        return PlannedExperiment(exp, PRESENT, copy)
+    earlier = store.record_by_name(exp.dataset, exp.name)
+    if earlier and earlier.get("recipe") == RECIPE and earlier.get("legacy_fingerprint") == exp.legacy_fingerprint:
+        return PlannedExperiment(exp, REIMPORT, copy, replaces=holder)
+    return PlannedExperiment(exp, SKIP, reason=f"name {exp.dataset}/{exp.name} is reserved by another fingerprint "
+                                               f"({holder[:12]}) in {store.root}; not imported")
+
+
+def plan_import(path: str | Path, root: str | Path) -> LegacyImportReport:
+    """What importing the tree at `path` into the store at `root` would do; reads only."""
+    tree = scan_legacy_tree(path)
+    store = LocalStore(root)
+    in_place = tree.path.resolve() == store.root
+    report = LegacyImportReport(tree, store.root, problems=list(tree.problems))
+    for exp in tree.experiments:
+        planned = _plan_experiment(store, exp, in_place)
+        report.planned.append(planned)
+        if planned.action == SKIP and exp.matches:
+            report.problems.append(f"{exp.path}: {planned.reason}")
+    adopted = {p.exp.key for p in report.planned if p.action != SKIP}
+    for batch_id, members in tree.entries.items():
+        for key, entry in members.items():
+            if key not in adopted:
                 continue
-            target = _entry_target(entry, shared)
-            if isinstance(target, str):
-                report.problems.append(f"{entry}: batch entry {target}, ignored")
-            elif target in members:
-                report.problems.append(f"{entry}: second entry for {target[0]}/{target[1]} in {batch.name}, ignored")
+            if in_place:
+                report.views.append(PlannedView(batch_id, key, entry, KEEP))
+                continue
+            view = store.view_path(batch_id, *key)
+            if view.exists() and not view.is_symlink():
+                report.problems.append(f"{view}: exists and is not a symlink; batch view not created")
             else:
-                members[target] = entry
-        report.entries[batch.name] = members
-        report.batches[batch.name] = list(members)
-    first_batch: dict[tuple[str, str], str] = {}
-    for batch_id in sorted(report.batches, key=lambda b: (batch_date(b) or datetime.max, b)):
-        for key in report.batches[batch_id]:
-            first_batch.setdefault(key, batch_id)
-    for directory in sorted(p for p in shared.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
-        key = (directory.parent.name, directory.name)
-        exp = _read_experiment(directory, first_batch.get(key), report.problems)
-        if exp is None:
-            continue
-        report.experiments.append(exp)
-        if not exp.matches:
-            report.problems.append(
-                f"{directory}: fingerprint mismatch: {FINGERPRINT_FILE} says {exp.legacy_fingerprint}, "
-                f"{CONFIG_FILE} gives {exp.computed_fingerprint}; not imported"
-            )
+                report.views.append(PlannedView(batch_id, key, view, CREATE))
     return report
 
 
-def _reserve(store: LocalStore, exp: LegacyExperiment) -> str | None:
-    """Reserve the legacy name for the new fingerprint; None when another fingerprint holds it.
-
-    The legacy name is kept exactly (no suffix), and only when its directory is this experiment.
-    """
-    if read_fingerprint(store.experiment_dir(exp.dataset, exp.name)) not in (None, exp.legacy_fingerprint, exp.new_fingerprint):
-        return None
-    return exp.name if store.claim_name(exp.dataset, exp.name, exp.new_fingerprint) else None
-
-
-def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> str | None:
-    """Copy one shared directory into the store; a problem string when it cannot."""
+def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> None:
+    """Copy one shared directory into the store under a temporary name, then rename it into place."""
     dest = store.experiment_dir(exp.dataset, exp.name)
-    if dest.exists() or dest.is_symlink():
-        found = read_fingerprint(dest)
-        if found == exp.legacy_fingerprint:
-            return None  # same experiment already there: keep it
-        return (f"{exp.path}: {dest} already exists with fingerprint {found} "
-                f"(not {exp.legacy_fingerprint}); not overwritten, not imported")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".tmp-{exp.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
@@ -277,7 +156,55 @@ def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> str | None:
         shutil.rmtree(tmp, ignore_errors=True)
         if read_fingerprint(dest) != exp.legacy_fingerprint:
             raise
+
+
+def _registration(exp: LegacyExperiment) -> dict[str, Any]:
+    return {
+        "fingerprint": exp.new_fingerprint,
+        "scheme": IMPORT_SCHEME,
+        "dataset": exp.dataset,
+        "recipe": RECIPE,
+        "semantic_name": exp.name,
+        "stages": {},
+        "params": exp.params,
+        "purpose": exp.purpose,
+        "description": exp.description,
+        "config": exp.config,
+        "config_yaml": exp.config_yaml,
+        "origin_batch": exp.origin_batch,
+        "created_at": exp.created_at.replace(tzinfo=timezone.utc).isoformat(timespec="seconds"),
+        "legacy_fingerprint": exp.legacy_fingerprint,
+    }
+
+
+def _adopt(planned: PlannedExperiment, store: LocalStore, lineage: Lineage) -> str | None:
+    """Register one experiment (store and lineage); a problem string when its name was taken meanwhile."""
+    exp = planned.exp
+    carried: list[dict[str, Any]] = []
+    if planned.replaces:
+        carried = lineage.batches_using(planned.replaces)
+        store.remove_registration(planned.replaces)
+        store.release_name(exp.dataset, exp.name)
+        lineage.remove_experiment(planned.replaces)
+    if not store.claim_name(exp.dataset, exp.name, exp.new_fingerprint):
+        return f"{exp.path}: name {exp.dataset}/{exp.name} was reserved by another fingerprint meanwhile; not imported"
+    store.save_registration(_registration(exp))
+    lineage.record_experiment(
+        fingerprint=exp.new_fingerprint, scheme=IMPORT_SCHEME, dataset=exp.dataset, semantic_name=exp.name,
+        shared_path=str(store.experiment_dir(exp.dataset, exp.name)), params=exp.params, config_yaml=exp.config_yaml,
+        origin_batch=exp.origin_batch, created_at=exp.created_at, legacy_fingerprint=exp.legacy_fingerprint,
+    )
+    if exp.splits:
+        lineage.mark_complete(exp.new_fingerprint, completed_at=exp.created_at)
+    for member in carried:
+        lineage.record_membership(batch_id=member["batch_id"], dataset=member["dataset"], fingerprint=exp.new_fingerprint,
+                                  view_path=member["view_path"], reused=member["reused"])
     return None
+
+
+def _joined(values: list[str | None]) -> str | None:
+    """The distinct values in order, `; `-joined (None when there is none)."""
+    return "; ".join(dict.fromkeys(v for v in values if v)) or None
 
 
 def import_legacy(path: str | Path, root: str | Path, *, lineage: Lineage) -> LegacyImportReport:
@@ -286,74 +213,32 @@ def import_legacy(path: str | Path, root: str | Path, *, lineage: Lineage) -> Le
     In place (`path` is `root`) nothing under `_shared` or `batch_*` is touched; otherwise the
     shared directories are copied (never over existing data) and batch views are made as relative
     symlinks. Mismatching or unreadable experiments are reported in `problems` and not imported.
+    Data is copied first; then registrations and lineage, in one lineage transaction.
     """
-    report = scan_legacy_tree(path)
+    report = plan_import(path, root)
     store = LocalStore(root)
-    in_place = Path(path).resolve() == store.root
+    for planned in (p for p in report.planned if p.copy):
+        _copy_experiment(planned.exp, store)
     done: dict[tuple[str, str], LegacyExperiment] = {}
-    for exp in report.experiments:
-        if not exp.matches:
-            continue
-        if not in_place:
-            problem = _copy_experiment(exp, store)
+    with lineage.session():
+        for planned in (p for p in report.planned if p.action != SKIP):
+            problem = _adopt(planned, store, lineage)
             if problem:
                 report.problems.append(problem)
-                continue
-        if _reserve(store, exp) != exp.name:
-            report.problems.append(
-                f"{exp.path}: name {exp.dataset}/{exp.name} is reserved by another fingerprint in {store.root}; not imported")
-            continue
-        created_iso = exp.created_at.replace(tzinfo=timezone.utc).isoformat(timespec="seconds")
-        store.save_registration({
-            "fingerprint": exp.new_fingerprint,
-            "scheme": IMPORT_SCHEME,
-            "dataset": exp.dataset,
-            "recipe": "legacy",
-            "semantic_name": exp.name,
-            "stages": {},
-            "params": {},
-            "config": exp.config,
-            "config_yaml": exp.config_yaml,
-            "origin_batch": exp.origin_batch,
-            "created_at": created_iso,
-            "legacy_fingerprint": exp.legacy_fingerprint,
-        })
-        lineage.record_experiment(
-            fingerprint=exp.new_fingerprint,
-            scheme=IMPORT_SCHEME,
-            dataset=exp.dataset,
-            semantic_name=exp.name,
-            shared_path=str(store.experiment_dir(exp.dataset, exp.name)),
-            params={},
-            config_yaml=exp.config_yaml,
-            origin_batch=exp.origin_batch,
-            created_at=exp.created_at,
-            legacy_fingerprint=exp.legacy_fingerprint,
-        )
-        lineage.mark_complete(exp.new_fingerprint, completed_at=exp.created_at)
-        done[exp.key] = exp
-    for batch_id, members in report.entries.items():
-        keys = [k for k in members if k in done]
-        if not keys:
-            continue
-        created = batch_date(batch_id) or min(done[k].created_at for k in keys)
-        lineage.record_batch(batch_id, purpose=batch_purpose(batch_id), created_at=created)
-        for key in keys:
-            exp = done[key]
-            if in_place:
-                view = members[key]  # left exactly as it is: it works already
             else:
-                view = store.view_path(batch_id, *key)
-                if view.exists() and not view.is_symlink():
-                    report.problems.append(f"{view}: exists and is not a symlink; batch view not created")
-                    continue
-                view = store.path(store.link(batch_id, *key))
-            lineage.record_membership(
-                batch_id=batch_id,
-                dataset=exp.dataset,
-                fingerprint=exp.new_fingerprint,
-                view_path=str(view),
-                reused=batch_id != exp.origin_batch,
-            )
+                done[planned.exp.key] = planned.exp
+        for batch_id, members in report.tree.entries.items():
+            keys = [k for k in members if k in done]
+            if not keys:
+                continue
+            origin = [done[k] for k in keys if done[k].origin_batch == batch_id]
+            lineage.record_batch(batch_id, purpose=_joined([e.purpose for e in origin]),
+                                 description=_joined([e.description for e in origin]),
+                                 created_at=batch_date(batch_id) or min(done[k].created_at for k in keys))
+        for view in (v for v in report.views if v.key in done):
+            exp = done[view.key]
+            path_ = view.path if view.action == KEEP else store.path(store.link(view.batch_id, *view.key))
+            lineage.record_membership(batch_id=view.batch_id, dataset=exp.dataset, fingerprint=exp.new_fingerprint,
+                                      view_path=str(path_), reused=view.batch_id != exp.origin_batch)
     report.imported = list(done.values())
     return report
