@@ -226,7 +226,7 @@ def test_cli_exports_legacy_experiments_and_skips_those_without_data(root, tmp_p
 
 def test_export_from_an_s3_store(tmp_path, monkeypatch):
     """The same export reads an S3 store (moto on 127.0.0.1) through the store's own API."""
-    from tests.s3_server import make_bucket, s3_server
+    from synth_assets.testing.s3_server import make_bucket, s3_server
 
     monkeypatch.setenv("SYNTH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("SYNTH_LINEAGE_DB", raising=False)
