@@ -38,6 +38,12 @@ NUMBER_WORDS: dict[str, float] = {
     "dozen": 12.0, "half": 0.5, "quarter": 0.25, "twice": 2.0, "thrice": 3.0, "once": 1.0, "single": 1.0,
     "both": 2.0, "double": 2.0, "triple": 3.0, "pair": 2.0,
 }
+FUNCTION_WORDS = frozenset("""
+a an the of to in on at for with by from into onto over under up down out off about as than then and or but so if
+is are was were be been being am has have had do does did will would can could should shall may might must
+i you he she it we they me him her us them my your his its our their this that these those there here who whom
+what which when where why how some any all each every very just also only
+""".split())
 _MULTIPLIERS = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9}
 _DIGITS_RE = re.compile(r"^\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th|s)?$")
 
@@ -108,3 +114,8 @@ def names(text: str) -> list[str]:
 def ends_mid_sentence(text: str) -> bool:
     """True when `text` does not end with terminal punctuation (closing quotes and brackets ignored)."""
     return not text.rstrip(_CLOSERS).endswith(TERMINAL)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words without function words ("the", "was", "his" ...) or possessive 's, in order."""
+    return [w.removesuffix("'s") for w in (x.lower() for x in words(text)) if w not in FUNCTION_WORDS]

@@ -1,7 +1,9 @@
 """`rules`: cheap deterministic checks that catch the meaning changes small models make most.
 
 A candidate is rejected by the first failing check, in this order: identical to the original
-(after normalisation), truncated, length ratio, negation, numbers, names, required words, max words.
+(after normalisation), truncated, length ratio, negation, numbers, names, word order (the same
+content words in another order, without a change of passive "by" or genitive "of": "the dog bit the man" -> "the man bit the
+dog"; at least three content words, and not just a phrase moved to the front), required words, max words.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class RulesValidator:
             added = [n for n in dict.fromkeys(text.names(c.rewrite)) if n.lower() not in known]
             if added:
                 return f"name added: {_fmt(added)}"
+        if s.word_order:
+            found = self._reordered(c)
+            if found:
+                return found
         if s.required_words_field:
             missing = [w for w in self._required(c) if not contains_word(c.rewrite, w)]
             if missing:
@@ -93,6 +99,19 @@ class RulesValidator:
         if added:
             return f"{what} added: {_fmt(sorted(added))}"
         return None
+
+    @staticmethod
+    def _reordered(c: Candidate) -> str | None:
+        before, after = text.content_words(c.original), text.content_words(c.rewrite)
+        if len(before) < 3 or before == after or Counter(before) != Counter(after):
+            return None
+        if any(after == before[k:] + before[:k] for k in range(1, len(before))):
+            return None  # a phrase moved to the front or back: "the pond froze in winter" -> "in winter the pond froze"
+        a, b = Counter(w.lower() for w in text.words(c.original)), Counter(w.lower() for w in text.words(c.rewrite))
+        if a["by"] != b["by"] or a["of"] != b["of"]:
+            return None  # passive or genitive: "the police held him" -> "he was held by the police"; "X of Y" -> "Y's X"
+        moved = next(w for w, v in zip(before, after) if w != v)
+        return f"roles may be swapped: same words in another order ('{moved}' moved)"
 
     def _required(self, c: Candidate) -> list[str]:
         field = self.spec.required_words_field

@@ -51,6 +51,7 @@ class RulesSpec(_Spec):
     negation: bool = True
     numbers: bool = True
     names: bool = True
+    word_order: bool = True
     required_words_field: str | None = Field(None, description="Row field listing words the rewrite must contain")
     max_words: int | None = Field(None, ge=1)
 
@@ -66,7 +67,7 @@ class SimilaritySpec(_Spec):
 
     kind: Literal["similarity"] = "similarity"
     min: float = Field(0.6, ge=-1.0, le=1.0)
-    max: float = Field(0.97, ge=-1.0, le=1.0)
+    max: float = Field(0.99, ge=-1.0, le=1.0)
     model: str = Field(DEFAULT_EMBEDDING_MODEL, description="all-MiniLM-L6-v2 (offline package) or a local model folder")
     backend: Literal["sentence-transformers", "model2vec"] = "sentence-transformers"
 
