@@ -172,19 +172,14 @@ class DecontaminationIndex:
 
 
 def references_from_rows(rows: Iterable[dict[str, Any]], source: str, fields: Sequence[str] | None = None) -> list[Reference]:
-    """One reference per string field (or per named field) of each row, sourced `{source}:{row}:{field}`."""
-    out = []
-    for i, row in enumerate(rows):
-        for key in fields if fields is not None else list(row):
-            value = row.get(key)
-            if isinstance(value, str) and value.strip():
-                out.append(Reference(value, f"{source}:{i}:{key}"))
-    return out
+    """One reference per string field (or per named field) of each row, sourced `{source}:{row index}:{field}`."""
+    return _references(enumerate(rows), source, fields)
 
 
 def references_from_jsonl(path: str | Path, fields: Sequence[str] | None = None) -> list[Reference]:
-    """References from a JSONL file (an evaluation split or a benchmark); a bad line names file and line."""
-    rows = []
+    """References from a JSONL file (an evaluation split or a benchmark), sourced `{file name}:{line}:{field}`;
+    a bad line raises `ConfigError` naming file and line."""
+    numbered = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -195,5 +190,15 @@ def references_from_jsonl(path: str | Path, fields: Sequence[str] | None = None)
                 raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
             if not isinstance(row, dict):
                 raise ConfigError(path, "each line must be a JSON object", line=number)
-            rows.append(row)
-    return references_from_rows(rows, Path(path).name, fields)
+            numbered.append((number, row))
+    return _references(numbered, Path(path).name, fields)
+
+
+def _references(numbered: Iterable[tuple[int, dict[str, Any]]], source: str, fields: Sequence[str] | None) -> list[Reference]:
+    out = []
+    for number, row in numbered:
+        for key in fields if fields is not None else list(row):
+            value = row.get(key)
+            if isinstance(value, str) and value.strip():
+                out.append(Reference(value, f"{source}:{number}:{key}"))
+    return out
