@@ -11,7 +11,7 @@ Definitions (a "slot" is one field of one row to rewrite, a "candidate" a slot w
 - rewrite_rate = accepted rewrites / slots (= accepted / rows with one rewritten field)
 - acceptance_rate = accepted / candidates that some validator judged
 - truncation_rate = candidates with finish_reason "length" / candidates
-- rejections.{validator}[.{reason}] = verdicts that rejected (reason = text before the first ':')
+- rejections.{validator}[.{reason}] = verdicts that rejected, by `reason_key` of their reason
 - similarity_* = the similarity validator's scores over every candidate it judged
 - distinct_1/2 = distinct word uni/bigrams / all, over accepted rewrites; self_bleu = mean
   sacrebleu sentence BLEU (0-100) of each sampled accepted rewrite against the other sampled ones
@@ -21,6 +21,7 @@ Definitions (a "slot" is one field of one row to rewrite, a "candidate" a slot w
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from typing import Any
 
@@ -63,6 +64,12 @@ def self_bleu(texts: list[str], *, sample: int = 200, seed: int = 0) -> float | 
     return float(np.mean(scores))
 
 
+def reason_key(reason: str) -> str:
+    """A reason without its particulars: the text before ':' without a parenthesised part.
+    "negation dropped: 'not'" -> "negation dropped"; "not the same (1/5): ..." -> "not the same"."""
+    return re.sub(r"\s*\(.*\)\s*$", "", reason.split(":")[0]).strip()
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -101,7 +108,7 @@ def quality_metrics(rows: list[dict[str, Any]], *, decontamination_hits: int | l
         for v in s["verdicts"]:
             if not v["accepted"]:
                 rejections[f"rejections.{v['validator']}"] += 1
-                rejections[f"rejections.{v['validator']}.{v['reason'].split(':')[0].strip()}"] += 1
+                rejections[f"rejections.{v['validator']}.{reason_key(v['reason'])}"] += 1
     out.update(sorted(rejections.items()))
     for when in ("before", "after"):
         labels = Counter(str(row.get(f"label_{when}")) for row in rows if row.get(f"label_{when}") is not None)

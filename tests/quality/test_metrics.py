@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synth_assets.quality.metrics import distinct_n, metrics_markdown, quality_metrics, quality_row, self_bleu
+from synth_assets.quality.metrics import distinct_n, metrics_markdown, quality_metrics, quality_row, reason_key, self_bleu
 from synth_assets.quality.validators import AllOf, Candidate, RulesValidator
 
 
@@ -43,6 +43,8 @@ def test_known_rows_give_known_metrics():
     assert m["decontamination_hits"] == 2
     assert m["rejections.rules"] == 2 and m["rejections.rules.truncated"] == 1
     assert m["rejections.rules.identical to the original"] == 1
+    assert reason_key("not the same (P(same)=0.20, 2/5): roles swapped") == "not the same"
+    assert reason_key("negation dropped: 'not'") == "negation dropped"
     assert (m["label_before.0"], m["label_before.1"], m["label_after.1"]) == (2, 3, 3)
     assert 0 <= m["self_bleu"] <= 100
 

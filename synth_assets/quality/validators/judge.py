@@ -166,7 +166,9 @@ class JudgeValidator:
         p_same = same_probability(answer, response.logprobs)
         if p_same is None:
             return Verdict(self.name, answer.verdict == "same", float(answer.score), f"{said} [no logprobs returned]")
-        return Verdict(self.name, p_same >= self.spec.min_same_prob, round(p_same, 4), f"P(same)={p_same:.2f}; {said}")
+        accepted = p_same >= self.spec.min_same_prob
+        decision = f"{'same' if accepted else 'not the same'} (P(same)={p_same:.2f}, {answer.score}/5)"
+        return Verdict(self.name, accepted, round(p_same, 4), f"{decision}: {answer.reason.strip()[:80]}".rstrip(": "))
 
 
 class ResourceChat:
