@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/validators.py --no-judge --decon-rows 200000   # quick
 
 Validators: `rules`, `similarity` (defaults), and on the real local model (SmolLM2-135M):
-`judge` (JSON schema, each pair's catalog validation prompt + few-shot examples), `judge_builtin`
+`judge` (JSON schema, each pair's catalog validation prompt + few-shot examples; `--backend openai
+--model gpt-4o-mini` measures another backend's judge), `judge_builtin`
 (the built-in prompt, no examples), `judge_logprobs` (as `judge`, verdict from P(same)) and the
 current free-text judge of the rephrase recipe (`freetext_judge`: catalog prompt, max_tokens 8,
 parsed with `rephrase.verdict`) as the baseline. Every validator sees every pair; combinations are
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from resources.llm import ChatRequest, LLMResource  # noqa: E402
 from synth_assets.core.catalog import find_entry  # noqa: E402
 from synth_assets.quality.calibration import SHIPPED_PAIRS, LabelledPair, load_pairs, report, run_validators  # noqa: E402
-from synth_assets.quality.decontamination import DecontaminationIndex, Reference, references_from_rows  # noqa: E402
+from synth_assets.quality.decontamination import DecontaminationIndex, references_from_rows  # noqa: E402
 from synth_assets.quality.validators import (  # noqa: E402
     Candidate, ResourceChat, SpecDefaults, Verdict, build_validators,
 )
@@ -86,24 +87,29 @@ class FreeTextJudge:
         return out
 
 
-def calibration(pairs: list[LabelledPair], judge: bool, cache_dir: Path) -> dict:
+def calibration(pairs: list[LabelledPair], args: argparse.Namespace, cache_dir: Path) -> dict:
     validators = build_validators(["rules", "similarity"])
+    validators[1].validate([pairs[0].candidate()])  # loads the embedding model: not timed
     chat = None
-    if judge:
-        llm = LLMResource(cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
+    if not args.no_judge:
+        llm = LLMResource(backend=args.backend, model=args.model, base_url=args.base_url,
+                          cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
         chat = ResourceChat(llm)
         chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
+
+        backend = {"backend": args.backend, "model": args.model}
 
         def judge_for(name: str, **spec):
             def make(entry):
                 defaults = SpecDefaults(prompt=entry.prompts.validation, examples=entry.prompts.validation_examples)
-                return build_validators([{"kind": "judge", "name": name, **spec}], chat=chat, defaults=defaults)[0]
+                return build_validators([{"kind": "judge", "name": name, **backend, **spec}], chat=chat, defaults=defaults)[0]
             return make
 
         datasets = [p.dataset for p in pairs]
         validators += [
             PerDataset("judge", judge_for("judge"), datasets),
-            PerDataset("judge_builtin", lambda entry: build_validators([{"kind": "judge", "name": "judge_builtin"}], chat=chat)[0], datasets),
+            PerDataset("judge_builtin", lambda entry: build_validators([{"kind": "judge", "name": "judge_builtin", **backend}],
+                                                                      chat=chat)[0], datasets),
             PerDataset("judge_logprobs", judge_for("judge_logprobs", logprobs=True), datasets),
             PerDataset("freetext_judge", lambda entry: FreeTextJudge(entry, chat), datasets),
         ]
@@ -113,11 +119,27 @@ def calibration(pairs: list[LabelledPair], judge: bool, cache_dir: Path) -> dict
         if all(name in verdicts for name in combo):
             results["+".join(combo)] = report(pairs, verdicts, seconds, combo).to_dict()
     judges = [v for v in validators if isinstance(v, PerDataset)]
-    stats = {v.name: {k: sum(getattr(b, k, 0) for b in v.built.values()) for k in ("requests_sent", "json_retries", "failed_requests")}
-             for v in judges}
-    sweep = similarity_sweep(pairs, verdicts)
-    return {"combinations": results, "judge_requests": stats, "similarity_sweep": sweep,
-            "llm_usage": chat.usage.to_dict() if chat else None}
+    stats = {v.name: {k: sum(getattr(b, k) for b in v.built.values()) for k in ("requests_sent", "json_retries", "failed_requests")}
+             for v in judges if v.name != "freetext_judge"}
+    return {"combinations": results, "judge_requests": stats, "similarity_sweep": similarity_sweep(pairs, verdicts),
+            "drift_rejected": drift(pairs), "llm_usage": chat.usage.to_dict() if chat else None}
+
+
+def drift(pairs: list[LabelledPair], seed: int = 0) -> dict[str, float]:
+    """Share of drifted rewrites rejected: each original paired with another original of the same dataset
+    (what a rewriter that ignores its input produces). The calibration negatives are near-misses instead."""
+    rnd = random.Random(seed)
+    originals: dict[str, list[str]] = {}
+    for p in pairs:
+        originals.setdefault(p.dataset, list(dict.fromkeys(q.original for q in pairs if q.dataset == p.dataset)))
+    drifted = []
+    for p in pairs:
+        other = rnd.choice([o for o in originals[p.dataset] if o != p.original])
+        drifted.append(LabelledPair(p.original, other, "not the same", "drift", p.dataset, p.field))
+    verdicts, _ = run_validators(drifted, build_validators(["rules", "similarity"]))
+    out = {name: sum(not v.accepted for v in vs) / len(vs) for name, vs in verdicts.items()}
+    out["rules+similarity"] = sum(not (a.accepted and b.accepted) for a, b in zip(verdicts["rules"], verdicts["similarity"])) / len(pairs)
+    return out
 
 
 def similarity_sweep(pairs: list[LabelledPair], verdicts: dict) -> list[dict]:
@@ -181,6 +203,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=Path, default=SHIPPED_PAIRS)
     parser.add_argument("--no-judge", action="store_true", help="skip the LLM judges")
+    parser.add_argument("--backend", default="local", choices=["local", "openai", "vllm"], help="judge backend")
+    parser.add_argument("--model", help="judge model (required for openai / vllm)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --backend openai")
     parser.add_argument("--decon-rows", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, help="write all figures as JSON here")
     args = parser.parse_args()
@@ -189,7 +214,7 @@ def main() -> None:
         if p.dataset == "unspecified":
             raise SystemExit(f"{args.pairs}:{p.line}: dataset: needed to pick the catalog prompt")
     with tempfile.TemporaryDirectory() as tmp:
-        results = {"calibration": calibration(pairs, not args.no_judge, Path(tmp))}
+        results = {"calibration": calibration(pairs, args, Path(tmp))}
     results["decontamination"] = decontamination(args.decon_rows)
     print_tables(results)
     if args.out:
@@ -210,6 +235,7 @@ def print_tables(results: dict) -> None:
     for row in results["calibration"]["similarity_sweep"]:
         print(f"| {row['min']} | {row['max']} | {row['accuracy_similarity']:.3f} | {row['accuracy_rules_similarity']:.3f} | "
               f"{row['recall_paraphrase_rules_similarity']:.3f} |")
+    print("\ndrifted rewrites rejected:", json.dumps(results["calibration"]["drift_rejected"]))
     print("\ndecontamination:", json.dumps(results["decontamination"]))
 
 
