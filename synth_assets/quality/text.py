@@ -35,7 +35,7 @@ NUMBER_WORDS: dict[str, float] = {
     **{w: float(i) for i, w in enumerate(_UNITS)}, **{w: float(i) for i, w in enumerate(_ORDINAL_UNITS)},
     **{w: float(10 * i) for i, w in enumerate(_TENS) if w}, **{w: float(10 * i) for i, w in enumerate(_ORDINAL_TENS) if w},
     "hundred": 100.0, "hundredth": 100.0, "thousand": 1e3, "thousandth": 1e3, "million": 1e6, "billion": 1e9,
-    "dozen": 12.0, "half": 0.5, "quarter": 0.25, "twice": 2.0, "thrice": 3.0, "once": 1.0, "single": 1.0,
+    "dozen": 12.0, "half": 0.5, "quarter": 0.25, "twice": 2.0, "thrice": 3.0, "single": 1.0,
     "both": 2.0, "double": 2.0, "triple": 3.0, "pair": 2.0,
 }
 FUNCTION_WORDS = frozenset("""
