@@ -1,0 +1,161 @@
+"""Calibration: run validators on hand-labelled (original, rephrased) pairs and score them.
+
+Pairs file: JSONL, one object per line with `original`, `rephrased`, `label` ("same" | "not the
+same") and optional `kind`, `dataset`, `field`. "same" is the positive class: accepting a rewrite
+is predicting "same"; a failed verdict counts as a rejection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.quality.validators.base import Candidate, Validator, Verdict
+
+LABELS = ("same", "not the same")
+SHIPPED_PAIRS = Path(__file__).resolve().parent / "calibration" / "superglue_pairs.jsonl"
+_KEYS = {"original", "rephrased", "label", "kind", "dataset", "field"}
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    original: str
+    rephrased: str
+    label: str
+    kind: str = "unspecified"
+    dataset: str = "unspecified"
+    field: str = "text"
+    line: int = 0
+
+    @property
+    def same(self) -> bool:
+        return self.label == "same"
+
+    def candidate(self) -> Candidate:
+        return Candidate(original=self.original, rewrite=self.rephrased, field=self.field, row={self.field: self.original})
+
+
+def load_pairs(path: str | Path) -> list[LabelledPair]:
+    """Read a pairs file; a bad line raises `ConfigError` naming file, line and field."""
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
+            if not isinstance(row, dict):
+                raise ConfigError(path, "each line must be a JSON object", line=number)
+            unknown = sorted(set(row) - _KEYS)
+            if unknown:
+                raise ConfigError(path, f"unknown key (expected {', '.join(sorted(_KEYS))})", line=number, field=unknown[0])
+            for key in ("original", "rephrased", "label"):
+                if key not in row:
+                    raise ConfigError(path, "missing", line=number, field=key)
+            for key in sorted(_KEYS & set(row)):
+                if not isinstance(row[key], str) or not row[key].strip():
+                    raise ConfigError(path, f"must be a non-empty string, got {row[key]!r}", line=number, field=key)
+            if row["label"] not in LABELS:
+                raise ConfigError(path, f"must be 'same' or 'not the same', got {row['label']!r}", line=number, field="label")
+            pairs.append(LabelledPair(**row, line=number))
+    if not pairs:
+        raise ConfigError(path, "no labelled pairs")
+    return pairs
+
+
+def scores(predicted: list[bool], actual: list[bool]) -> dict[str, Any]:
+    """Accuracy, and precision/recall/F1 of "same"; confusion[actual][predicted] counts."""
+    tp = sum(p and a for p, a in zip(predicted, actual))
+    fp = sum(p and not a for p, a in zip(predicted, actual))
+    fn = sum(a and not p for p, a in zip(predicted, actual))
+    tn = len(actual) - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "n": len(actual),
+        "accuracy": (tp + tn) / len(actual) if actual else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "confusion": {"same": {"same": tp, "not the same": fn}, "not the same": {"same": fp, "not the same": tn}},
+    }
+
+
+def _accuracy_by(pairs: list[LabelledPair], predicted: list[bool], key: str) -> dict[str, float]:
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for pair, p in zip(pairs, predicted):
+        hits[getattr(pair, key)].append(p == pair.same)
+    return {k: sum(v) / len(v) for k, v in sorted(hits.items())}
+
+
+@dataclass
+class CalibrationReport:
+    """Figures of one validator combination on one set of pairs (see `scores` for the definitions)."""
+
+    validators: list[str]
+    n: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    confusion: dict[str, dict[str, int]]
+    per_kind: dict[str, float]
+    per_dataset: dict[str, float]
+    per_validator: dict[str, dict[str, Any]]
+    pairs_per_s: float
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def report(pairs: list[LabelledPair], verdicts: dict[str, list[Verdict]], seconds: dict[str, float],
+           combination: list[str] | None = None) -> CalibrationReport:
+    """Score a combination (all must accept) from per-validator verdicts already computed on `pairs`."""
+    combination = list(combination or verdicts)
+    actual = [p.same for p in pairs]
+    per_validator = {}
+    for name in combination:
+        accepted = [v.accepted for v in verdicts[name]]
+        figures = {k: v for k, v in scores(accepted, actual).items() if k not in ("n", "confusion")}
+        figures["pairs_per_s"] = len(pairs) / seconds[name] if seconds.get(name) else float("inf")
+        figures["failed"] = sum(v.failed for v in verdicts[name])
+        per_validator[name] = figures
+    predicted = [all(verdicts[name][i].accepted for name in combination) for i in range(len(pairs))]
+    total = sum(seconds.get(name, 0.0) for name in combination)
+    errors = [{"line": p.line, "kind": p.kind, "label": p.label, "original": p.original, "rephrased": p.rephrased,
+               "reasons": {name: verdicts[name][i].reason for name in combination}}
+              for i, (p, guess) in enumerate(zip(pairs, predicted)) if guess != p.same]
+    return CalibrationReport(
+        validators=combination, **scores(predicted, actual),
+        per_kind=_accuracy_by(pairs, predicted, "kind"), per_dataset=_accuracy_by(pairs, predicted, "dataset"),
+        per_validator=per_validator, pairs_per_s=len(pairs) / total if total else float("inf"),
+        failed=sum(any(verdicts[name][i].failed for name in combination) for i in range(len(pairs))), errors=errors,
+    )
+
+
+def run_validators(pairs: list[LabelledPair], validators: list[Validator]) -> tuple[dict[str, list[Verdict]], dict[str, float]]:
+    """Each validator on every pair (no short-circuit, so each gets its own figures); verdicts and seconds."""
+    candidates = [p.candidate() for p in pairs]
+    verdicts, seconds = {}, {}
+    for validator in validators:
+        started = time.perf_counter()
+        verdicts[validator.name] = validator.validate(candidates)
+        seconds[validator.name] = time.perf_counter() - started
+    return verdicts, seconds
+
+
+def calibrate(pairs: list[LabelledPair] | str | Path, validators: list[Validator]) -> CalibrationReport:
+    """Run `validators` on labelled pairs (or a pairs file) and report the all-must-accept combination."""
+    if not isinstance(pairs, list):
+        pairs = load_pairs(pairs)
+    verdicts, seconds = run_validators(pairs, validators)
+    return report(pairs, verdicts, seconds)

@@ -1,0 +1,90 @@
+"""The fault-injection OpenAI server (tests/fake_openai_server.py) plus scripted replies and a request log.
+
+A rule `{"replies": [text, ...], "finish_reason": "stop"}` for a message content answers its k-th
+arrival with `replies[min(k, len) - 1]`; every request body is kept for `GET /requests`.
+Run: `python tests/quality/fake_judge_server.py --port P [--max-seconds T]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.fake_openai_server import FakeOpenAI, free_port  # noqa: E402
+
+
+class ScriptedOpenAI(FakeOpenAI):
+    def reset(self) -> None:
+        super().reset()
+        self.bodies: list[dict] = []
+
+    async def requests(self, _: web.Request) -> web.Response:
+        return web.json_response(self.bodies)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        content = body["messages"][-1]["content"]
+        rule = self.rules.get(content, {})
+        if "replies" not in rule:
+            return await super().chat(request)  # aiohttp keeps the body: it can be read again
+        self.bodies.append(body)
+        self.received[content] += 1
+        self.answered[content] += 1
+        replies = rule["replies"]
+        text = replies[min(self.received[content], len(replies)) - 1]
+        return web.json_response({
+            "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": rule.get("finish_reason", "stop")}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="exit on its own after this long")
+    args = parser.parse_args()
+    fake = ScriptedOpenAI(0.0)
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", fake.chat)
+    app.router.add_post("/control", fake.control)
+    app.router.add_get("/counts", fake.counts)
+    app.router.add_get("/requests", fake.requests)
+
+    async def deadline(_: web.Application) -> None:
+        asyncio.get_running_loop().call_later(args.max_seconds, os._exit, 0)
+
+    app.on_startup.append(deadline)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+def start(max_seconds: float = 600.0) -> tuple[subprocess.Popen, str]:
+    """Start the server as a subprocess; returns (process, base URL of its `/v1`). Stop it by its PID."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--max-seconds", str(max_seconds)])
+    root = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{root}/counts", timeout=1)
+            return proc, f"{root}/v1"
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("scripted fake OpenAI server did not start")
+
+
+if __name__ == "__main__":
+    main()
