@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.fake_openai_server import FakeOpenAI, free_port  # noqa: E402
+from synth_assets.testing.fake_openai_server import FakeOpenAI, free_port  # noqa: E402
 
 
 class ScriptedOpenAI(FakeOpenAI):

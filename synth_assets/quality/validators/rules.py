@@ -14,7 +14,7 @@ from typing import Any
 from synth_assets.quality import text
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import RulesSpec
-from synth_assets.recipes.stories import contains_word
+from synth_assets.recipes.stories.blocks import contains_word
 
 
 def _fmt(values: Any) -> str:

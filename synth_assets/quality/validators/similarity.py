@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synth_assets.curation.embeddings import Encoder
+from synth_assets.recipes.curation.embeddings import Encoder
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import SimilaritySpec
 
