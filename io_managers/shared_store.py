@@ -1,9 +1,10 @@
 """IO manager: (asset, partition) -> the fingerprinted shared store.
 
-Writes stage outputs atomically under `_stages/`, records each materialization (with its upstream
-edges) and its LLM usage in lineage, and attaches metadata (path, rows, fingerprints, semantic name,
-reused flag, preview, tokens and cost). Published folders are written by the publish step of the
-stage-asset builder; this only records them. Handles runs that target one partition or a range.
+Stage outputs are written by the stage-asset builder while it holds the stage's claim (so that the
+computation and the write are one worker's); the IO manager records each materialization (with its
+upstream edges) and its LLM usage in lineage, attaches metadata (path, rows, fingerprints, semantic
+name, reused flag, preview, tokens and cost) and loads upstream stages for downstream assets.
+Handles runs that target one partition or a range.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ class StageOutput:
     rows: list[dict[str, Any]] | None
     reused: bool
     started_at: dt.datetime
-    key: str | None = None  # the data file's key; None: write `rows` as the stage's output
+    key: str | None = None  # the data file's key in the store
     content_hash: str | None = None
     llm_usage: dict[str, Any] | None = None
     llm_model: tuple[str, str] | None = None
     upstream: list[dict[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
-    extra_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def stage_fingerprint(self) -> str:
@@ -83,9 +83,6 @@ class SharedStoreIOManager(ConfigurableIOManager):
     def _record(self, context: OutputContext, partition: str, out: StageOutput) -> dict[str, Any]:
         store, lineage = self.store.store, self.store.lineage
         record = out.record
-        if out.key is None:
-            out.key, out.content_hash = store.write_stage(out.dataset, out.stage, out.stage_fingerprint, out.rows or [],
-                                                          {"asset": context.asset_key.to_user_string()}, out.extra_files)
         rows = out.read_rows(store)
         uri = store.uri(out.key)
         asset = context.asset_key.to_user_string()

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -24,19 +25,17 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
-_root: list[str] = []  # the store root of this command, set once by the `synth` callback
-
-
-def set_root(root: str | None) -> None:
+def resolve_root(root: str | None) -> str:
     """`--root`, else `$SYNTH_ROOT`, else `./data` (local roots made absolute)."""
     root = root or default_root()
-    _root[:] = [root if root.startswith("s3://") else str(Path(root).resolve())]
+    return root if root.startswith("s3://") else str(Path(root).resolve())
 
 
 def root() -> str:
-    if not _root:
-        set_root(None)
-    return _root[0]
+    """The store root of the running command (the `synth` callback keeps it in the click context)."""
+    context = click.get_current_context(silent=True)
+    chosen = context.find_root().obj if context is not None else None
+    return chosen if isinstance(chosen, str) else resolve_root(None)
 
 
 def store() -> Store:

@@ -71,6 +71,17 @@ def draft_record(fps: Fingerprints, *, dataset: str, recipe: str, config: dict[s
             "params": fps.params, "config": config, "config_yaml": config_yaml, "source_file": source_file, **extra}
 
 
+def _drop_failed_holder(store: Store, lineage: Lineage, dataset: str, name: str) -> None:
+    """A corrected config gets the name of the failed registration it replaces: that one is dropped (it holds no data)."""
+    holder = store.failed_holder(dataset, name)
+    if holder is None:
+        return
+    store.remove_registration(holder)
+    store.clear_failure(holder)
+    store.release_name(dataset, name)
+    lineage.remove_experiment(holder)
+
+
 def register_record(
     draft: dict[str, Any], preferred_name: str, store: Store, lineage: Lineage, *, batch_id: str,
     purpose: str | None = None, description: str | None = None, job: Any = None, fingerprints: Fingerprints | None = None,
@@ -82,6 +93,7 @@ def register_record(
     try:
         record = store.registration(fingerprint)
     except KeyError:
+        _drop_failed_holder(store, lineage, draft["dataset"], preferred_name)
         name = store.reserve_name(draft["dataset"], preferred_name, fingerprint)
         mine = {**draft, "semantic_name": name, "origin_batch": batch_id,
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

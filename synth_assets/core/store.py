@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from synth_assets.core.leases import Lease, claim
+
 FINGERPRINT_FILE = ".fingerprint"
+TMP_PREFIX = ".tmp-"
 SHARED, STAGES, META = "_shared", "_stages", ".synth"
 
 
@@ -95,8 +99,19 @@ class Store(abc.ABC):
         """Names directly under a directory prefix (files and folders)."""
 
     @abc.abstractmethod
-    def building(self, prefix: str, fingerprint: str) -> contextlib.AbstractContextManager[DirWriter]:
-        """Build a directory; on success it appears complete at `prefix` with `.fingerprint` last."""
+    def building(self, prefix: str, fingerprint: str, *, replace: bool = False) -> contextlib.AbstractContextManager[DirWriter]:
+        """Build a directory; on success it appears complete at `prefix` with `.fingerprint` last.
+
+        `replace`: copy-on-write over a complete directory, swapped in atomically once the new copy is
+        complete (readers never see a missing or partial directory; a failure leaves the old one)."""
+
+    @abc.abstractmethod
+    def clear_leftovers(self, prefix: str) -> None:
+        """Remove what killed writers of `prefix` left behind (only while holding the claim on it)."""
+
+    def claim(self, key: str, done: Callable[[], bool], on_wait: Callable[[str], None] | None = None) -> Lease | None:
+        """One worker per `key` (see `leases`): the lease, or None once `done()` holds."""
+        return claim(self, key, done, on_wait=on_wait)
 
     @abc.abstractmethod
     def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None: ...
@@ -143,6 +158,23 @@ class Store(abc.ABC):
         marker = self.fingerprint_at(self.experiment_key(record["dataset"], record["semantic_name"]))
         return marker is not None and marker in (record["fingerprint"], record.get("legacy_fingerprint"))
 
+    # --- run outcomes --------------------------------------------------------------------------
+    def record_failure(self, fingerprint: str, *, run_id: str, stage: str, error: str) -> None:
+        """A run of this registration failed (shown as `failed` until a run completes it)."""
+        status = {"status": "failed", "run_id": run_id, "stage": stage, "error": error[:2000],
+                  "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        self.write_bytes(f"{META}/status/{fingerprint}.json", json.dumps(status, indent=2).encode())
+
+    def clear_failure(self, fingerprint: str) -> None:
+        self.delete(f"{META}/status/{fingerprint}.json")
+
+    def failure(self, fingerprint: str) -> dict[str, Any] | None:
+        """The last failure of a registration that no run has completed since, or None."""
+        try:
+            return json.loads(self.read_bytes(f"{META}/status/{fingerprint}.json"))
+        except FileNotFoundError:
+            return None
+
     def reserve_name(self, dataset: str, preferred: str, fingerprint: str) -> str:
         """The preferred semantic name, or a deterministic `_{fp6}` suffix when another fingerprint has it.
 
@@ -158,6 +190,16 @@ class Store(abc.ABC):
         """Hold `name` for `fingerprint` (race-free); False when another fingerprint holds it."""
         marker = f"{META}/names/{dataset}/{name}"
         return self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint
+
+    def failed_holder(self, dataset: str, name: str) -> str | None:
+        """The fingerprint holding `name` if its run failed and it never completed (it holds no data), else None."""
+        try:
+            holder = self.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip()
+        except FileNotFoundError:
+            return None
+        if self.failure(holder) is None or self.is_complete(dataset, name, holder):
+            return None
+        return holder
 
     def release_name(self, dataset: str, name: str) -> None:
         self.delete(f"{META}/names/{dataset}/{name}")
@@ -205,13 +247,21 @@ class Store(abc.ABC):
                 if fingerprint:
                     yield dataset, name, fingerprint
 
+    def files_key_of(self, prefix: str) -> str:
+        """Where the files of a complete directory are (S3 folders replaced copy-on-write keep them in a version)."""
+        return prefix
+
+    def files_key(self, dataset: str, name: str) -> str:
+        return self.files_key_of(self.experiment_key(dataset, name))
+
     def published_data_file(self, dataset: str, name: str) -> str:
-        """The main data file of a published experiment, relative to its folder (as its metadata records it)."""
+        """The key of a published experiment's main data file (as its metadata records it)."""
+        files = self.files_key(dataset, name)
         try:
-            summary = json.loads(self.read_bytes(f"{self.experiment_key(dataset, name)}/experiment_metadata.json")).get("summary", {})
+            summary = json.loads(self.read_bytes(f"{files}/experiment_metadata.json")).get("summary", {})
         except (FileNotFoundError, ValueError):
             summary = {}
-        return summary.get("data_file") or f"{dataset}/{dataset.lower()}_train.jsonl"
+        return f"{files}/{summary.get('data_file') or f'{dataset}/{dataset.lower()}_train.jsonl'}"
 
     def remove_experiment(self, dataset: str, name: str) -> None:
         self.delete_prefix(self.experiment_key(dataset, name))
@@ -221,24 +271,25 @@ class Store(abc.ABC):
         return self.fingerprint_at(self.stage_key(dataset, stage, stage_fp)) == stage_fp
 
     def write_stage(
-        self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict, extra_files: dict[str, bytes] | None = None
+        self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict, extra_files: dict[str, bytes] | None = None,
+        *, replace: bool = False,
     ) -> tuple[str, str]:
         """Write a stage's rows (and side files, e.g. a quarantine) atomically; return the data key and content hash."""
         prefix = self.stage_key(dataset, stage, stage_fp)
         data = jsonl_bytes(rows)
         content_hash = hashlib.sha256(data).hexdigest()
-        with self.building(prefix, stage_fp) as out:
+        with self.building(prefix, stage_fp, replace=replace) as out:
             out.write_bytes("data.jsonl", data)
             for relative, content in (extra_files or {}).items():
                 out.write_bytes(relative, content)
             out.write_text("meta.json", json.dumps({**meta, "content_sha256": content_hash}, indent=2, default=str))
-        return f"{prefix}/data.jsonl", content_hash
+        return f"{self.files_key_of(prefix)}/data.jsonl", content_hash
 
     def read_stage(self, dataset: str, stage: str, stage_fp: str) -> list[dict[str, Any]]:
         prefix = self.stage_key(dataset, stage, stage_fp)
         if self.fingerprint_at(prefix) != stage_fp:
             raise FileNotFoundError(f"stage {stage} {stage_fp[:12]} of {dataset} is not complete ({self.uri(prefix)})")
-        return self.read_jsonl(f"{prefix}/data.jsonl")
+        return self.read_jsonl(f"{self.files_key_of(prefix)}/data.jsonl")
 
     def read_jsonl(self, key: str) -> list[dict[str, Any]]:
         return parse_jsonl(self.read_bytes(key))

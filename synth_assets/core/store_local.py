@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from synth_assets.core.store import FINGERPRINT_FILE, META, DirWriter, Store
+from synth_assets.core.store import FINGERPRINT_FILE, META, TMP_PREFIX, DirWriter, Store
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -45,17 +47,42 @@ class _LocalWriter(DirWriter):
         shutil.copyfile(source, path)
 
 
+_RENAME_EXCHANGE = 2
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`): readers see one or the other, never neither."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), _RENAME_EXCHANGE) != 0:  # -100: AT_FDCWD
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot swap {a} and {b}: {os.strerror(error)}")
+
+
+def swap_delay_s() -> float:
+    """Fault injection for tests: seconds to wait with a complete new copy, just before it is swapped in."""
+    return float(os.environ.get("SYNTH_SWAP_DELAY_S") or 0)
+
+
 @contextlib.contextmanager
-def building(final: Path, fingerprint: str) -> Iterator[Path]:
-    """Yield a temporary directory; on success mark it with `.fingerprint` and rename it to `final`."""
+def building(final: Path, fingerprint: str, *, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory; on success mark it with `.fingerprint` and rename it to `final`.
+
+    With `replace`, a complete `final` is swapped out atomically (copy-on-write: readers of `final`
+    see the old data until the new copy is complete) and then deleted.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
         atomic_write_bytes(tmp / FINGERPRINT_FILE, (fingerprint + "\n").encode())
         if final.exists() and read_fingerprint(final) is None:
             shutil.rmtree(final)  # leftovers without a marker are never complete data
+        if replace and final.exists():
+            time.sleep(swap_delay_s())
+            exchange(tmp, final)
+            shutil.rmtree(tmp)  # now the old copy
+            return
         try:
             os.rename(tmp, final)
         except OSError:
@@ -115,12 +142,18 @@ class LocalStore(Store):
         folder = self.path(prefix)
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".tmp-"))
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(TMP_PREFIX))
 
     @contextlib.contextmanager
-    def building(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
-        with building(self.path(prefix), fingerprint) as tmp:
+    def building(self, prefix: str, fingerprint: str, *, replace: bool = False) -> Iterator[DirWriter]:
+        with building(self.path(prefix), fingerprint, replace=replace) as tmp:
             yield _LocalWriter(tmp)
+
+    def clear_leftovers(self, prefix: str) -> None:
+        """Temporary copies of `prefix` left by killed writers (call with the claim on `prefix` held)."""
+        final = self.path(prefix)
+        for leftover in final.parent.glob(f"{TMP_PREFIX}{final.name}-*") if final.parent.is_dir() else []:
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None:
         view = self.path(view_key)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from synth_assets.core.store import FINGERPRINT_FILE, DirWriter, Store
+from synth_assets.core.store_local import swap_delay_s
 
 VIEW_FORMAT = "synth-view/1"
+VERSIONS, CURRENT = ".v", ".current"  # copy-on-write versions of an experiment folder, and the pointer to the live one
 
 
 class S3StoreError(RuntimeError):
@@ -111,9 +115,7 @@ class S3Store(Store):
 
     def delete_prefix(self, prefix: str) -> None:
         self.delete(f"{prefix}/{FINGERPRINT_FILE}")  # first, alone: a half-deleted directory must never look complete
-        keys = [obj["Key"] for page in self._list(prefix) for obj in page.get("Contents", [])]
-        for start in range(0, len(keys), 1000):
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+        self._delete_keys(self._keys(prefix))
 
     def children(self, prefix: str) -> list[str]:
         names = set()
@@ -124,10 +126,14 @@ class S3Store(Store):
         return sorted(n for n in names if n)
 
     @contextlib.contextmanager
-    def building(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
+    def building(self, prefix: str, fingerprint: str, *, replace: bool = False) -> Iterator[DirWriter]:
         existing = self.fingerprint_at(prefix)
         if existing not in (None, fingerprint):
             raise FileExistsError(f"{self.uri(prefix)} holds another fingerprint; refusing to overwrite it")
+        if existing == fingerprint and replace:
+            with self._new_version(prefix, fingerprint) as writer:
+                yield writer
+            return
         if existing == fingerprint:  # complete already (same fingerprint = same data): never rewrite it
             yield _Discard()
             return
@@ -142,6 +148,42 @@ class S3Store(Store):
                     self.delete(key)
             raise
         self.write_bytes(f"{prefix}/{FINGERPRINT_FILE}", (fingerprint + "\n").encode())
+
+    @contextlib.contextmanager
+    def _new_version(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
+        """Copy-on-write on S3 (no rename): the new copy goes under `{prefix}/{VERSIONS}/{id}/`, complete with its
+        marker, then `{prefix}/{CURRENT}` switches to it in one PUT; readers follow it (`files_key`)."""
+        old = self.files_key_of(prefix)
+        version = f"{prefix}/{VERSIONS}/{uuid.uuid4().hex[:12]}"
+        with self.building(version, fingerprint) as writer:
+            yield writer
+        time.sleep(swap_delay_s())
+        self.write_bytes(f"{prefix}/{CURRENT}", version.rsplit("/", 1)[1].encode())
+        if old != prefix:
+            self._delete_keys(self._keys(old))
+        else:
+            kept = (f"{prefix}/{FINGERPRINT_FILE}", f"{prefix}/{CURRENT}")
+            self._delete_keys([k for k in self._keys(prefix) if k not in kept and not k.startswith(f"{prefix}/{VERSIONS}/")])
+
+    def files_key_of(self, prefix: str) -> str:
+        """Where an experiment's files are: `{prefix}`, or the version `{prefix}/{CURRENT}` names after a replace."""
+        try:
+            return f"{prefix}/{VERSIONS}/{self.read_bytes(f'{prefix}/{CURRENT}').decode().strip()}"
+        except FileNotFoundError:
+            return prefix
+
+    def clear_leftovers(self, prefix: str) -> None:
+        """An incomplete directory (no marker) is a killed writer's: its objects go."""
+        if self.fingerprint_at(prefix) is None:
+            self._delete_keys(self._keys(prefix))
+
+    def _keys(self, prefix: str) -> list[str]:
+        return [obj["Key"][len(self.prefix) + 1:] if self.prefix else obj["Key"]
+                for page in self._list(prefix) for obj in page.get("Contents", [])]
+
+    def _delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": self._key(k)} for k in keys[start:start + 1000]]})
 
     def write_view(self, view_key: str, target_key: str, fingerprint: str) -> None:
         manifest = {"format": VIEW_FORMAT, "target": target_key, "target_uri": self.uri(target_key), "fingerprint": fingerprint}

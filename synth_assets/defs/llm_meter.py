@@ -9,6 +9,7 @@ from synth_assets.core.config import Sampling
 from synth_assets.recipes.base import StageRun
 
 NO_CACHE_TAG = "synth/no_cache"  # "true": bypass the LLM request cache (synth regenerate)
+REGENERATE_TAG = "synth/regenerate"  # stage names rebuilt copy-on-write instead of reused (synth regenerate)
 PROGRESS_TAG = "synth/progress"  # "bar": rich progress bars instead of log lines (a person watches a terminal)
 
 

@@ -27,7 +27,7 @@ from dagster import (
 
 from io_managers.shared_store import StageOutput
 from synth_assets.core.publish import link_views, write_experiment_files
-from synth_assets.defs.llm_meter import LLMMeter
+from synth_assets.defs.llm_meter import REGENERATE_TAG, LLMMeter
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Recipe, Rows, Stage, StageFailed, StageRun
 
@@ -93,28 +93,53 @@ class _StageRunner:
     def run(self, upstream: Rows | None) -> tuple[StageOutput | None, StageRun]:
         """The stage's output for this partition (None: the stage has nothing to store yet)."""
         started = dt.datetime.now(dt.timezone.utc)
-        stage_fp = self.record["stages"][self.stage.name]
         run = self.stage_run(upstream)
         out = StageOutput(stage=self.stage.name, dataset=self.record["dataset"], record=self.record, rows=None, reused=False,
                           started_at=started, upstream=self.upstream_edges())
-        if self.recipe.publishes(self.stage):
-            self._publish(run, out)
-        elif self.store.stage_complete(self.record["dataset"], self.stage.name, stage_fp):
-            out.reused = True
-            out.key = self.store.stage_key(self.record["dataset"], self.stage.name, stage_fp) + "/data.jsonl"
-            self.context.log.info(f"stage {self.stage.name} {stage_fp[:12]} already in the store: reused, no LLM call")
-        else:
-            rows = self.stage.run(run)
-            if rows is None and self.stage.waits:
-                return None, run
-            self._check_failures(run)
-            out.rows, out.extra_files = rows, run.extra_files
-            if isinstance(run.chat, LLMMeter) and run.chat.usage is not None:
-                out.llm_usage, out.llm_model = run.chat.usage.to_dict(), run.chat.model
+        try:
+            made = self._publish(run, out) if self.recipe.publishes(self.stage) else self._compute(run, out)
+        except Exception as exc:
+            self.store.record_failure(self.record["fingerprint"], run_id=run.run_id, stage=self.stage.name,
+                                      error=f"{type(exc).__name__}: {exc}")
+            raise
+        if not made:
+            return None, run
         rows = out.read_rows(self.store)
         extra = self.stage.metadata(run, rows) if self.stage.metadata else {}
         out.metadata = {k: metadata_value(v) for k, v in {**run.metadata, **extra}.items()}
         return out, run
+
+    @property
+    def rebuild(self) -> bool:
+        """`synth regenerate` rebuilds this stage (copy-on-write) instead of reusing it."""
+        return self.stage.name in self.context.run.tags.get(REGENERATE_TAG, "").split(",")
+
+    def _claim(self, key: str, done) -> Any:
+        return self.store.claim(key, lambda: not self.rebuild and done(), on_wait=self.context.log.info)
+
+    def _compute(self, run: StageRun, out: StageOutput) -> bool:
+        """Reuse the stage from the store, or compute and store it while holding its claim; False: nothing yet."""
+        dataset, stage_fp = self.record["dataset"], self.record["stages"][self.stage.name]
+        key = self.store.stage_key(dataset, self.stage.name, stage_fp)
+        lease = self._claim(key, lambda: self.store.stage_complete(dataset, self.stage.name, stage_fp))
+        if lease is None:
+            out.reused = True
+            out.key = self.store.files_key_of(key) + "/data.jsonl"
+            self.context.log.info(f"stage {self.stage.name} {stage_fp[:12]} is in the store: reused, no LLM call")
+            return True
+        with lease:
+            self.store.clear_leftovers(key)
+            rows = self.stage.run(run)
+            if rows is None and self.stage.waits:
+                return False
+            self._check_failures(run)
+            out.rows = rows
+            out.key, out.content_hash = self.store.write_stage(dataset, self.stage.name, stage_fp, rows,
+                                                               {"asset": asset_key(self.recipe, self.stage).to_user_string()},
+                                                               run.extra_files, replace=self.rebuild)
+        if isinstance(run.chat, LLMMeter) and run.chat.usage is not None:
+            out.llm_usage, out.llm_model = run.chat.usage.to_dict(), run.chat.model
+        return True
 
     def _check_failures(self, run: StageRun) -> None:
         """The failure policy: more failed requests than `max_failure_rate` allows and nothing is stored."""
@@ -126,25 +151,31 @@ class _StageRunner:
                               f"{allowed:.0%}); nothing was stored, a rerun sends only the failed requests. First error: "
                               f"{run.chat.first_error if isinstance(run.chat, LLMMeter) else 'n/a'}")
 
-    def _publish(self, run: StageRun, out: StageOutput) -> None:
+    def _publish(self, run: StageRun, out: StageOutput) -> bool:
+        """Write `_shared/{dataset}/{name}/` once (claimed; copy-on-write when regenerating), then link every batch's view."""
         store, record, lineage = self.store, self.record, self.store_resource.lineage
         dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
         prefix = store.experiment_key(dataset, name)
-        if store.is_complete(dataset, name, fingerprint):
+        lease = self._claim(prefix, lambda: store.is_complete(dataset, name, fingerprint))
+        if lease is None:
             out.reused = True
-            out.key = f"{prefix}/{store.published_data_file(dataset, name)}"
+            out.key = store.published_data_file(dataset, name)
         else:
-            rows = self.stage.run(run)
-            usage = lineage.query(
-                "SELECT coalesce(sum(prompt_tokens),0) AS prompt_tokens, coalesce(sum(completion_tokens),0) AS completion_tokens, "
-                "coalesce(sum(cost_usd),0) AS cost_usd FROM llm_usage WHERE fingerprint = ?", [fingerprint])[0]
-            with store.building(prefix, fingerprint) as files:
-                published = self.recipe.publish(run, rows, files)
-                summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage}
-                write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
-            out.key = f"{prefix}/{published.data_file}"
+            with lease:
+                store.clear_leftovers(prefix)
+                rows = self.stage.run(run)
+                usage = lineage.query(
+                    "SELECT coalesce(sum(prompt_tokens),0) AS prompt_tokens, coalesce(sum(completion_tokens),0) AS completion_tokens, "
+                    "coalesce(sum(cost_usd),0) AS cost_usd FROM llm_usage WHERE fingerprint = ?", [fingerprint])[0]
+                with store.building(prefix, fingerprint, replace=self.rebuild) as files:
+                    published = self.recipe.publish(run, rows, files)
+                    summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage}
+                    write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
+            out.key = store.published_data_file(dataset, name)
+        store.clear_failure(fingerprint)
         batches = link_views(store, lineage, record)
         run.metadata.update({"batches": ", ".join(batches), "shared_path": FilePath(store.experiment_uri(dataset, name))})
+        return True
 
     def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:
         required = self.stage.required_fields(self.job) if self.stage.required_fields else None
