@@ -1,70 +1,32 @@
-"""DuckDB lineage store: experiments, batches, materializations, edges and LLM usage.
+"""The lineage API: experiments, batches, materializations, edges and LLM usage.
 
-A DuckDB file admits one writing process at a time, and while a writer holds it
-no other process can even read it. Dagster's multiprocess executor and the CLI
-touch the file concurrently, so every access here opens a short-lived
-connection inside an inter-process file lock (``{db}.lock``), runs one
-transaction and closes. Processes that bypass our lock (a ``duckdb`` shell, say)
-are handled by retrying the open with backoff.
+One API over two backends (see `local.py` and `ducklake.py`): a local DuckDB file (the default)
+or DuckLake with a PostgreSQL catalog, chosen by the target (a path, or a ``ducklake:postgres:``
+URL). Every write is portable SQL: no ON CONFLICT, RETURNING, UPDATE or sequence of its own; an
+upsert reads and then inserts or replaces (delete + insert), which is correct because each
+backend runs one writer at a time.
 
-Timestamps are stored as naive UTC ``TIMESTAMP`` values; aware datetimes are
-converted, naive ones are taken to be UTC already.
+Timestamps are stored as naive UTC ``TIMESTAMP`` values; aware datetimes are converted, naive
+ones are taken to be UTC already.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-from filelock import FileLock
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL);
-CREATE TABLE IF NOT EXISTS experiments (
-    fingerprint VARCHAR PRIMARY KEY, scheme VARCHAR, dataset VARCHAR NOT NULL,
-    semantic_name VARCHAR, shared_path VARCHAR, params JSON, config_yaml VARCHAR,
-    origin_batch VARCHAR, created_at TIMESTAMP NOT NULL, legacy_fingerprint VARCHAR,
-    status VARCHAR NOT NULL DEFAULT 'registered', completed_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id VARCHAR PRIMARY KEY, purpose VARCHAR, description VARCHAR,
-    created_at TIMESTAMP NOT NULL);
-CREATE TABLE IF NOT EXISTS batch_members (
-    batch_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL,
-    view_path VARCHAR, reused BOOLEAN NOT NULL, added_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (batch_id, dataset, fingerprint));
-CREATE SEQUENCE IF NOT EXISTS materialization_ids;
-CREATE TABLE IF NOT EXISTS materializations (
-    id BIGINT PRIMARY KEY DEFAULT nextval('materialization_ids'),
-    asset VARCHAR NOT NULL, partition_key VARCHAR, dataset VARCHAR, fingerprint VARCHAR,
-    stage_fingerprint VARCHAR, run_id VARCHAR, path VARCHAR, rows BIGINT,
-    content_hash VARCHAR, reused BOOLEAN, started_at TIMESTAMP, ended_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS lineage_edges (
-    materialization_id BIGINT NOT NULL,
-    downstream_asset VARCHAR, downstream_partition VARCHAR, downstream_path VARCHAR,
-    upstream_asset VARCHAR, upstream_partition VARCHAR, upstream_path VARCHAR,
-    run_id VARCHAR);
-CREATE TABLE IF NOT EXISTS llm_usage (
-    run_id VARCHAR, asset VARCHAR, partition_key VARCHAR, fingerprint VARCHAR,
-    batch_id VARCHAR, backend VARCHAR, model VARCHAR,
-    requests BIGINT, cache_hits BIGINT, failures BIGINT, retries BIGINT,
-    prompt_tokens BIGINT, completion_tokens BIGINT, cost_usd DOUBLE,
-    recorded_at TIMESTAMP NOT NULL);
-CREATE TABLE IF NOT EXISTS api_batches (
-    batch_id VARCHAR PRIMARY KEY, job_key VARCHAR, input_sha256 VARCHAR, endpoint VARCHAR,
-    model VARCHAR, requests BIGINT, estimate_usd DOUBLE, description VARCHAR,
-    created_at TIMESTAMP NOT NULL);
-"""
+from synth_assets.core.lineage.local import LocalBackend
+from synth_assets.core.lineage.target import DuckLakeSettings, is_ducklake_url
+from synth_assets.core.lineage.values import experiment_rows as _experiment_rows
+from synth_assets.core.lineage.values import rows as _rows
+from synth_assets.core.lineage.values import utc as _utc
 
 _USAGE_KEYS = ("requests", "cache_hits", "failures", "retries",
                "prompt_tokens", "completion_tokens", "cost_usd")
@@ -72,44 +34,55 @@ _USAGE_KEYS = ("requests", "cache_hits", "failures", "retries",
 T = TypeVar("T")
 
 
-def _utc(dt: datetime | None) -> datetime:
-    """Naive UTC datetime; ``None`` means now, naive input is assumed UTC."""
-    if dt is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    if dt.tzinfo is not None:
-        return dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return dt
+def _one(con: duckdb.DuckDBPyConnection, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    where = " AND ".join(f"{column} = ?" for column in key)
+    found = _rows(con.execute(f"SELECT * FROM {table} WHERE {where}", list(key.values())))
+    return found[0] if found else None
 
 
-def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> None:
+    con.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()))
 
 
-def _experiment_rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    rows = _rows(cur)
-    for row in rows:
-        row["params"] = json.loads(row["params"]) if row["params"] else {}
-    return rows
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+def _replace(con: duckdb.DuckDBPyConnection, table: str, key: dict[str, Any], row: dict[str, Any]) -> None:
+    """Delete + insert: DuckLake inlines both, where an UPDATE would write a Parquet file."""
+    where = " AND ".join(f"{column} = ?" for column in key)
+    con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
+    _insert(con, table, row)
 
 
 class Lineage:
-    """Process-safe access to ``lineage.duckdb``; cheap to construct (one per process or resource)."""
+    """Process-safe lineage access; cheap to construct (one per process or resource).
+
+    ``db_path``: a local DuckDB file, or ``ducklake:postgres:<libpq connection string>`` with
+    ``data_path`` (default ``$SYNTH_LINEAGE_DATA``: an ``s3://`` prefix or a shared folder) for a
+    new lake. ``lock_timeout_s`` bounds the wait for the writer lock; ``retries`` and
+    ``retry_backoff_s`` bound the retries of a foreign file lock or a DuckLake commit conflict.
+    """
 
     def __init__(self, db_path: str | Path, lock_timeout_s: float = 120.0,
-                 retries: int = 6, retry_backoff_s: float = 0.1):
+                 retries: int = 6, retry_backoff_s: float = 0.1, *,
+                 data_path: str | None = None, ducklake: DuckLakeSettings | None = None):
         self.db_path = str(db_path)
         self.lock_timeout_s = lock_timeout_s
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
-        self._schema_ready = False
-        self._session_con: duckdb.DuckDBPyConnection | None = None
-        self._session_lock = threading.Lock()
+        if is_ducklake_url(self.db_path):
+            from synth_assets.core.lineage.ducklake import backend_for  # needs the `distributed` extra
+            self._backend = backend_for(self.db_path, data_path or os.environ.get("SYNTH_LINEAGE_DATA") or None,
+                                        ducklake or DuckLakeSettings(), lock_timeout_s, retries, retry_backoff_s)
+        else:
+            self._backend = LocalBackend(self.db_path, lock_timeout_s, retries, retry_backoff_s)
+        self._in_session = False
         self._session_batches: set[tuple] = set()  # batch upserts done in this session: not repeated
+
+    def __repr__(self) -> str:
+        return f"Lineage({self._backend.describe()!r})"
+
+    @property
+    def is_ducklake(self) -> bool:
+        return is_ducklake_url(self.db_path)
 
     # ------------------------------------------------------------------ access
 
@@ -119,80 +92,34 @@ class Lineage:
 
         Committed when the block ends; rolled back, all of it, when it raises.
         """
-        self._ensure_schema()
-        if self._session_con is not None:
+        self._backend.ensure_schema()
+        if self._in_session:
             yield self
             return
-        with self._connection(read_only=False) as con:
-            con.begin()
-            self._session_con = con
+        with self._backend.transaction():
+            self._in_session = True
             try:
                 yield self
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
             finally:
-                self._session_con = None
+                self._in_session = False
                 self._session_batches = set()
-
-    @contextmanager
-    def _connection(self, read_only: bool):
-        """Hold the file lock and an open connection; retry foreign DuckDB locks."""
-        if self._session_con is not None:
-            with self._session_lock:  # one connection, used by one thread at a time
-                yield self._session_con
-            return
-        lock = FileLock(self.db_path + ".lock", timeout=self.lock_timeout_s)
-        with lock.acquire(poll_interval=0.005):
-            for attempt in range(self.retries + 1):
-                try:
-                    con = duckdb.connect(self.db_path, read_only=read_only)
-                    break
-                except duckdb.IOException as exc:
-                    if not _is_lock_error(exc) or attempt == self.retries:
-                        raise
-                    time.sleep(self.retry_backoff_s * 2 ** attempt)
-            try:
-                yield con
-            finally:
-                con.close()
-
-    def _ensure_schema(self) -> None:
-        if self._schema_ready:
-            return
-        Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connection(read_only=False) as con:
-            con.execute(_SCHEMA)
-            found = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-            if found is None:
-                con.execute("INSERT INTO schema_version VALUES (?, ?)",
-                            [SCHEMA_VERSION, _utc(None)])
-            elif found > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.db_path} has schema v{found}; this code knows "
-                                   f"v{SCHEMA_VERSION}")
-        self._schema_ready = True
 
     def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn`` in one write transaction (the session's, inside `session()`)."""
-        self._ensure_schema()
-        with self._connection(read_only=False) as con:
-            if con is self._session_con:
-                return fn(con)
-            con.begin()
-            try:
-                result = fn(con)
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-            return result
+        self._backend.ensure_schema()
+        return self._backend.write(fn)
 
     def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn`` on a read-only connection."""
-        self._ensure_schema()
-        with self._connection(read_only=True) as con:
-            return fn(con)
+        """Run ``fn`` on a consistent view (the session's transaction inside `session()`)."""
+        self._backend.ensure_schema()
+        return self._backend.read(fn)
+
+    def maintain(self, compact: bool = True) -> dict[str, int]:
+        """DuckLake: flush inlined rows, and with ``compact`` merge files and expire old snapshots.
+
+        Returns the live Parquet files per table. A local file needs none (returns ``{}``).
+        """
+        return self._backend.maintain(compact) if self.is_ducklake else {}
 
     # ------------------------------------------------------------------ writes
 
@@ -202,27 +129,38 @@ class Lineage:
                           created_at: datetime | None = None,
                           legacy_fingerprint: str | None = None) -> None:
         """Register an experiment; the first writer's origin_batch/created_at win."""
-        self._write(lambda con: con.execute(
-            """INSERT INTO experiments (fingerprint, scheme, dataset, semantic_name,
-                   shared_path, params, config_yaml, origin_batch, created_at,
-                   legacy_fingerprint)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (fingerprint) DO UPDATE SET legacy_fingerprint =
-                   coalesce(experiments.legacy_fingerprint, excluded.legacy_fingerprint)""",
-            [fingerprint, scheme, dataset, semantic_name, shared_path,
-             json.dumps(params, sort_keys=True, default=str), config_yaml, origin_batch,
-             _utc(created_at), legacy_fingerprint]))
+        row = {"fingerprint": fingerprint, "scheme": scheme, "dataset": dataset,
+               "semantic_name": semantic_name, "shared_path": shared_path,
+               "params": json.dumps(params, sort_keys=True, default=str), "config_yaml": config_yaml,
+               "origin_batch": origin_batch, "created_at": _utc(created_at),
+               "legacy_fingerprint": legacy_fingerprint}
+
+        def run(con):
+            key = {"fingerprint": fingerprint}
+            found = _one(con, "experiments", key)
+            if found is None:
+                _insert(con, "experiments", row)
+            elif found["legacy_fingerprint"] is None and legacy_fingerprint is not None:
+                _replace(con, "experiments", key, {**found, "legacy_fingerprint": legacy_fingerprint})
+        self._write(run)
 
     def mark_complete(self, fingerprint: str, completed_at: datetime | None = None) -> bool:
         """Mark an experiment complete, keeping the first completion time.
 
         Returns False (and changes nothing) when the fingerprint is not registered.
         """
-        return self._write(lambda con: bool(con.execute(
-            """UPDATE experiments SET status = 'complete',
-                   completed_at = coalesce(completed_at, ?)
-               WHERE fingerprint = ? RETURNING fingerprint""",
-            [_utc(completed_at), fingerprint]).fetchall()))
+        when = _utc(completed_at)
+
+        def run(con):
+            key = {"fingerprint": fingerprint}
+            found = _one(con, "experiments", key)
+            if found is None:
+                return False
+            if found["status"] != "complete" or found["completed_at"] is None:
+                _replace(con, "experiments", key,
+                         {**found, "status": "complete", "completed_at": found["completed_at"] or when})
+            return True
+        return self._write(run)
 
     def record_batch(self, batch_id: str, purpose: str | None = None,
                      description: str | None = None,
@@ -231,9 +169,9 @@ class Lineage:
         key = (batch_id, purpose, description, created_at)
         if key in self._session_batches:
             return
-        self._write(lambda con: self._upsert_batch(con, batch_id, purpose, description,
-                                                   created_at))
-        if self._session_con is not None:
+        when = _utc(created_at)
+        self._write(lambda con: self._upsert_batch(con, batch_id, purpose, description, when))
+        if self._in_session:
             self._session_batches.add(key)
 
     @staticmethod
@@ -241,32 +179,43 @@ class Lineage:
         if purpose is None and batch_id.startswith("batch_"):
             parts = batch_id.split("_", 2)
             purpose = parts[2] if len(parts) == 3 else None
-        con.execute(
-            """INSERT INTO batches VALUES (?, ?, ?, ?)
-               ON CONFLICT (batch_id) DO UPDATE SET
-                   purpose = coalesce(excluded.purpose, batches.purpose),
-                   description = coalesce(excluded.description, batches.description)""",
-            [batch_id, purpose, description, _utc(created_at)])
+        key = {"batch_id": batch_id}
+        found = _one(con, "batches", key)
+        if found is None:
+            _insert(con, "batches", {"batch_id": batch_id, "purpose": purpose, "description": description,
+                                     "created_at": created_at})
+            return
+        changed = {k: v for k, v in (("purpose", purpose), ("description", description))
+                   if v is not None and v != found[k]}
+        if changed:
+            _replace(con, "batches", key, {**found, **changed})
 
     def record_membership(self, *, batch_id: str, dataset: str, fingerprint: str,
                           view_path: str, reused: bool) -> None:
         """Add an experiment to a batch (creating the batch row if needed); idempotent."""
+        row = {"batch_id": batch_id, "dataset": dataset, "fingerprint": fingerprint,
+               "view_path": view_path, "reused": reused, "added_at": _utc()}
+        batch_known = any(key[0] == batch_id for key in self._session_batches)
+
         def run(con):
-            if not any(key[0] == batch_id for key in self._session_batches):
-                self._upsert_batch(con, batch_id, None, None, None)
-            con.execute("INSERT INTO batch_members VALUES (?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT DO NOTHING",
-                        [batch_id, dataset, fingerprint, view_path, reused, _utc(None)])
+            if not batch_known:
+                self._upsert_batch(con, batch_id, None, None, row["added_at"])
+            if _one(con, "batch_members", {k: row[k] for k in ("batch_id", "dataset", "fingerprint")}) is None:
+                _insert(con, "batch_members", row)
         self._write(run)
 
     def remove_membership(self, batch_id: str, dataset: str | None = None,
                           fingerprint: str | None = None) -> int:
         """Delete batch memberships matching the given filters; returns the count."""
-        return self._write(lambda con: len(con.execute(
-            """DELETE FROM batch_members WHERE batch_id = ?
-                   AND (? IS NULL OR dataset = ?) AND (? IS NULL OR fingerprint = ?)
-               RETURNING 1""",
-            [batch_id, dataset, dataset, fingerprint, fingerprint]).fetchall()))
+        where = "batch_id = ? AND (? IS NULL OR dataset = ?) AND (? IS NULL OR fingerprint = ?)"
+        params = [batch_id, dataset, dataset, fingerprint, fingerprint]
+
+        def run(con):
+            count = con.execute(f"SELECT count(*) FROM batch_members WHERE {where}", params).fetchone()[0]
+            if count:
+                con.execute(f"DELETE FROM batch_members WHERE {where}", params)
+            return count
+        return self._write(run)
 
     def remove_experiment(self, fingerprint: str) -> None:
         """Forget an experiment and its batch memberships (run history is kept)."""
@@ -285,40 +234,42 @@ class Lineage:
 
         ``upstream`` items are ``{"asset", "partition_key", "path"}`` dicts.
         """
+        row = {"asset": asset, "partition_key": partition_key, "dataset": dataset, "fingerprint": fingerprint,
+               "stage_fingerprint": stage_fingerprint, "run_id": run_id, "path": path, "rows": rows,
+               "content_hash": content_hash, "reused": reused,
+               "started_at": _utc(started_at) if started_at else None,
+               "ended_at": _utc(ended_at) if ended_at else None}
+        edges = [[asset, partition_key, path, u["asset"], u.get("partition_key"), u.get("path"), run_id]
+                 for u in upstream]
+
         def run(con):
-            mid = con.execute(
-                """INSERT INTO materializations (asset, partition_key, dataset,
-                       fingerprint, stage_fingerprint, run_id, path, rows, content_hash,
-                       reused, started_at, ended_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-                [asset, partition_key, dataset, fingerprint, stage_fingerprint, run_id,
-                 path, rows, content_hash, reused,
-                 _utc(started_at) if started_at else None,
-                 _utc(ended_at) if ended_at else None],
-            ).fetchone()[0]
-            edges = [[mid, asset, partition_key, path, u["asset"],
-                      u.get("partition_key"), u.get("path"), run_id] for u in upstream]
+            mid = self._backend.next_materialization_id(con)
+            _insert(con, "materializations", {"id": mid, **row})
             if edges:
                 con.executemany("INSERT INTO lineage_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                edges)
+                                [[mid, *edge] for edge in edges])
         self._write(run)
 
     def record_api_batch(self, *, batch_id: str, job_key: str, input_sha256: str, endpoint: str,
                          model: str, requests: int, estimate_usd: float, description: str = "") -> None:
         """Record an OpenAI Batch API batch id the moment it exists (idempotent)."""
-        self._write(lambda con: con.execute(
-            "INSERT INTO api_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id) DO NOTHING",
-            [batch_id, job_key, input_sha256, endpoint, model, requests, estimate_usd, description, _utc(None)]))
+        row = {"batch_id": batch_id, "job_key": job_key, "input_sha256": input_sha256, "endpoint": endpoint,
+               "model": model, "requests": requests, "estimate_usd": estimate_usd,
+               "description": description, "created_at": _utc()}
+
+        def run(con):
+            if _one(con, "api_batches", {"batch_id": batch_id}) is None:
+                _insert(con, "api_batches", row)
+        self._write(run)
 
     def record_llm_usage(self, *, run_id: str, asset: str, partition_key: str,
                          fingerprint: str, batch_id: str | None, backend: str,
                          model: str, usage: dict) -> None:
         """Append one LLM usage row; unknown ``usage`` keys are ignored."""
-        values = [usage.get(k, 0) or 0 for k in _USAGE_KEYS]
+        values = [run_id, asset, partition_key, fingerprint, batch_id, backend, model,
+                  *(usage.get(k, 0) or 0 for k in _USAGE_KEYS), _utc()]
         self._write(lambda con: con.execute(
-            "INSERT INTO llm_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, asset, partition_key, fingerprint, batch_id, backend, model,
-             *values, _utc(None)]))
+            "INSERT INTO llm_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
 
     # ----------------------------------------------------------------- queries
 
@@ -452,4 +403,5 @@ class Lineage:
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         """Run ad-hoc SQL on a read-only connection (writes raise duckdb errors)."""
-        return self._read(lambda con: _rows(con.execute(sql, params or [])))
+        self._backend.ensure_schema()
+        return self._backend.read_only(lambda con: _rows(con.execute(sql, params or [])))
