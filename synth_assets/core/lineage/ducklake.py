@@ -152,6 +152,8 @@ class DuckLakeBackend:
                 if attempt == self.retries:
                     raise RuntimeError(f"lineage commit to {self.describe()} still conflicted after "
                                        f"{self.retries} retries: {exc}") from exc
+                log.info("lineage commit to %s conflicted; replaying %d write(s), retry %d of %d",
+                         self.describe(), len(tx.writes), attempt + 1, self.retries)
                 time.sleep(self.retry_backoff_s * 2 ** attempt * random.uniform(1.0, 1.5))
 
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -185,6 +187,17 @@ class DuckLakeBackend:
 
     def next_materialization_id(self, con: duckdb.DuckDBPyConnection) -> int:
         return con.execute(next_id_sql(constraints=False)).fetchone()[0]
+
+    @contextmanager
+    def attached_file(self, path: str, alias: str) -> Iterator[None]:
+        """A local DuckDB file attached read-only to the lake's connection for the block."""
+        self.ensure_schema()
+        with self._mutex:
+            self._connection().execute(f"ATTACH {sql_literal(path)} AS {alias} (READ_ONLY)")
+            try:
+                yield
+            finally:
+                self._connection().execute(f"DETACH {alias}")
 
     @contextmanager
     def locked(self) -> Iterator[None]:
