@@ -3,6 +3,7 @@ racing writers, conflict replay, inlining and maintenance, the CLI, migration fr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing as mp
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from synth_assets.cli.main import app
 from synth_assets.core.lineage import DuckLakeSettings, Lineage
 from synth_assets.core.lineage.extensions import connect_offline
+from synth_assets.core.lineage.migrate import migrate
 from synth_assets.testing.servers import ServerUnavailable, postgres_server
 from tests.s3_server import make_bucket, s3_server
 
@@ -182,6 +184,23 @@ def test_new_lake_without_data_path_names_the_variable(pg, monkeypatch):
     url = "ducklake:postgres:" + pg.create_database(f"lake_nodata_{time.monotonic_ns()}")
     with pytest.raises(RuntimeError, match="SYNTH_LINEAGE_DATA"):
         Lineage(url).batches()
+
+
+def test_lookups_see_every_inlined_row(lake, tmp_path):
+    """More than 2,048 inlined experiments (DuckLake 0.3 lost the later ones under filter pushdown)."""
+    local = tmp_path / "many.duckdb"
+    Lineage(local).batches()
+    with duckdb.connect(str(local)) as con:
+        con.execute("""INSERT INTO experiments SELECT sha256(CAST(i AS VARCHAR)), 'synth/1', 'Copa', 'n' || i, '/s',
+                       '{}', '', 'batch_20250101_x', TIMESTAMP '2025-01-01', NULL, 'registered', NULL
+                       FROM range(3000) t(i)""")
+    lin = Lineage(lake)
+    migrate(local, lin)
+    assert parquet_files(tmp_path / "lake_data", "experiments") == []  # all inlined
+    for i in (0, 2047, 2048, 2999):
+        fp = hashlib.sha256(str(i).encode()).hexdigest()
+        assert lin.experiment(fp)["semantic_name"] == f"n{i}"
+        assert lin.query("SELECT count(*) AS n FROM experiments WHERE fingerprint = ?", [fp]) == [{"n": 1}]
 
 
 # ----------------------------------------------------------------------------- CLI and migration

@@ -68,14 +68,20 @@ class Lineage:
         self.lock_timeout_s = lock_timeout_s
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
-        if is_ducklake_url(self.db_path):
-            from synth_assets.core.lineage.ducklake import backend_for  # needs the `distributed` extra
-            self._backend = backend_for(self.db_path, data_path or os.environ.get("SYNTH_LINEAGE_DATA") or None,
-                                        ducklake or DuckLakeSettings(), lock_timeout_s, retries, retry_backoff_s)
-        else:
-            self._backend = LocalBackend(self.db_path, lock_timeout_s, retries, retry_backoff_s)
+        self._local = None if self.is_ducklake else LocalBackend(self.db_path, lock_timeout_s, retries,
+                                                                 retry_backoff_s)
+        self._lake_args = (self.db_path, data_path or os.environ.get("SYNTH_LINEAGE_DATA") or None,
+                           ducklake or DuckLakeSettings(), lock_timeout_s, retries, retry_backoff_s)
         self._in_session = False
         self._session_batches: set[tuple] = set()  # batch upserts done in this session: not repeated
+
+    @property
+    def _backend(self):
+        """The local file's backend, or this process's connection to the lake (a forked child opens its own)."""
+        if self._local is not None:
+            return self._local
+        from synth_assets.core.lineage.ducklake import backend_for  # needs the `distributed` extra
+        return backend_for(*self._lake_args)
 
     def __repr__(self) -> str:
         return f"Lineage({self._backend.describe()!r})"

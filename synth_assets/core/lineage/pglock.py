@@ -29,7 +29,10 @@ class AdvisoryLock:
     def _execute(self, sql: str, params: list | None = None):
         for attempt in range(2):
             if self._conn is None or self._conn.closed:
-                self._conn = psycopg2.connect(self.dsn, application_name="synth-lineage", connect_timeout=30)
+                try:
+                    self._conn = psycopg2.connect(self.dsn, application_name="synth-lineage", connect_timeout=30)
+                except psycopg2.OperationalError as exc:
+                    raise RuntimeError(f"cannot reach the lineage catalog {self.describe}: {exc}".strip()) from None
                 self._conn.autocommit = True
                 with self._conn.cursor() as cur:
                     cur.execute("SET lock_timeout = %s", [f"{int(self.timeout_s * 1000)}ms"])
