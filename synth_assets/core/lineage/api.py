@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from synth_assets.core.lineage.local import LocalBackend
+from synth_assets.core.lineage.provenance import trace
 from synth_assets.core.lineage.target import DuckLakeSettings, is_ducklake_url
 from synth_assets.core.lineage.values import experiment_rows as _experiment_rows
 from synth_assets.core.lineage.values import rows as _rows
@@ -355,47 +356,7 @@ class Lineage:
         ``{"kind": "experiment", ...}`` step per experiment involved. Empty if no
         materialization wrote ``path`` (tried as given and symlink-resolved).
         """
-        def find(con, paths, asset=None, partition=None, before=None):
-            """Latest materialization of one of ``paths`` (else asset+partition),
-            preferring those recorded before materialization id ``before``."""
-            order = "ORDER BY (id < ?) DESC, id DESC LIMIT 1"
-            hit = _rows(con.execute(
-                f"SELECT * FROM materializations WHERE list_contains(?, path) {order}",
-                [paths, before or 2 ** 62]))
-            if not hit and asset is not None:
-                hit = _rows(con.execute(
-                    "SELECT * FROM materializations WHERE asset = ? AND "
-                    f"partition_key IS NOT DISTINCT FROM ? {order}",
-                    [asset, partition, before or 2 ** 62]))
-            return hit[0] if hit else None
-
-        def candidates(p):
-            return list(dict.fromkeys([p, os.path.realpath(p)])) if p else []
-
-        def run(con):
-            steps, seen, fingerprints = [], set(), []
-            stack = [find(con, candidates(path))]
-            while stack:
-                mat = stack.pop()
-                if mat is None or mat["id"] in seen:
-                    continue
-                seen.add(mat["id"])
-                edges = _rows(con.execute(
-                    """SELECT upstream_asset, upstream_partition, upstream_path
-                       FROM lineage_edges WHERE materialization_id = ?
-                       ORDER BY rowid""", [mat["id"]]))
-                steps.append({"kind": "materialization", **mat, "upstream": edges})
-                if mat["fingerprint"] and mat["fingerprint"] not in fingerprints:
-                    fingerprints.append(mat["fingerprint"])
-                stack.extend(find(con, candidates(e["upstream_path"]), e["upstream_asset"],
-                                  e["upstream_partition"], mat["id"])
-                             for e in reversed(edges))
-            for fp in fingerprints:
-                exp = self._experiment(con, fp)
-                if exp is not None:
-                    steps.append({"kind": "experiment", **exp})
-            return steps
-        return self._read(run)
+        return self._read(lambda con: trace(con, path, self._experiment))
 
     def cost_by_batch(self) -> list[dict]:
         """LLM usage totals per batch (``batch_id`` None for usage outside batches)."""
