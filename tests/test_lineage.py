@@ -1,4 +1,5 @@
-"""Lineage store: round trips on a real DuckDB file and multi-process safety."""
+"""Lineage store: round trips and multi-process safety on both backends, a real local DuckDB file
+and DuckLake (a real PostgreSQL 15 catalog, Parquet in a folder)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import duckdb
 import pytest
 
 from synth_assets.core.lineage import Lineage
+from synth_assets.testing.servers import ServerUnavailable, postgres_server
 
 FP_A = "a1b2c3d4e5f6" + "0" * 52
 FP_B = "a1b2c3d4e5f7" + "1" * 52
@@ -23,9 +25,29 @@ USAGE = {"requests": 10, "cache_hits": 4, "failures": 1, "retries": 2,
          "prompt_tokens": 1000, "completion_tokens": 500, "cost_usd": 0.25, "latency": 9}
 
 
+@pytest.fixture(scope="module")
+def pg():
+    try:
+        with postgres_server() as server:
+            yield server
+    except ServerUnavailable as exc:
+        pytest.skip(f"DuckLake backend: {exc}")
+
+
+@pytest.fixture(params=["local", "ducklake"])
+def target(request, tmp_path, monkeypatch) -> str:
+    """Where a test's lineage lives: a local file, or a fresh DuckLake (own database and data folder)."""
+    monkeypatch.delenv("SYNTH_LINEAGE", raising=False)
+    if request.param == "local":
+        return str(tmp_path / "lineage.duckdb")
+    dsn = request.getfixturevalue("pg").create_database(f"lake_{os.getpid()}_{time.monotonic_ns()}")
+    monkeypatch.setenv("SYNTH_LINEAGE_DATA", str(tmp_path / "lake_data"))  # inherited by child processes
+    return f"ducklake:postgres:{dsn}"
+
+
 @pytest.fixture
-def lin(tmp_path) -> Lineage:
-    return Lineage(tmp_path / "lineage.duckdb")
+def lin(target) -> Lineage:
+    return Lineage(target)
 
 
 def add_experiment(lin: Lineage, fp: str, batch: str, **kw) -> None:
@@ -181,7 +203,7 @@ def test_resource_paths(tmp_path, monkeypatch):
     from resources.store import StoreResource  # dagster import kept out of workers
     from synth_assets.core.root import default_root
 
-    for var in ("SYNTH_LINEAGE_DB", "SYNTH_STATE_DIR"):
+    for var in ("SYNTH_LINEAGE_DB", "SYNTH_STATE_DIR", "SYNTH_LINEAGE"):
         monkeypatch.delenv(var, raising=False)
     res = StoreResource(root=str(tmp_path))
     assert res.lineage is res.lineage
@@ -193,6 +215,13 @@ def test_resource_paths(tmp_path, monkeypatch):
     assert lin.batches()[0]["purpose"] == "env"
     monkeypatch.setenv("SYNTH_LINEAGE_DB", str(tmp_path / "shared" / "lineage.duckdb"))
     assert StoreResource(root=default_root()).lineage.db_path == str(tmp_path / "shared" / "lineage.duckdb")
+    url = "ducklake:postgres:dbname=lake host=127.0.0.1 port=1"
+    monkeypatch.setenv("SYNTH_LINEAGE", url)  # wins over the file; nothing connects until first use
+    assert StoreResource(root=default_root()).lineage.db_path == url and StoreResource(root=default_root()).lineage.is_ducklake
+    monkeypatch.setenv("SYNTH_LINEAGE", "postgresql://u:secret@host/lake")
+    with pytest.raises(ValueError, match="SYNTH_LINEAGE must be ducklake:postgres:") as err:
+        StoreResource(root=default_root()).lineage
+    assert "secret" not in str(err.value)
 
 
 # ---------------------------------------------------------------- concurrency
@@ -225,8 +254,8 @@ def _reader(db_path: str, total: int, deadline_s: float) -> list[int]:
     return seen
 
 
-def test_many_processes_write_while_others_read(tmp_path):
-    db = str(tmp_path / "lineage.duckdb")
+def test_many_processes_write_while_others_read(target):
+    db = target
     main = Lineage(db)
     main.record_batch("batch_20250102_load")  # schema exists before the race
     total = WRITERS * PER_WRITER

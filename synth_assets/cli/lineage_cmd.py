@@ -1,11 +1,17 @@
-"""`synth lineage ...`: questions answered from the DuckDB lineage tables."""
+"""`synth lineage ...`: questions answered from the lineage tables (a local DuckDB file or DuckLake),
+and moving a local lineage into DuckLake."""
 
 from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
 
 import typer
 
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, when
 from synth_assets.core.fingerprint import short
+from synth_assets.core.lineage import Lineage, is_ducklake_url
+from synth_assets.core.root import default_root, lineage_file, lineage_url
 
 app = typer.Typer(no_args_is_help=True, help="Where data came from, who reuses it, what it cost.")
 
@@ -65,3 +71,44 @@ def sql(query: str, as_json: bool = JsonOption) -> None:
     if as_json or not rows:
         return print_json(rows)
     print_table("Result", list(rows[0]), ([when(v) if v is not None else "" for v in r.values()] for r in rows))
+
+
+@app.command("migrate")
+def migrate(
+    to: str = typer.Option(None, "--to", help="DuckLake URL (ducklake:postgres:...); default $SYNTH_LINEAGE."),
+    source: Path = typer.Option(None, "--from", help="Local lineage file; default the store's lineage.duckdb."),
+    data: str = typer.Option(None, "--data", help="Data path of a new lake (s3://... or a folder); "
+                                                  "default $SYNTH_LINEAGE_DATA."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Copy a local lineage file into a DuckLake lineage (idempotent; counts per table)."""
+    from synth_assets.core.lineage.migrate import migrate as copy_lineage
+
+    target = to or lineage_url()
+    if not target or not is_ducklake_url(target):
+        raise fail("give --to ducklake:postgres:<connection string> (or set SYNTH_LINEAGE)")
+    source = source or lineage_file(default_root())
+    try:
+        counts = copy_lineage(source, Lineage(target, data_path=data))
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        return print_json([dataclasses.asdict(c) for c in counts])
+    print_table(f"Migrated {source}", ["table", "rows in file", "copied", "rows in lake"],
+                ([c.table, c.source_rows, c.copied, c.target_rows] for c in counts))
+
+
+@app.command("maintain")
+def maintain(
+    compact: bool = typer.Option(True, "--compact/--flush-only",
+                                 help="Also merge small files and expire old snapshots."),
+    as_json: bool = JsonOption,
+) -> None:
+    """DuckLake: flush inlined rows to Parquet, merge small files, expire old snapshots."""
+    lin = lineage()
+    if not lin.is_ducklake:
+        raise fail("the lineage is a local DuckDB file: nothing to maintain (set SYNTH_LINEAGE for DuckLake)")
+    files = lin.maintain(compact=compact)
+    if as_json:
+        return print_json(files)
+    print_table("Parquet files per table", ["table", "files"], files.items())

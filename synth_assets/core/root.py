@@ -20,6 +20,27 @@ def state_dir(root: str | Path) -> Path:
     return base / "s3" / f"{bucket}-{hashlib.sha256(text.rstrip('/').encode()).hexdigest()[:8]}"
 
 
-def lineage_path(root: str | Path) -> Path:
-    """`$SYNTH_LINEAGE_DB`, else `lineage.duckdb` in the store's state dir."""
+LINEAGE_URL_PREFIX = "ducklake:postgres:"
+
+
+def lineage_url() -> str | None:
+    """The shared lineage named by `$SYNTH_LINEAGE`: a `ducklake:postgres:<libpq connection string>`
+    URL (its new lake's data path in `$SYNTH_LINEAGE_DATA`), or None when unset (a local file)."""
+    url = os.environ.get("SYNTH_LINEAGE", "").strip()
+    if not url:
+        return None
+    if not url.startswith(LINEAGE_URL_PREFIX):
+        raise ValueError(f"SYNTH_LINEAGE must be {LINEAGE_URL_PREFIX}<libpq connection string>, e.g. "
+                         f"'{LINEAGE_URL_PREFIX}dbname=lake host=db.internal user=synth'; got one starting "
+                         f"{url.split(':', 1)[0]!r}")
+    return url
+
+
+def lineage_file(root: str | Path) -> Path:
+    """The local lineage file: `$SYNTH_LINEAGE_DB`, else `lineage.duckdb` in the store's state dir."""
     return Path(os.environ.get("SYNTH_LINEAGE_DB") or state_dir(root) / "lineage.duckdb")
+
+
+def lineage_path(root: str | Path) -> Path | str:
+    """What `Lineage(...)` opens for a store: the `$SYNTH_LINEAGE` URL when set, else `lineage_file`."""
+    return lineage_url() or lineage_file(root)
