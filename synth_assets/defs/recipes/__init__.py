@@ -8,6 +8,7 @@ from dagster import AssetSelection, BetaWarning, Definitions, RunRequest, Sensor
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
+from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.recipes.base import recipes
 
@@ -25,8 +26,8 @@ def definitions(root: str) -> Definitions:
     all_recipes = recipes().values()
     return Definitions(
         assets=[a for recipe in all_recipes for a in build_stage_assets(recipe)],
-        jobs=[define_asset_job(recipe_job_name(r.name), selection=AssetSelection.groups(r.name), description=r.description)
-              for r in all_recipes],
+        jobs=[define_asset_job(recipe_job_name(r.name), selection=AssetSelection.groups(r.name), description=r.description,
+                               executor_def=executor_from_env()) for r in all_recipes],
     )
 
 
@@ -44,7 +45,7 @@ def run_requests(context: SensorEvaluationContext, registered: list[tuple[Regist
         requested.add(reg.fingerprint)
         requests.append(RunRequest(run_key=f"{short(reg.fingerprint)}:{version[:12]}", job_name=recipe_job_name(reg.recipe),
                                    partition_key=partition_key(reg.record),
-                                   tags={"synth/batch": reg.batch_id, "synth/source": source}))
+                                   tags={"synth/batch": reg.batch_id, "synth/source": source, "synth/fingerprint": short(reg.fingerprint)}))
     if complete:
         context.log.info(f"{complete} experiments already complete: batch views only, no run")
     return requests
