@@ -29,7 +29,7 @@ import duckdb  # noqa: E402
 from synth_assets.core.lineage import DuckLakeSettings, Lineage  # noqa: E402
 from synth_assets.core.lineage.migrate import migrate  # noqa: E402
 from synth_assets.testing.servers import postgres_server  # noqa: E402
-from tests.s3_server import make_bucket, s3_server  # noqa: E402
+from synth_assets.testing.s3_server import make_bucket, s3_server  # noqa: E402
 
 STAGES = ("rephrase/source", "rephrase/rephrased", "rephrase/validated", "rephrase/published")
 

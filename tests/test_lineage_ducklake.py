@@ -22,7 +22,7 @@ from synth_assets.core.lineage import DuckLakeSettings, Lineage
 from synth_assets.core.lineage.extensions import connect_offline
 from synth_assets.core.lineage.migrate import migrate
 from synth_assets.testing.servers import ServerUnavailable, postgres_server
-from tests.s3_server import make_bucket, s3_server
+from synth_assets.testing.s3_server import make_bucket, s3_server
 
 FP = [f"{i:02d}" + "ab" * 31 for i in range(6)]
 BATCH = "batch_20250301_race"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from synth_assets.testing.servers import PostgresServer, ServerUnavailable, postgres_server, redis_server
-from tests.s3_server import make_bucket, s3_server
+from synth_assets.testing.s3_server import make_bucket, s3_server
 
 REPO = Path(__file__).resolve().parents[2]
 
