@@ -1,1 +1,1 @@
-"""Helpers for tests and benchmarks (throwaway servers); nothing here runs in production."""
+"""Helpers for tests and benchmarks: throwaway servers, a running `dagster dev` and its GraphQL API; nothing here runs in production."""
