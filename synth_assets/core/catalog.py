@@ -9,15 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import (
-    ConfigError,
-    load_yaml_with_lines,
-    validate_model,
-)
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -47,6 +43,8 @@ class CatalogEntry(BaseModel):
     max_words: int | None = None
     prompts: Prompts = Field(default_factory=Prompts)
     path: Path = Field(default=Path("."), exclude=True)
+    decontaminate_against: list[str] = Field(default_factory=list)  # benchmark JSONL files, relative to this YAML
+    _lines: dict = PrivateAttr(default_factory=dict)  # YAML key path -> line, for errors that blame this file
 
     _check_name = field_validator("name")(lambda v: check_safe_name(v, "dataset name"))
 
@@ -76,9 +74,19 @@ class CatalogEntry(BaseModel):
         for key in sorted(named):
             path = self.file(named[key])
             if not path.is_file():
-                raise ConfigError(self.path, f"file not found: {path}", field=key.replace(":", "."))
+                section, name = key.split(":")
+                raise self.error(f"file not found: {path}", f"{section}s", name)
             digest.update(key.encode() + b"\0" + bytes.fromhex(file_sha256(path)))
         return digest.hexdigest()
+
+    def error(self, message: str, *loc: str | int) -> ConfigError:
+        """A ConfigError blaming this entry's YAML, at the line of `loc` (e.g. "prompts", "generation")."""
+        return ConfigError(self.path, message, line=line_for(self._lines, tuple(loc)), field=".".join(map(str, loc)) or None)
+
+    def rows(self, split: str) -> list[dict[str, Any]]:
+        """Every record of a split, each line checked (parsed once per file version)."""
+        path = self.split_path(split)
+        return _read_split(str(path), file_sha256(path))
 
 
 
@@ -102,7 +110,17 @@ def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
     data, lines = load_yaml_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)
-    return validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
+    if data.get("name") != Path(path).stem:
+        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name: a dataset named {Path(path).stem!r} "
+                                "must be in {name}.yaml", line=line_for(lines, ("name",)), field="name")
+    entry = validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
+    entry._lines = lines
+    return entry
+
+
+@functools.lru_cache(maxsize=16)
+def _read_split(path: str, sha256: str) -> list[dict[str, Any]]:
+    return read_jsonl(path)
 
 
 def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:

@@ -10,11 +10,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.catalog import CatalogEntry, find_entry
+from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
-
-LOCAL_DEFAULT_MODEL = "smollm2-135m-instruct-q4_1"
 Backend = Literal["local", "openai", "vllm"]
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
@@ -71,17 +71,46 @@ class Sampling(_Section):
         return self
 
 
+FailureRate = Field(default=0.0, ge=0.0, le=1.0, description="share of failed LLM requests a stage tolerates (not fingerprinted)")
+
+
 class GenerationSection(Sampling):
     fields: list[str] | None = None
     k_shot: int = Field(default=2, ge=0)
+    n: int = Field(default=1, ge=1, le=16, description="candidates per rewritten field (best-of-n rejection sampling)")
+    allow_truncated: bool = False  # keep completions cut at max_tokens (rejected by default)
+    max_failure_rate: float = FailureRate
+
+
+class CalibrationCheck(_Section):
+    """A blocking check on the validated stage: the validators' accuracy on labelled pairs."""
+
+    pairs: str  # JSONL of {original, rephrased, label: same | not the same, kind?}; relative to the config file
+    min_accuracy: float = Field(default=0.85, ge=0.0, le=1.0)
 
 
 class ValidationSection(Sampling):
+    """`validators` (all must accept) judge every candidate; without them (configs stored before validators
+    existed) the section's own sampling parameters, prompt and examples drive the free-text judge of scheme synth/1."""
+
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=8, gt=0)
     examples: list[dict[str, str]] | None = None
     min_pass_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     max_words: int | None = Field(default=None, gt=0)
+    validators: list[ValidatorSpec] | None = None
+    select: Literal["first_accepted", "best_score"] = "first_accepted"
+    max_failure_rate: float = FailureRate
+    calibration: CalibrationCheck | None = None
+
+
+class DecontaminationSection(_Section):
+    """Published training rows are checked against the dataset's evaluation splits and reference files;
+    offending rows are dropped and listed, and the `decontamination` check fails (blocking) when there were any."""
+
+    references: list[str] = Field(default_factory=list, description="extra JSONL files, relative to the config file")
+    ngram: int = Field(default=8, ge=2, le=32)
+    blocking: bool = True
 
 
 class ExperimentConfig(_Section):
@@ -89,6 +118,7 @@ class ExperimentConfig(_Section):
     dataset: DatasetSection
     generation: GenerationSection = Field(default_factory=GenerationSection)
     validation: ValidationSection | None = None
+    decontamination: DecontaminationSection | None = None
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
         day = (today or dt.date.today()).strftime("%Y%m%d")
@@ -129,7 +159,7 @@ class Experiment(BaseModel):
         return v.examples if v and v.examples is not None else self.entry.prompts.validation_examples
 
 
-def _expand_sweeps(raw: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _expand_sweeps(raw: dict[str, Any], path: str, lines: dict) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Lists under generation/validation sampling keys expand into a cartesian product."""
     axes = [
         (section, key, values)
@@ -138,6 +168,10 @@ def _expand_sweeps(raw: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, 
         for key, values in raw[section].items()
         if key in SWEEPABLE and isinstance(values, list)
     ]
+    for section, key, values in axes:
+        if not values:
+            raise ConfigError(path, "an empty sweep list makes no experiment: give at least one value",
+                              line=line_for(lines, (section, key)), field=f"{section}.{key}")
     if not axes:
         return [(raw, {})]
     out = []
@@ -156,15 +190,17 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
     if not isinstance(raw, dict):
         raise ConfigError(path, "a config must be a mapping with experiment/dataset/generation sections", line=1)
     experiments = []
-    for expanded, point in _expand_sweeps(raw):
+    for expanded, point in _expand_sweeps(raw, path, lines):
         config = validate_model(ExperimentConfig, expanded, path, lines)
         try:
             entry = find_entry(config.dataset.dataset_name, root)
         except KeyError as exc:
             raise ConfigError(path, exc.args[0], line=line_for(lines, ("dataset", "dataset_name")), field="dataset.dataset_name") from None
-        exp = Experiment(config=config, entry=entry, source_file=path)
-        get_recipe(entry.recipe).check_experiment(exp, path, lines)
         entry.content_hash  # fail now, with the file named, if a data file is missing
+        recipe = get_recipe(entry.recipe)
+        config = validate_model(ExperimentConfig, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
+        exp = Experiment(config=config, entry=entry, source_file=path)
+        recipe.check_experiment(exp, path, lines)
         experiments.append((exp, point))
     return experiments
 

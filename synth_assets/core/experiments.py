@@ -27,7 +27,7 @@ def sampling_params(section: Sampling) -> dict[str, Any]:
 
 
 def experiment_fingerprints(exp: Experiment, *, source: dict[str, Any], generation: dict[str, Any],
-                            validation: dict[str, Any] | None) -> Fingerprints:
+                            validation: dict[str, Any] | None, published: dict[str, Any] | None = None) -> Fingerprints:
     """source -> generated -> validated -> published, over the parameters a recipe chose for each."""
     source = {"recipe": exp.recipe, "dataset": exp.dataset, **source}
     generation = {**sampling_params(exp.config.generation), "prompt": exp.generation_prompt(),
@@ -35,8 +35,9 @@ def experiment_fingerprints(exp: Experiment, *, source: dict[str, Any], generati
     if validation is not None:
         validation = {**validation, "min_pass_rate": exp.config.validation.min_pass_rate}
     stages = stage_fingerprints(SCHEME, {"source": source, "generated": generation, "validated": {"validation": validation},
-                                         "published": {}})
-    params = {"source": {"scheme": SCHEME, "stage": "source", **source}, "generation": generation, "validation": validation}
+                                         "published": published or {}})
+    params = {"source": {"scheme": SCHEME, "stage": "source", **source}, "generation": generation, "validation": validation,
+              **(published or {})}
     return Fingerprints(SCHEME, stages, canonical(params))
 
 

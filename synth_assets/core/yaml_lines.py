@@ -40,7 +40,13 @@ def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
 
 def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any, dict[Path_, int]]:
     """Parse a YAML file; return the data and a map from key path to 1-based line."""
-    text = Path(path).read_text(encoding="utf-8") if text is None else text
+    if text is None:
+        data = Path(path).read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start}): save the file as UTF-8", line=line) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

@@ -16,6 +16,7 @@ _SPACE_RE = re.compile(r"\s+")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 _CLOSERS = "\"'”’»)]} "
 TERMINAL = (".", "!", "?", "…")
+_VOWELS = set("aeiou")
 
 NEGATIONS = frozenset({
     "not", "no", "never", "n't", "none", "nobody", "nothing", "neither", "nor", "without", "nowhere", "cannot",
@@ -119,3 +120,24 @@ def ends_mid_sentence(text: str) -> bool:
 def content_words(text: str) -> list[str]:
     """Lower-cased words without function words ("the", "was", "his" ...) or possessive 's, in order."""
     return [w.removesuffix("'s") for w in (x.lower() for x in words(text)) if w not in FUNCTION_WORDS]
+
+
+def word_forms(word: str) -> set[str]:
+    """Accepted forms of a required word: itself, plural -s/-es, -ed/-d, -ing, with
+    simple spelling rules (bake→baking, puppy→puppies, hop→hopping/hopped)."""
+    w = word.lower()
+    forms = {w, w + "s", w + "es", w + "ed", w + "ing"}
+    if w.endswith("e"):
+        forms |= {w + "d", w[:-1] + "ing"}
+    if len(w) >= 2 and w.endswith("y") and w[-2] not in _VOWELS:
+        forms |= {w[:-1] + "ies", w[:-1] + "ied"}
+    if len(w) >= 3 and w[-1] not in _VOWELS | set("wxy") and w[-2] in _VOWELS and w[-3] not in _VOWELS:
+        forms |= {w + w[-1] + "ed", w + w[-1] + "ing"}
+    return forms
+
+
+def contains_word(text: str, word: str) -> bool:
+    """Case-insensitive whole-word match of ``word`` or one of its :func:`word_forms`."""
+    alternatives = "|".join(sorted((re.escape(f) for f in word_forms(word)), key=len, reverse=True))
+    pattern = rf"(?<![A-Za-z])(?:{alternatives})(?![A-Za-z])"
+    return re.search(pattern, text, re.IGNORECASE) is not None

@@ -127,6 +127,8 @@ class Recipe:
     # recipes that run experiment configs over catalog datasets (rephrase, stories):
     check_entry: Callable[[Any], None] | None = None  # CatalogEntry -> raise ValueError if the recipe cannot use it
     check_experiment: Callable[[Any, str, dict], None] = lambda exp, path, lines: None  # raise ConfigError (file:line)
+    # (raw config dict, catalog entry, the config's folder) -> the raw config with the recipe's defaults for absent keys
+    complete_config: Callable[[dict, Any, Any], dict] = lambda raw, entry, folder: raw
     fingerprints: Callable[[Any], Any] | None = None  # Experiment -> Fingerprints
 
     def publishes(self, stage: Stage) -> bool:

@@ -9,13 +9,9 @@ from playwright.sync_api import Locator, Page, expect
 
 from synth_assets.testing.dagster_dev import DagsterDev
 from synth_assets.testing.webserver_api import BackfillResult
-from tests.ui.conftest import BACKFILL_TIMEOUT_S, REPHRASE_ASSETS, BackfillRunsFailed, assert_backfill_succeeded, run_partition
+from tests.ui.conftest import BACKFILL_TIMEOUT_S, REPHRASE_ASSETS, assert_backfill_succeeded, run_partition
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
-
-KNOWN_BUG = ("known bug: runs launched by an asset backfill carry partition-range tags, and the stage assets / IO manager "
-             "read `context.partition_key`, which fails there ('Tried to access partition_key on a non-partitioned run')")
-
 
 def pick_partitions(page: Page, select: Locator, values: list[str]) -> None:
     """Open a partition dimension's drop-down in the launch dialog, tick `values`, close it."""
@@ -38,7 +34,6 @@ def check_backfill(dev: DagsterDev, backfill: BackfillResult, partitions: list[s
         assert (run.run_id, run_partition(run)) in published, (run, published)
 
 
-@pytest.mark.xfail(strict=True, raises=BackfillRunsFailed, reason=KNOWN_BUG)
 def test_backfill_of_two_partitions_launched_by_clicks(page: Page, dagster_dev: DagsterDev, location_name: str,
                                                         sweep_partitions: list[str]):
     chosen = sweep_partitions[1:]
@@ -68,7 +63,6 @@ def test_backfill_of_two_partitions_launched_by_clicks(page: Page, dagster_dev: 
     check_backfill(dagster_dev, backfill, chosen)
 
 
-@pytest.mark.xfail(strict=True, raises=BackfillRunsFailed, reason=KNOWN_BUG)
 def test_backfill_of_two_partitions_launched_through_graphql(dagster_dev: DagsterDev, sweep_partitions: list[str]):
     chosen = sweep_partitions[:2]
     backfill_id = dagster_dev.launch_partition_backfill([f"rephrase/{name}" for name in REPHRASE_ASSETS], chosen)

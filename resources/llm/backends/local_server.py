@@ -95,6 +95,9 @@ def ensure_server(spec: ServerSpec) -> str:
     """Base URL (http://127.0.0.1:PORT) of the embedded server for `spec`, started on first use."""
     if not Path(spec.gguf).is_file():
         raise LLMConfigError(f"GGUF model file not found: {spec.gguf}")
+    with open(spec.gguf, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise LLMConfigError(f"{spec.gguf} is not a GGUF model file (it does not start with 'GGUF')")
     with _lock:
         running = _servers.get(spec)
         if running is None:

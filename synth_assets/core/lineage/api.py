@@ -278,6 +278,18 @@ class Lineage:
         self._write(lambda con: con.execute(
             "INSERT INTO llm_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values))
 
+    def record_quality(self, *, fingerprint: str, dataset: str, metrics: dict) -> None:
+        """The quality figures of a published experiment (replaced when it is regenerated)."""
+        row = {"fingerprint": fingerprint, "dataset": dataset, "metrics": json.dumps(metrics, sort_keys=True, default=str),
+               "recorded_at": _utc(None)}
+        self._write(lambda con: _replace(con, "quality", {"fingerprint": fingerprint}, row))
+
+    def quality(self, fingerprints: list[str]) -> dict[str, dict]:
+        """Fingerprint -> quality figures, for those that have them."""
+        rows = self._read(lambda con: _rows(con.execute(
+            "SELECT fingerprint, metrics FROM quality WHERE list_contains(?, fingerprint)", [list(fingerprints)])))
+        return {r["fingerprint"]: json.loads(r["metrics"]) for r in rows}
+
     # ----------------------------------------------------------------- queries
 
     @staticmethod

@@ -52,6 +52,8 @@ TABLES: tuple[Table, ...] = (
         requests BIGINT, cache_hits BIGINT, failures BIGINT, retries BIGINT,
         prompt_tokens BIGINT, completion_tokens BIGINT, cost_usd DOUBLE,
         recorded_at TIMESTAMP NOT NULL""", mutable=False),
+    Table("quality", """
+        fingerprint VARCHAR NOT NULL, dataset VARCHAR, metrics JSON, recorded_at TIMESTAMP NOT NULL""", ("fingerprint",)),
     Table("api_batches", """
         batch_id VARCHAR NOT NULL, job_key VARCHAR, input_sha256 VARCHAR, endpoint VARCHAR,
         model VARCHAR, requests BIGINT, estimate_usd DOUBLE, description VARCHAR,

@@ -14,7 +14,6 @@ from typing import Any
 from synth_assets.quality import text
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import RulesSpec
-from synth_assets.recipes.stories.blocks import contains_word
 
 
 def _fmt(values: Any) -> str:
@@ -79,7 +78,7 @@ class RulesValidator:
             if found:
                 return found
         if s.required_words_field:
-            missing = [w for w in self._required(c) if not contains_word(c.rewrite, w)]
+            missing = [w for w in self._required(c) if not text.contains_word(c.rewrite, w)]
             if missing:
                 return f"required word missing: {_fmt(missing)}"
         if s.max_words is not None and len(text.words(c.rewrite)) > s.max_words:

@@ -11,8 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from synth_assets.core.config import LOCAL_DEFAULT_MODEL
-from synth_assets.recipes.curation.config import DEFAULT_MODEL as DEFAULT_EMBEDDING_MODEL
+from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL, LOCAL_DEFAULT_MODEL
 
 KINDS = ("rules", "similarity", "judge")
 

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.names import check_safe_name
+from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL
 from synth_assets.core.yaml_lines import (
     ConfigError,
     line_for,
@@ -38,7 +39,7 @@ from synth_assets.core.yaml_lines import (
     validate_model,
 )
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 DEFAULT_SWEEP = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 Format = Literal["sft", "cot", "preference"]
 Style = Literal["plain", "helpsteer3", "arena", "openr1"]

@@ -1,32 +1,37 @@
-"""Rephrase: rewrite fields of a dataset's records, keep meaning and label; validators accept or reject.
+"""Rephrase: rewrite text fields of a dataset's records, keep meaning and label; validators accept or reject.
 
-Stages: `source` (the split's records, limited for pilots) -> `generated` (asset `rephrased`: one LLM
-request per record and rewritten field) -> `validated` (the judge; a rejected field goes back to its
-original text) -> `published` (`{Dataset}/{dataset}_train.jsonl`, evaluation splits copied).
+Stages: `source` (the split's records, limited for pilots) -> `generated` (asset `rephrased`:
+`generation.n` candidates per record and field) -> `validated` (validators judge the candidates; the
+chosen rewrite replaces the field, else the original stays) -> `published` (decontaminated
+`{Dataset}/{dataset}_train.jsonl`, the evaluation splits copied, quality figures in the metadata).
 
-Fingerprinted per stage: source = recipe, dataset, sha256 of the split files, split, limit, sample
-mode and seed; generated = sampling parameters, prompts, rewritten fields; validated = the
-validation section (sampling, prompt, examples, pass-rate floor); published = nothing more.
+Fingerprinted per stage: source = recipe, dataset, sha256 of the split files, split, limit (clamped
+to the split's size), sample mode and seed; generated = sampling parameters, prompts, rewritten
+fields, n and allow_truncated when set; validated = the resolved validators and selection (or, for
+configs without validators, the free-text judge's sampling, prompt and examples) and the pass-rate
+floor; published = decontamination n-gram size and reference files. Not fingerprinted: failure
+budgets, the calibration check, decontamination.blocking.
 """
 
 from __future__ import annotations
 
-import string
+import json
+from pathlib import Path
+from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
 from synth_assets.core.experiments import experiment_fingerprints, load_registered, sampling_params
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
-from synth_assets.core.yaml_lines import ConfigError, line_for
-from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, StageRun, register
-from synth_assets.recipes.experiments import (
-    PASS_RATE,
-    experiment_readme_lines,
-    publish_train_split,
-    validated_metadata,
-)
-from synth_assets.recipes.rephrase import rewrite
+from synth_assets.quality.calibration import calibrate
+from synth_assets.quality.metrics import metrics_markdown
+from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
+from synth_assets.recipes.rephrase import checks, judging, publishing, rewrite
+
+DEFAULT_VALIDATORS = ["rules", "similarity"]  # measured best offline (synth_assets/quality/README.md)
+CALIBRATION_FILE = "calibration.json"
 
 
 def check_entry(entry: CatalogEntry) -> None:
@@ -39,41 +44,60 @@ def check_entry(entry: CatalogEntry) -> None:
         raise ValueError(f"rewrite_fields {unknown} are not in fields {entry.fields}")
 
 
+def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> dict[str, Any]:
+    """Absent sections get the recipe's defaults (validators, decontamination); relative files resolve from the config."""
+    raw = dict(raw)
+    validation = dict(raw.get("validation") or {})
+    validation.setdefault("validators", DEFAULT_VALIDATORS)
+    if isinstance(validation.get("calibration"), dict) and validation["calibration"].get("pairs"):
+        validation["calibration"] = {**validation["calibration"], "pairs": str(folder / validation["calibration"]["pairs"])}
+    raw["validation"] = validation
+    decontamination = dict(raw.get("decontamination") or {})
+    decontamination["references"] = [str(folder / p) for p in decontamination.get("references", [])]
+    raw["decontamination"] = decontamination
+    return raw
+
+
 def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
-    """The split exists and prompts only reference fields the dataset has (plus the recipe's own names)."""
-    entry = exp.entry
-    if exp.config.dataset.split not in entry.splits:
-        raise ConfigError(path, f"dataset {entry.name} has no split {exp.config.dataset.split!r}",
-                          line=line_for(lines, ("dataset", "split")), field="dataset.split")
-    checks = [
-        (("generation", "prompt"), exp.generation_prompt(), set(entry.fields) | {"text", "field_name"}),
-        (("validation", "prompt"), exp.validation_prompt(), {"original", "rephrased", "field_name"}),
-    ]
-    for loc, template, allowed in checks:
-        if loc[0] == "validation" and exp.config.validation is None:
-            continue
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-        except ValueError as exc:
-            raise ConfigError(path, f"bad prompt template: {exc}", line=line_for(lines, loc), field=".".join(loc)) from None
-        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in allowed)
-        if unknown:
-            raise ConfigError(path, f"prompt references {unknown}, which dataset {entry.name} lacks (it has: {sorted(allowed)})",
-                              line=line_for(lines, loc), field=".".join(loc))
-    unknown_fields = [f for f in exp.rewrite_fields() if f not in entry.fields]
-    if unknown_fields:
-        raise ConfigError(path, f"dataset {entry.name} has no field {unknown_fields}", line=line_for(lines, ("generation", "fields")),
-                          field="generation.fields")
+    """The split exists, the data parses and has the fields, prompts render, backends can run (before registering)."""
+    blame = checks.Blame(exp, path, lines)
+    if exp.config.dataset.split not in exp.entry.splits:
+        raise blame.config(f"dataset {exp.entry.name} has no split {exp.config.dataset.split!r} "
+                           f"(its splits: {', '.join(exp.entry.splits)})", "dataset", "split")
+    unknown = [f for f in exp.rewrite_fields() if f not in exp.entry.fields]
+    if unknown:
+        raise blame.config(f"dataset {exp.entry.name} has no field {unknown}", "generation", "fields")
+    rows = checks.check_data(exp, blame)
+    checks.check_prompts(exp, blame, rows[0])
+    checks.check_backends(exp, blame)
+    for index, reference in enumerate(publishing.reference_files(exp)):
+        if not reference.is_file():
+            raise blame.config(f"reference file not found: {reference}", "decontamination", "references", index)
+    calibration = exp.config.validation.calibration if exp.config.validation else None
+    if calibration is not None and not Path(calibration.pairs).is_file():
+        raise blame.config(f"calibration pairs not found: {calibration.pairs}", "validation", "calibration", "pairs")
 
 
 def fingerprints(exp: Experiment) -> Fingerprints:
     cfg = exp.config
     validation = None
-    if cfg.validation is not None:
+    if cfg.validation is not None and cfg.validation.validators is None:
         validation = {**sampling_params(cfg.validation), "prompt": exp.validation_prompt(), "examples": exp.validation_examples()}
-    source = {"data_sha256": exp.entry.content_hash, "split": cfg.dataset.split, "limit": cfg.dataset.limit,
+    elif cfg.validation is not None:
+        validation = {"validators": [s.model_dump(mode="json") for s in judging.resolved_validators(exp)],
+                      "select": cfg.validation.select}
+    rows = len(exp.entry.rows(cfg.dataset.split))
+    limit = cfg.dataset.limit if cfg.dataset.limit is not None and cfg.dataset.limit < rows else None
+    source = {"data_sha256": exp.entry.content_hash, "split": cfg.dataset.split, "limit": limit,
               "sample": cfg.dataset.sample, "sample_seed": cfg.dataset.seed}
-    return experiment_fingerprints(exp, source=source, generation={"rewrite_fields": exp.rewrite_fields()}, validation=validation)
+    generation = {"rewrite_fields": exp.rewrite_fields()}
+    if cfg.generation.n != 1:
+        generation["n"] = cfg.generation.n
+    if cfg.generation.allow_truncated:
+        generation["allow_truncated"] = True
+    decontamination = publishing.decontamination_params(exp)
+    return experiment_fingerprints(exp, source=source, generation=generation, validation=validation,
+                                   published={"decontamination": decontamination} if decontamination else {})
 
 
 def _generate(run: StageRun) -> Rows:
@@ -83,38 +107,99 @@ def _generate(run: StageRun) -> Rows:
 
 
 def _validate(run: StageRun) -> Rows:
-    exp, rows = run.job, run.upstream
-    if exp.config.validation is None:
-        return [{**r, META: {**r[META], "accepted": not r[META]["errors"]}} for r in rows]
-    jobs = rewrite.validation_requests(exp, rows)
-    return rewrite.apply_validation(rows, jobs, run.chat(exp.config.validation, [r for _, _, r in jobs]))
+    rows = judging.validate(run)
+    calibration = run.job.config.validation.calibration if run.job.config.validation else None
+    if calibration is not None:
+        report = calibrate(calibration.pairs, judging.build(run).validators).to_dict()
+        run.extra_files[CALIBRATION_FILE] = json.dumps(report, indent=2, default=str).encode()
+    return rows
+
+
+def _calibration(run: StageRun, rows: Rows) -> CheckResult:
+    """The validators' accuracy on the labelled pairs, at least `validation.calibration.min_accuracy`."""
+    calibration = run.job.config.validation.calibration if run.job.config.validation else None
+    if calibration is None:
+        return CheckResult(True, {"calibration": "not configured (validation.calibration)"})
+    report = json.loads(run.store.read_bytes(f"{run.store.files_key_of(run.stage_key())}/{CALIBRATION_FILE}"))
+    figures = {k: report[k] for k in ("accuracy", "precision", "recall", "f1", "n") if k in report}
+    return CheckResult(report["accuracy"] >= calibration.min_accuracy, {**figures, "min_accuracy": calibration.min_accuracy,
+                                                                        "per_kind": report.get("per_kind", {})})
 
 
 def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
-    return publish_train_split(run.job, [rewrite.training_row(r) for r in rows], files, rows)
+    exp: Experiment = run.job
+    train = [rewrite.training_row(r) for r in rows if not rewrite.request_failed(r)]
+    hits = publishing.contamination(exp, train)
+    dropped = {h.row for h in hits}
+    published = publish_train_split(exp, [r for i, r in enumerate(train) if i not in dropped], files, rows)
+    figures = publishing.quality(exp, rows, hits)
+    try:
+        figures["calibration_accuracy"] = json.loads(run.store.read_bytes(
+            f"{run.store.files_key_of(run.stage_key('validated'))}/{CALIBRATION_FILE}"))["accuracy"]
+    except FileNotFoundError:
+        pass
+    run.lineage.record_quality(fingerprint=run.record["fingerprint"], dataset=exp.dataset, metrics=figures)
+    return Published(published.data_file, published.rows,
+                     {**published.summary, "quality": figures, "decontamination": {"hits": len(hits), "dropped_rows": len(dropped),
+                                                                                  "listed": publishing.hit_list(hits)}})
+
+
+def _summary(run: StageRun) -> dict[str, Any]:
+    key = f"{run.store.files_key(run.dataset, run.record['semantic_name'])}/experiment_metadata.json"
+    return json.loads(run.store.read_bytes(key)).get("summary", {})
+
+
+def _decontamination(run: StageRun, rows: Rows) -> CheckResult:
+    """No rewritten field copies text of the evaluation splits or references (offending rows were dropped)."""
+    found = _summary(run).get("decontamination", {"hits": 0, "listed": []})
+    cfg = run.job.config.decontamination
+    passed = found["hits"] == 0 or (cfg is not None and not cfg.blocking)
+    return CheckResult(passed, {"hits": found["hits"], "dropped_rows": found.get("dropped_rows", 0), "rows": found["listed"]})
+
+
+def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
+    figures = _summary(run).get("quality")
+    if not figures:
+        return {}
+    numbers = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
+               if k in ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "decontamination_hits")}
+    return {"quality": Markdown(metrics_markdown(figures)), **numbers}
 
 
 def _required(exp: Experiment) -> list[str]:
     return [f for f in exp.entry.fields if f in exp.rewrite_fields() or f == exp.entry.label_field]
 
 
+def _readme_lines(record: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    figures = summary.get("quality")
+    table = ["", metrics_markdown(figures, title="Quality").rstrip("\n")] if figures else []
+    return experiment_readme_lines(record, summary) + table
+
+
+CALIBRATION = Check("calibration", "Accuracy of the experiment's validators on labelled pairs (validation.calibration), at least "
+                    "min_accuracy.", _calibration, blocking=True)
+DECONTAMINATION = Check("decontamination", "No published row copies text of the evaluation splits or reference files; offending "
+                        "rows are dropped and listed.", _decontamination, blocking=True)
+
 RECIPE = register(Recipe(
     name="rephrase",
-    description="Rewrite fields of a dataset's records with an LLM, keeping meaning and label; a judge accepts or rejects each rewrite.",
+    description="Rewrite fields of a dataset's records with an LLM, keeping meaning and label; validators accept or reject each rewrite.",
     stages=(
         Stage("source", "source", "The split's records (limited and sampled for pilot runs).", lambda run: rewrite.select_records(run.job),
               reads_upstream=False, required_fields=_required),
-        Stage("generated", "rephrased", "One LLM rewrite per record and rewritten field.", _generate, resources=("llm",),
-              required_fields=_required),
-        Stage("validated", "validated", "The judge's verdict per rewrite; rejected rewrites go back to the original text.",
-              _validate, resources=("llm",), required_fields=_required, checks=(PASS_RATE,), metadata=validated_metadata),
-        Stage("published", "published", "Training-ready files in _shared/{dataset}/{name}/ (train split + evaluation splits).",
-              lambda run: run.upstream, required_fields=_required),
+        Stage("generated", "rephrased", "generation.n candidate rewrites per record and field.", _generate, resources=("llm",),
+              required_fields=_required, max_failure_rate=lambda exp: exp.config.generation.max_failure_rate),
+        Stage("validated", "validated", "Validators judge the candidates; the chosen rewrite replaces the field, else the original stays.",
+              _validate, resources=("llm",), required_fields=_required, checks=(PASS_RATE, CALIBRATION), metadata=validated_metadata,
+              max_failure_rate=lambda exp: exp.config.validation.max_failure_rate if exp.config.validation else 0.0),
+        Stage("published", "published", "Training-ready, decontaminated files in _shared/{dataset}/{name}/ with quality figures.",
+              lambda run: run.upstream, required_fields=_required, checks=(DECONTAMINATION,), metadata=_published_metadata),
     ),
     load=load_registered,
     publish=_publish,
-    readme_lines=experiment_readme_lines,
+    readme_lines=_readme_lines,
     check_entry=check_entry,
     check_experiment=check_experiment,
+    complete_config=complete_config,
     fingerprints=fingerprints,
 ))

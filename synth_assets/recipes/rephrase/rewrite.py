@@ -1,4 +1,9 @@
-"""Rephrase + validate: rewrite a field while keeping meaning and label; an LLM judge accepts or rejects."""
+"""Rephrase, the generation side: the records to rewrite and `generation.n` candidate rewrites per field.
+
+Provenance of each row lives under `_synth` (dropped from published files):
+`{"row": index in the split, "fields": {field: {"original": text, "candidates": [{"text", "finish_reason",
+"error"}], ...}}}`; the validated stage adds each candidate's verdicts and the chosen one.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,30 @@ import random
 from typing import Any
 
 from resources.llm import ChatRequest, ChatResponse
-from synth_assets.core.catalog import read_jsonl
 from synth_assets.core.config import Experiment, Sampling
 from synth_assets.recipes.base import META
+
+TRUNCATED = "truncated: the completion hit max_tokens (finish_reason length)"
 
 
 def select_records(exp: Experiment) -> list[dict[str, Any]]:
     """The split's records, limited for pilot runs: the first `limit`, or a seeded sample."""
     ds = exp.config.dataset
-    rows = read_jsonl(exp.entry.split_path(ds.split))
+    rows = exp.entry.rows(ds.split)
     indices = list(range(len(rows)))
     if ds.limit is not None and ds.limit < len(rows):
         indices = sorted(random.Random(ds.seed).sample(indices, ds.limit)) if ds.sample == "random" else indices[: ds.limit]
     return [{**rows[i], META: {"row": i}} for i in indices]
 
 
-def _request(sampling: Sampling, messages: list[dict[str, str]]) -> ChatRequest:
-    return ChatRequest(
-        messages=messages,
-        model=sampling.model,
-        temperature=sampling.temperature,
-        top_p=sampling.top_p,
-        max_tokens=sampling.max_tokens,
-        frequency_penalty=sampling.frequency_penalty,
-        presence_penalty=sampling.presence_penalty,
-        seed=sampling.seed,
-    )
+def request(sampling: Sampling, messages: list[dict[str, str]], n: int = 1) -> ChatRequest:
+    return ChatRequest(messages=messages, model=sampling.model, temperature=sampling.temperature, top_p=sampling.top_p,
+                       max_tokens=sampling.max_tokens, frequency_penalty=sampling.frequency_penalty,
+                       presence_penalty=sampling.presence_penalty, seed=sampling.seed, n=n)
 
 
 def generation_requests(exp: Experiment, records: list[dict[str, Any]]) -> list[tuple[int, str, ChatRequest]]:
-    """(record index, field, request) for every field to rewrite in every record."""
+    """(record index, field, request for `generation.n` samples) for every field to rewrite in every record."""
     system = exp.system_prompt()
     jobs = []
     for index, record in enumerate(records):
@@ -43,7 +42,7 @@ def generation_requests(exp: Experiment, records: list[dict[str, Any]]) -> list[
         for field in exp.rewrite_fields():
             prompt = exp.generation_prompt().format_map({**fields, "text": record[field], "field_name": field})
             messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-            jobs.append((index, field, _request(exp.config.generation, messages)))
+            jobs.append((index, field, request(exp.config.generation, messages, exp.config.generation.n)))
     return jobs
 
 
@@ -55,59 +54,33 @@ def clean_generation(text: str) -> str:
     return line.strip("\"'“” ")
 
 
+def candidate(response: ChatResponse) -> dict[str, Any]:
+    """One candidate rewrite: its cleaned text, why the LLM stopped, or the request's error."""
+    if not response.ok:
+        return {"text": None, "finish_reason": None, "error": response.error}
+    text = clean_generation(response.text or "")
+    return {"text": text or None, "finish_reason": response.finish_reason, "error": None if text else "empty generation"}
+
+
 def apply_generations(records: list[dict], jobs: list[tuple[int, str, ChatRequest]], responses: list[ChatResponse]) -> list[dict]:
-    """Rows with rewritten fields; a failed or empty generation keeps the original text."""
-    rows = [{**r, META: {**r[META], "original": {}, "errors": {}}} for r in records]
-    for (index, field, _), response in zip(jobs, responses):
-        row = rows[index]
-        text = clean_generation(response.text or "") if response.ok else ""
-        row[META]["original"][field] = row[field]
-        if text:
-            row[field] = text
-        else:
-            row[META]["errors"][field] = response.error or "empty generation"
+    """Rows with every field's candidates; a field none of whose requests succeeded is recorded in `errors`."""
+    rows = [{**r, META: {**r[META], "fields": {}, "errors": {}}} for r in records]
+    by_job: dict[int, list[ChatResponse]] = {}
+    for response in responses:
+        by_job.setdefault(response.request_index, []).append(response)
+    for job_index, (index, field, _) in enumerate(jobs):
+        meta = rows[index][META]
+        candidates = [candidate(r) for r in sorted(by_job.get(job_index, []), key=lambda r: r.sample_index)]
+        meta["fields"][field] = {"original": rows[index][field], "candidates": candidates}
+        failed = [c["error"] for c in candidates if c["error"] and c["text"] is None and c["error"] != "empty generation"]
+        if failed and len(failed) == len(candidates):
+            meta["errors"][field] = failed[0]
     return rows
 
 
-def validation_requests(exp: Experiment, rows: list[dict]) -> list[tuple[int, str, ChatRequest]]:
-    """A judge request per rewritten field, with the k-shot examples as prior turns."""
-    prompt = exp.validation_prompt()
-    shots: list[dict[str, str]] = []
-    for example in exp.validation_examples():
-        shots.append({"role": "user", "content": prompt.format_map({"field_name": "", **example})})
-        shots.append({"role": "assistant", "content": example["answer"]})
-    jobs = []
-    for index, row in enumerate(rows):
-        for field, original in row[META]["original"].items():
-            if field in row[META]["errors"]:
-                continue
-            question = prompt.format_map({"original": original, "rephrased": row[field], "field_name": field})
-            jobs.append((index, field, _request(exp.config.validation, shots + [{"role": "user", "content": question}])))
-    return jobs
-
-
-def verdict(text: str | None) -> str:
-    """'same', 'not the same' or 'unclear' from a judge's answer."""
-    answer = (text or "").strip().lower()
-    if answer.startswith(("not", "no", "different")) or "not the same" in answer:
-        return "not the same"
-    if answer.startswith(("same", "yes")) or "same" in answer:
-        return "same"
-    return "unclear"
-
-
-def apply_validation(rows: list[dict], jobs: list[tuple[int, str, ChatRequest]], responses: list[ChatResponse]) -> list[dict]:
-    """Rejection sampling: a field the judge does not call 'same' goes back to its original text."""
-    out = [{**r, META: {**r[META], "verdicts": {}}} for r in rows]
-    for (index, field, _), response in zip(jobs, responses):
-        out[index][META]["verdicts"][field] = verdict(response.text) if response.ok else f"error: {response.error}"
-    for row in out:
-        for field, original in row[META]["original"].items():
-            accepted = row[META]["verdicts"].get(field) == "same"
-            if not accepted:
-                row[field] = original
-        row[META]["accepted"] = bool(row[META]["verdicts"]) and all(v == "same" for v in row[META]["verdicts"].values())
-    return out
+def request_failed(row: dict) -> bool:
+    """Every candidate of some field failed as a request: the row is not published (nothing is pretended)."""
+    return bool(row[META].get("errors"))
 
 
 def training_row(row: dict[str, Any]) -> dict[str, Any]:

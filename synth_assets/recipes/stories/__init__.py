@@ -24,7 +24,7 @@ from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, Stag
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
 from synth_assets.recipes.stories import blocks
 
-RULES_VERSION = "stories/1"
+RULES_VERSION = "stories/2"  # 2: stories cut at max_tokens or ending mid-sentence are rejected
 STORY_FIELDS = ["story_id", "prompt_id", "content", "word_count", "metadata"]
 
 
@@ -45,8 +45,10 @@ def fingerprints(exp: Experiment) -> Fingerprints:
     validation = {"rules": RULES_VERSION, "max_words": max_words(exp)} if cfg.validation is not None else None
     source = {"data_sha256": exp.entry.content_hash, "split": cfg.dataset.split, "limit": cfg.dataset.limit,
               "sample": cfg.dataset.sample, "sample_seed": cfg.dataset.seed}
-    return experiment_fingerprints(exp, source=source, generation={"k_shot": cfg.generation.k_shot, "max_words": max_words(exp)},
-                                   validation=validation)
+    generation = {"k_shot": cfg.generation.k_shot, "max_words": max_words(exp)}
+    if cfg.generation.allow_truncated:
+        generation["allow_truncated"] = True
+    return experiment_fingerprints(exp, source=source, generation=generation, validation=validation)
 
 
 def _files(exp: Experiment) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def _generate(run: StageRun) -> Rows:
             generation_time=round(seconds, 4), tokens_generated=response.completion_tokens, k_shot_count=len(k_shot) // 2,
         )
         record["prompt"] = prompt["prompt"]
+        record[META] = {"finish_reason": response.finish_reason}
         if not response.ok:
             record["error"] = response.error
         records.append(record)
@@ -96,10 +99,13 @@ def _generate(run: StageRun) -> Rows:
 
 def _validate(run: StageRun) -> Rows:
     limit = max_words(run.job)
+    allow_truncated = run.job.config.generation.allow_truncated
     out = []
     for record in run.upstream:
-        check = blocks.validate_story(record["content"], selected_words=record["metadata"]["selected_words"], max_words=limit)
-        out.append({**record, "validation": check, META: {"accepted": check["passed"]}})
+        truncated = record.get(META, {}).get("finish_reason") == "length" and not allow_truncated
+        check = blocks.validate_story(record["content"], selected_words=record["metadata"]["selected_words"], max_words=limit,
+                                      truncated=truncated)
+        out.append({**record, "validation": check, META: {**record.get(META, {}), "accepted": check["passed"]}})
     return out
 
 

@@ -18,6 +18,8 @@ import re
 import string
 from pathlib import Path
 
+from synth_assets.quality.text import TERMINAL, contains_word
+
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "catalog" / "stories"
 
 WORD_PLACEHOLDERS = ("word1", "word2", "word3")
@@ -28,7 +30,6 @@ _ROLE_RE = re.compile(r"^(user|assistant)[ \t]*:[ \t]?(.*)$", re.IGNORECASE)
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['\u2019-][A-Za-z0-9]+)*")
 _SENTENCE_SPLIT_RE = re.compile(r"[.!?]+")
 _AI_BOILERPLATE_RE = re.compile(r"\bas an ai\b|\blanguage model\b", re.IGNORECASE)
-_VOWELS = set("aeiou")
 
 
 class StoriesInputError(ValueError):
@@ -245,27 +246,6 @@ def count_words(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
-def word_forms(word: str) -> set[str]:
-    """Accepted forms of a required word: itself, plural -s/-es, -ed/-d, -ing, with
-    simple spelling rules (bake→baking, puppy→puppies, hop→hopping/hopped)."""
-    w = word.lower()
-    forms = {w, w + "s", w + "es", w + "ed", w + "ing"}
-    if w.endswith("e"):
-        forms |= {w + "d", w[:-1] + "ing"}
-    if len(w) >= 2 and w.endswith("y") and w[-2] not in _VOWELS:
-        forms |= {w[:-1] + "ies", w[:-1] + "ied"}
-    if len(w) >= 3 and w[-1] not in _VOWELS | set("wxy") and w[-2] in _VOWELS and w[-3] not in _VOWELS:
-        forms |= {w + w[-1] + "ed", w + w[-1] + "ing"}
-    return forms
-
-
-def contains_word(text: str, word: str) -> bool:
-    """Case-insensitive whole-word match of ``word`` or one of its :func:`word_forms`."""
-    alternatives = "|".join(sorted((re.escape(f) for f in word_forms(word)), key=len, reverse=True))
-    pattern = rf"(?<![A-Za-z])(?:{alternatives})(?![A-Za-z])"
-    return re.search(pattern, text, re.IGNORECASE) is not None
-
-
 def quality_score(content: str, *, selected_words: list[str], max_words: int) -> float:
     """Deterministic heuristic in [0, 1]: the mean of four components.
 
@@ -294,9 +274,10 @@ def quality_score(content: str, *, selected_words: list[str], max_words: int) ->
     return round((coverage + length + sentence_score + clean) / 4, 4)
 
 
-def validate_story(content: str, *, selected_words: list[str], max_words: int) -> dict:
-    """Rule checks (non-empty, word count <= max_words, required words present) plus
-    :func:`quality_score`. ``passed`` reflects the rules only; ``reasons`` explains failures."""
+def validate_story(content: str, *, selected_words: list[str], max_words: int, truncated: bool = False) -> dict:
+    """Rule checks (non-empty, word count <= max_words, required words present, ends with a finished
+    sentence, not cut at max_tokens) plus :func:`quality_score`. ``passed`` reflects the rules only;
+    ``reasons`` explains failures."""
     word_count = count_words(content)
     missing = [w for w in selected_words if not contains_word(content, w)]
     too_long = word_count > max_words
@@ -307,6 +288,10 @@ def validate_story(content: str, *, selected_words: list[str], max_words: int) -
         reasons.append(f"too long: {word_count} words > {max_words}")
     if missing:
         reasons.append("missing required words: " + ", ".join(missing))
+    if truncated:
+        reasons.append("truncated: the completion hit max_tokens")
+    elif word_count and not content.rstrip().rstrip("\"'”’)").endswith(TERMINAL):
+        reasons.append("ends mid-sentence")
     return {
         "passed": not reasons,
         "word_count": word_count,

@@ -1,0 +1,174 @@
+"""Rephrase, the validation side: validators judge every field's candidates, one is chosen or the original stays.
+
+- `validation.validators` (all must accept), with `validation.select`: `first_accepted` judges candidate
+  k only for fields whose candidates 0..k-1 were rejected; `best_score` judges them all and keeps the
+  accepted one with the best score. A field none of whose candidates passes keeps its original text and
+  counts as not rewritten. A candidate cut at max_tokens is rejected first (unless `allow_truncated`).
+- No validators (configs registered before validators existed): the free-text judge of scheme synth/1
+  on the first candidate; no validation section at all: the first usable candidate is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synth_assets.core.config import Experiment, Sampling
+from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
+from synth_assets.recipes.base import META, StageRun
+from synth_assets.recipes.rephrase.rewrite import TRUNCATED, request
+
+Slot = tuple[int, str]  # (row index, field)
+
+
+def judge_defaults(exp: Experiment) -> SpecDefaults:
+    """An unset judge prompt, system prompt or examples take the validation section's, else the built-ins."""
+    v = exp.config.validation
+    return SpecDefaults(prompt=v.prompt, system=v.system_prompt, examples=v.examples) if v else SpecDefaults()
+
+
+def resolved_validators(exp: Experiment) -> list[Any]:
+    return resolve_specs(exp.config.validation.validators or [], judge_defaults(exp))
+
+
+def _judge_chat(run: StageRun):
+    def chat_for(spec):
+        sampling = Sampling(backend=spec.backend, model=spec.model)
+        return lambda requests: run.chat(sampling, requests, label=f"judge {spec.name}")
+    return chat_for
+
+
+def build(run: StageRun) -> AllOf:
+    """The experiment's validators, cheap ones first (an LLM judge only sees what the others accepted)."""
+    specs = resolved_validators(run.job)
+    order = {"rules": 0, "similarity": 1, "judge": 2}
+    validators = []
+    for spec in sorted(specs, key=lambda s: order[s.kind]):
+        chat = _judge_chat(run)(spec) if spec.kind == "judge" else None
+        validators += build_validators([spec], chat=chat, defaults=judge_defaults(run.job))
+    return AllOf(validators)
+
+
+def _usable(c: dict[str, Any], allow_truncated: bool) -> bool:
+    return c["text"] is not None and (allow_truncated or c["finish_reason"] != "length")
+
+
+def _score(outcome: Outcome, kinds: dict[str, str]) -> float:
+    """An accepted candidate's score: the mean of its verdicts' scores, a judge's 1-5 taken to 0-1."""
+    scores = [(v.score - 1) / 4 if kinds.get(v.validator) == "judge" else v.score for v in outcome.verdicts if v.score is not None]
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def choose(run: StageRun, rows: list[dict], combined: AllOf) -> None:
+    """Judge candidates (per `select`) and record every outcome and the chosen candidate in each field's provenance."""
+    exp: Experiment = run.job
+    allow = exp.config.generation.allow_truncated
+    label_field = exp.entry.label_field
+    slots = [(i, f) for i, row in enumerate(rows) for f in row[META]["fields"] if f not in row[META]["errors"]]
+    kinds = {s.name: s.kind for s in resolved_validators(exp)}
+    rounds = max((len(rows[i][META]["fields"][f]["candidates"]) for i, f in slots), default=0)
+    best = exp.config.validation.select == "best_score"
+    for i, f in slots:
+        info = rows[i][META]["fields"][f]
+        info["outcomes"] = [None] * len(info["candidates"])
+        for k, c in enumerate(info["candidates"]):
+            if c["text"] is not None and not _usable(c, allow):
+                info["outcomes"][k] = Outcome(False, [Verdict("generation", False, None, TRUNCATED)]).to_dict()
+    for k in range(rounds):
+        todo = [(i, f) for i, f in slots if (best or rows[i][META]["fields"][f].get("chosen") is None)
+                and k < len(rows[i][META]["fields"][f]["candidates"])
+                and _usable(rows[i][META]["fields"][f]["candidates"][k], allow)]
+        if not best and not todo:
+            break
+        row_fields = [{key: value for key, value in rows[i].items() if key != META} for i, _ in todo]
+        candidates = [Candidate(original=rows[i][META]["fields"][f]["original"], rewrite=rows[i][META]["fields"][f]["candidates"][k]["text"],
+                                field=f, row=fields, label_field=label_field,
+                                finish_reason=None if allow else rows[i][META]["fields"][f]["candidates"][k]["finish_reason"])
+                      for (i, f), fields in zip(todo, row_fields)]
+        for (i, f), outcome in zip(todo, combined.judge(candidates) if candidates else []):
+            info = rows[i][META]["fields"][f]
+            info["outcomes"][k] = {**outcome.to_dict(), "score": _score(outcome, kinds)}
+            if outcome.accepted and not best and info.get("chosen") is None:
+                info["chosen"] = k
+    if best:
+        for i, f in slots:
+            info = rows[i][META]["fields"][f]
+            accepted = [(o["score"], -k) for k, o in enumerate(info["outcomes"]) if o and o["accepted"]]
+            info["chosen"] = -max(accepted)[1] if accepted else None
+    _count_failures(run, rows, slots)
+
+
+def _count_failures(run: StageRun, rows: list[dict], slots: list[Slot]) -> None:
+    """The failure policy of the validated stage counts judged candidates whose judge could not answer."""
+    outcomes = [o for i, f in slots for o in rows[i][META]["fields"][f]["outcomes"] if o and o["verdicts"]]
+    run.total_requests = len(outcomes)
+    run.failed_requests = sum(any(v.get("failed") for v in o["verdicts"]) for o in outcomes)
+
+
+def legacy_verdict(text: str | None) -> str:
+    """'same', 'not the same' or 'unclear' from a free-text judge's answer (scheme synth/1)."""
+    answer = " ".join((text or "").strip().lower().replace("’", "'").split())
+    if answer.startswith(("no difference", "not different", "no change", "no meaningful difference")):
+        return "same"
+    if answer.startswith(("not", "no", "different")) or "not the same" in answer:
+        return "not the same"
+    if answer.startswith(("same", "yes")) or "same" in answer:
+        return "same"
+    return "unclear"
+
+
+def legacy_judge(run: StageRun, rows: list[dict]) -> None:
+    """The free-text judge on each field's first usable candidate (configs without `validators`)."""
+    exp: Experiment = run.job
+    v = exp.config.validation
+    prompt = exp.validation_prompt()
+    shots: list[dict[str, str]] = []
+    for example in exp.validation_examples():
+        shots.append({"role": "user", "content": prompt.format_map({"field_name": "", **example})})
+        shots.append({"role": "assistant", "content": example["answer"]})
+    jobs = []
+    for i, row in enumerate(rows):
+        for f, info in row[META]["fields"].items():
+            first = next((k for k, c in enumerate(info["candidates"]) if _usable(c, exp.config.generation.allow_truncated)), None)
+            info["outcomes"] = [None] * len(info["candidates"])
+            if f in row[META]["errors"] or first is None:
+                continue
+            question = prompt.format_map({"original": info["original"], "rephrased": info["candidates"][first]["text"], "field_name": f})
+            jobs.append((i, f, first, request(v, shots + [{"role": "user", "content": question}])))
+    responses = run.chat(v, [r for *_, r in jobs])
+    for (i, f, k, _), response in zip(jobs, responses):
+        said = legacy_verdict(response.text) if response.ok else f"error: {response.error}"
+        verdict = Verdict("judge", said == "same", None, said, failed=not response.ok)
+        info = rows[i][META]["fields"][f]
+        info["outcomes"][k] = Outcome(verdict.accepted, [verdict]).to_dict()
+        info["chosen"] = k if verdict.accepted else None
+
+
+def keep_first_usable(run: StageRun, rows: list[dict]) -> None:
+    """No validation at all: the first usable candidate of each field."""
+    allow = run.job.config.generation.allow_truncated
+    for row in rows:
+        for info in row[META]["fields"].values():
+            info["outcomes"] = [None] * len(info["candidates"])
+            info["chosen"] = next((k for k, c in enumerate(info["candidates"]) if _usable(c, allow)), None)
+
+
+def validate(run: StageRun) -> list[dict]:
+    """The validated rows: each field holds its chosen rewrite or its original text."""
+    exp: Experiment = run.job
+    rows = [{**r, META: {**r[META], "fields": {f: dict(info) for f, info in r[META]["fields"].items()}}} for r in run.upstream]
+    v = exp.config.validation
+    if v is None:
+        keep_first_usable(run, rows)
+    elif v.validators is None:
+        legacy_judge(run, rows)
+    else:
+        choose(run, rows, build(run))
+    for row in rows:
+        meta = row[META]
+        for f, info in meta["fields"].items():
+            info.setdefault("chosen", None)
+            info["rewritten"] = info["chosen"] is not None
+            if info["rewritten"]:
+                row[f] = info["candidates"][info["chosen"]]["text"]
+        meta["accepted"] = not meta["errors"] and all(info["rewritten"] for info in meta["fields"].values())
+    return rows

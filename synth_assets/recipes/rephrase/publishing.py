@@ -1,0 +1,78 @@
+"""Rephrase, the publish side: decontamination of the rewritten fields and the quality figures of an experiment.
+
+Rows whose requests failed are not published (nothing is passed off as synthesized). Rewritten fields
+are checked against the dataset's other splits, the catalog's benchmark files and the config's
+references (hashed word n-grams + exact normalised sentences); offending rows are dropped and listed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from synth_assets.core.config import Experiment
+from synth_assets.core.hashing import file_sha256
+from synth_assets.quality.decontamination import DecontaminationIndex, Hit, references_from_jsonl, references_from_rows
+from synth_assets.quality.metrics import quality_metrics
+from synth_assets.recipes.base import META
+
+MAX_LISTED = 50
+
+
+def reference_files(exp: Experiment) -> list[Path]:
+    """Benchmark files beside the dataset's own evaluation splits: the catalog's, then the config's."""
+    entry, cfg = exp.entry, exp.config.decontamination
+    return [entry.file(p) for p in entry.decontaminate_against] + [Path(p) for p in (cfg.references if cfg else [])]
+
+
+def decontamination_params(exp: Experiment) -> dict[str, Any] | None:
+    """What the published stage's fingerprint covers of decontamination (the splits are in the source hash)."""
+    cfg = exp.config.decontamination
+    if cfg is None:
+        return None
+    return {"ngram": cfg.ngram, "references": sorted(file_sha256(p) for p in reference_files(exp))}
+
+
+def contamination(exp: Experiment, rows: list[dict[str, Any]]) -> list[Hit]:
+    """Rows whose rewritten fields copy text of the evaluation splits or the reference files."""
+    cfg = exp.config.decontamination
+    if cfg is None:
+        return []
+    entry = exp.entry
+    references = []
+    for split in entry.splits:
+        if split != exp.config.dataset.split:
+            references += references_from_rows(entry.rows(split), entry.split_path(split).name,
+                                               [f for f in entry.fields if f != entry.label_field] or None)
+    for path in reference_files(exp):
+        references += references_from_jsonl(path)
+    if not references:
+        return []
+    return DecontaminationIndex(references, n=cfg.ngram).check(rows, exp.rewrite_fields())
+
+
+def _slot(info: dict[str, Any]) -> dict[str, Any]:
+    """A field's representative candidate for the metrics: the chosen one, else the last one judged, else the first."""
+    outcomes = info.get("outcomes") or [None] * len(info["candidates"])
+    judged = [k for k, o in enumerate(outcomes) if o]
+    k = info.get("chosen") if info.get("chosen") is not None else (judged[-1] if judged else 0)
+    c = info["candidates"][k] if info["candidates"] else {"text": None, "finish_reason": None}
+    return {"original": info["original"], "rewrite": c["text"], "accepted": bool(info.get("rewritten")),
+            "finish_reason": c["finish_reason"], "verdicts": (outcomes[k] or {}).get("verdicts", []) if outcomes else []}
+
+
+def quality(exp: Experiment, rows: list[dict[str, Any]], hits: list[Hit]) -> dict[str, Any]:
+    """The experiment's quality figures (see `synth_assets.quality.metrics`), plus attempts and dropped rows."""
+    label = exp.entry.label_field
+    metric_rows = [{"fields": {f: _slot(info) for f, info in r[META]["fields"].items()},
+                    "label_before": r.get(label) if label else None, "label_after": r.get(label) if label else None}
+                   for r in rows]
+    figures = quality_metrics(metric_rows, decontamination_hits=len(hits))
+    judged = [sum(1 for o in info.get("outcomes") or [] if o) for r in rows for info in r[META]["fields"].values()]
+    figures["candidates_judged_mean"] = sum(judged) / len(judged) if judged else 0.0
+    figures["failed_request_rows"] = sum(1 for r in rows if r[META].get("errors"))
+    return figures
+
+
+def hit_list(hits: list[Hit]) -> list[dict[str, Any]]:
+    return [h.to_dict() for h in hits[:MAX_LISTED]]
