@@ -91,7 +91,7 @@ def copa_config(*, batch_id: str = "batch_20250101_test", limit: int = 3, max_to
         "generation": {"temperature": 0.7, "top_p": 1.0, "max_tokens": max_tokens, **generation},
     }
     if validation is True:
-        config["validation"] = {"temperature": 0.0, "max_tokens": 4}
+        config["validation"] = {"validators": ["rules", "similarity"]}
     elif isinstance(validation, dict):
         config["validation"] = validation
     return config

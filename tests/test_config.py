@@ -28,8 +28,7 @@ generation:
   temperature: 0.7
   max_tokens: 16
 validation:
-  temperature: 0.0
-  max_tokens: 4
+  validators: [rules, {kind: judge, max_tokens: 32}]
 """
 
 
@@ -49,7 +48,7 @@ def line_of(text: str, needle: str) -> int:
 def test_base_config_loads(write_yaml):
     (exp,) = load_experiments(write_yaml(BASE))
     assert exp.dataset == "Copa" and exp.recipe == "rephrase"
-    assert exp.config.generation.max_tokens == 16 and exp.config.validation.max_tokens == 4
+    assert exp.config.generation.max_tokens == 16 and exp.config.validation.validators[1].max_tokens == 32
 
 
 def test_malformed_yaml_names_file_and_line(write_yaml):
@@ -185,7 +184,7 @@ def test_generation_prompt_unknown_field_named(write_yaml):
 
 
 def test_validation_prompt_unknown_field_named(write_yaml):
-    config = copa_config(validation={"max_tokens": 4, "prompt": "Is {original} like {rewritten}?"})
+    config = copa_config(validation={"validators": [{"kind": "judge"}], "prompt": "Is {original} like {rewritten}?"})
     path = write_yaml(config)
     err = load_error(path)
     assert err.field == "validation.prompt" and "rewritten" in str(err)
@@ -221,10 +220,9 @@ def test_two_axis_sweep_is_cartesian(write_yaml):
 
 
 def test_sweep_does_not_leak_between_points(write_yaml):
-    config = copa_config(temperature=[0.3, 0.9])
-    config["validation"]["temperature"] = [0.0, 0.5]
+    config = copa_config(temperature=[0.3, 0.9], validation={"validators": ["rules", "judge"], "temperature": [0.0, 0.5]})
     exps = load_experiments(write_yaml(config))
-    pairs = [(e.config.generation.temperature, e.config.validation.temperature) for e in exps]
+    pairs = [(e.config.generation.temperature, e.config.validation.validators[1].temperature) for e in exps]
     assert sorted(pairs) == [(0.3, 0.0), (0.3, 0.5), (0.9, 0.0), (0.9, 0.5)]
 
 
@@ -345,7 +343,6 @@ def test_bad_jsonl_line_in_dataset_fails_source_stage_with_line(tmp_path, custom
     custom_catalog(_entry("BrokenNLI", {"train": str(data)}))
     config = copa_config()
     config["dataset"]["dataset_name"] = "BrokenNLI"
-    (exp,) = load_experiments(write_yaml(config))  # loading only hashes the bytes
     with pytest.raises(ConfigError) as info:
-        rephrase.select_records(exp)  # what the source stage runs
+        load_experiments(write_yaml(config))  # every line is checked before anything is registered
     assert info.value.line == 2 and str(data) in str(info.value)

@@ -171,9 +171,9 @@ def test_source_data_change_gives_new_fingerprint(copa_copy, custom_catalog, wri
 
 def test_validation_only_change_keeps_generated_stage(write_yaml):
     base = fps(write_yaml, copa_config())
-    other = fps(write_yaml, copa_config(validation={"temperature": 0.5, "max_tokens": 4}))
-    prompt = fps(write_yaml, copa_config(validation={"max_tokens": 4, "prompt": "{original} == {rephrased}?"}))
-    none = fps(write_yaml, copa_config(validation=None))
+    other = fps(write_yaml, copa_config(validation={"validators": ["rules", {"kind": "similarity", "min": 0.7}]}))
+    prompt = fps(write_yaml, copa_config(validation={"validators": [{"kind": "judge"}], "prompt": "{original} == {rephrased}?"}))
+    none = fps(write_yaml, copa_config(validation={"validators": []}))
     for changed in (other, prompt, none):
         assert changed.source == base.source and changed.generated == base.generated
         assert changed.validated != base.validated and changed.experiment != base.experiment
@@ -224,7 +224,8 @@ def _openai(write_yaml, **generation):
     return exp
 
 
-def test_semantic_names(write_yaml):
+def test_semantic_names(write_yaml, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # backend openai is checked for a key before anything is registered
     assert semantic_name(_openai(write_yaml, model="gpt-4o", temperature=0.7, top_p=1.0)) == "temp07_topp10_gpt4o"
     assert semantic_name(_openai(write_yaml, model="gpt-3.5-turbo", temperature=0.5, top_p=0.9)) == "temp05_topp09_gpt35"
     assert semantic_name(_openai(write_yaml, model="gpt-4o-mini", temperature=1, top_p=0.95)) == "temp10_topp095_gpt4omini"
@@ -240,14 +241,17 @@ def test_model_slugs(model, slug):
     assert model_slug(model) == slug
 
 
-def test_scheme_values_are_stable_for_the_shipped_demo():
-    """Same inputs, same scheme => the same fingerprint forever: stored data is found by it. If this
-    fails because the scheme's computation changed, bump SCHEME; if the Copa catalog entry or its
-    files changed on purpose, update the values."""
-    from synth_assets.core.config import load_experiments
+def test_scheme_values_are_stable_for_stored_synth1_records():
+    """Same inputs, same scheme => the same fingerprint forever: stored data is found by it. The configs are the
+    README demo's as `synth/1` stored them (before validators existed); a registered record is checked against
+    its inputs by recomputing exactly this. If this fails because the scheme's computation changed, bump SCHEME;
+    if the Copa catalog entry or its files changed on purpose, update the values."""
+    from synth_assets.core.catalog import find_entry
+    from synth_assets.core.config import Experiment, ExperimentConfig
     from synth_assets.core.experiments import fingerprint
     from synth_assets.core.fingerprint import SCHEME
 
-    demo = Path(__file__).resolve().parent.parent / "examples" / "demo" / "temperature_sweep.yaml"
+    stored = json.loads((Path(__file__).resolve().parent / "fixtures" / "synth1_demo_configs.json").read_text())
+    experiments = [Experiment(config=ExperimentConfig.model_validate(c), entry=find_entry("Copa")) for c in stored]
     assert SCHEME == "synth/1"
-    assert [fingerprint(e).experiment[:12] for e in load_experiments(demo)] == ["921ab61b0159", "7c6e249dfa17", "f0f0d5ae5100"]
+    assert [fingerprint(e).experiment[:12] for e in experiments] == ["921ab61b0159", "7c6e249dfa17", "f0f0d5ae5100"]

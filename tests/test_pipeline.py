@@ -186,8 +186,7 @@ def test_reuse_in_another_batch_makes_no_llm_call(synth_root, write_yaml):
 def test_validation_change_reuses_generated_stage(synth_root, write_yaml):
     a = copa_config(batch_id="batch_20250101_val", limit=3, max_tokens=10)
     b = copa_config(batch_id="batch_20250101_val", limit=3, max_tokens=10,
-                    validation={"temperature": 0.5, "max_tokens": 4,
-                                "prompt": "Same meaning? A: {original} B: {rephrased} Answer same or not the same:"})
+                    validation={"validators": ["rules"]})
     (reg_a,), out_a, instance = run_config(write_yaml(a), synth_root)
     assert out_a[reg_a.fingerprint].success
     (reg_b,), out_b, instance = run_config(write_yaml(b), synth_root)

@@ -49,9 +49,10 @@ def fingerprint(exp: Experiment) -> Fingerprints:
 
 
 def semantic_name(exp: Experiment) -> str:
-    """`temp07_topp10_gpt4o`: temperature, top_p and model of the generation stage."""
+    """`temp07_topp10_gpt4o`: temperature, top_p and model of the generation stage (`_n4` with 4 candidates per field)."""
     g = exp.config.generation
-    return f"temp{number_slug(g.temperature)}_topp{number_slug(g.top_p)}_{model_slug(g.model or '')}"
+    best_of = f"_n{g.n}" if g.n > 1 else ""
+    return f"temp{number_slug(g.temperature)}_topp{number_slug(g.top_p)}{best_of}_{model_slug(g.model or '')}"
 
 
 def config_yaml(exp: Experiment, batch_id: str) -> str:

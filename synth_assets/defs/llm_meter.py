@@ -37,7 +37,8 @@ class LLMMeter:
         bar = self.run.tags.get(PROGRESS_TAG) == "bar"
         result = llm.chat(requests, logger=None if bar else log, progress=bar, description=description,
                           use_cache=self.run.tags.get(NO_CACHE_TAG) != "true")
-        self.usage = result.usage if self.usage is None else self.usage + result.usage
+        usage = result.usage.model_copy(update={"requests": result.usage.samples})  # each sample is one LLM call
+        self.usage = usage if self.usage is None else self.usage + usage
         self.model = (sampling.backend, served)
         failures = [r.error for r in result.responses if not r.ok]
         self.run.total_requests += len(result.responses)

@@ -65,9 +65,11 @@ def self_bleu(texts: list[str], *, sample: int = 200, seed: int = 0) -> float | 
 
 
 def reason_key(reason: str) -> str:
-    """A reason without its particulars: the text before ':' without a parenthesised part.
-    "negation dropped: 'not'" -> "negation dropped"; "not the same (1/5): ..." -> "not the same"."""
-    return re.sub(r"\s*\(.*\)\s*$", "", reason.split(":")[0]).strip()
+    """A reason without its particulars: the text before ':', a parenthesised part, a number or a range.
+    "negation dropped: 'not'" -> "negation dropped"; "not the same (1/5): ..." -> "not the same";
+    "length ratio 2.38 outside [0.5, 2.0]" -> "length ratio"."""
+    head = re.sub(r"\s*\(.*\)\s*$", "", reason.split(":")[0])
+    return re.split(r"\s*[\d\[(]", head, maxsplit=1)[0].strip() or head.strip()
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
-from synth_assets.core.experiments import experiment_fingerprints, load_registered, sampling_params
+from synth_assets.core.experiments import SAMPLING_KEYS, experiment_fingerprints, load_registered, sampling_params
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
@@ -31,6 +31,7 @@ from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines,
 from synth_assets.recipes.rephrase import checks, judging, publishing, rewrite
 
 DEFAULT_VALIDATORS = ["rules", "similarity"]  # measured best offline (synth_assets/quality/README.md)
+JUDGE_SETTINGS = ("backend", "model", "temperature", "max_tokens", "seed")  # section settings a judge validator takes
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -44,11 +45,21 @@ def check_entry(entry: CatalogEntry) -> None:
         raise ValueError(f"rewrite_fields {unknown} are not in fields {entry.fields}")
 
 
+def _is_judge(spec: Any) -> bool:
+    return spec == "judge" or (isinstance(spec, dict) and spec.get("kind") == "judge")
+
+
 def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> dict[str, Any]:
-    """Absent sections get the recipe's defaults (validators, decontamination); relative files resolve from the config."""
+    """Absent sections get the recipe's defaults (validators, decontamination); the validation section's sampling
+    settings go to the judge validators that do not set their own; relative files resolve from the config."""
     raw = dict(raw)
     validation = dict(raw.get("validation") or {})
-    validation.setdefault("validators", DEFAULT_VALIDATORS)
+    validators = list(validation.get("validators", DEFAULT_VALIDATORS))
+    settings = {k: validation[k] for k in JUDGE_SETTINGS if k in validation}
+    if settings and any(_is_judge(v) for v in validators):
+        validators = [{**settings, **({"kind": "judge"} if v == "judge" else v)} if _is_judge(v) else v for v in validators]
+        validation = {k: v for k, v in validation.items() if k not in settings}
+    validation["validators"] = validators
     if isinstance(validation.get("calibration"), dict) and validation["calibration"].get("pairs"):
         validation["calibration"] = {**validation["calibration"], "pairs": str(folder / validation["calibration"]["pairs"])}
     raw["validation"] = validation
@@ -61,6 +72,10 @@ def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> d
 def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
     """The split exists, the data parses and has the fields, prompts render, backends can run (before registering)."""
     blame = checks.Blame(exp, path, lines)
+    idle = [key for key in SAMPLING_KEYS if ("validation", key) in lines and not checks.is_default(exp.config.validation, key)]
+    if idle:
+        raise blame.config(f"validation.{idle[0]} has no effect without a judge: sampling settings belong to a judge validator, "
+                           f"e.g. validators: [rules, similarity, {{kind: judge, {idle[0]}: ...}}]", "validation", idle[0])
     if exp.config.dataset.split not in exp.entry.splits:
         raise blame.config(f"dataset {exp.entry.name} has no split {exp.config.dataset.split!r} "
                            f"(its splits: {', '.join(exp.entry.splits)})", "dataset", "split")

@@ -35,6 +35,15 @@ class Blame:
         return self.exp.entry.error(message, "prompts", catalog_key)
 
 
+def is_default(section: Any, key: str) -> bool:
+    """A section's value is its field's default (the local model's name counts as the default model)."""
+    from synth_assets.core.models import LOCAL_DEFAULT_MODEL
+
+    default = type(section).model_fields[key].default
+    value = getattr(section, key)
+    return value == default or (key == "model" and value == LOCAL_DEFAULT_MODEL)
+
+
 def field_types(rows: list[dict[str, Any]]) -> dict[str, set[str]]:
     """The JSON types each field takes across the records."""
     types: dict[str, set[str]] = {}
@@ -84,9 +93,12 @@ def check_prompts(exp: Experiment, blame: Blame, record: dict[str, Any]) -> None
     field = exp.rewrite_fields()[0]
     prompts = [("generation", "prompt", "generation", exp.generation_prompt(), {**record, "text": record[field], "field_name": field})]
     v = exp.config.validation
+    judged = {**record, "text": record[field], "original": record[field], "rephrased": record[field], "field_name": field}
     if v is not None and v.validators is None:
         prompts.append(("validation", "prompt", "validation", exp.validation_prompt(),
                         {"original": record[field], "rephrased": record[field], "field_name": field}))
+    elif v is not None and v.prompt and any(getattr(s, "kind", None) == "judge" for s in v.validators):
+        prompts.append(("validation", "prompt", "validation", v.prompt, judged))
     for section, key, catalog_key, template, values in prompts:
         try:
             unknown = sorted(n for n in _names(template) if n.split(".")[0].split("[")[0] not in values)

@@ -55,11 +55,17 @@ def clean_generation(text: str) -> str:
 
 
 def candidate(response: ChatResponse) -> dict[str, Any]:
-    """One candidate rewrite: its cleaned text, why the LLM stopped, or the request's error."""
+    """One candidate rewrite: its cleaned text, why the LLM stopped, or the request's error.
+
+    Only the first line is used: a completion cut at max_tokens after that line ended is not truncated."""
     if not response.ok:
         return {"text": None, "finish_reason": None, "error": response.error}
-    text = clean_generation(response.text or "")
-    return {"text": text or None, "finish_reason": response.finish_reason, "error": None if text else "empty generation"}
+    raw = response.text or ""
+    text = clean_generation(raw)
+    finish = response.finish_reason
+    if finish == "length" and "\n" in raw.strip():
+        finish = "stop"  # the line we keep was finished; what the model rambled on with is dropped
+    return {"text": text or None, "finish_reason": finish, "error": None if text else "empty generation"}
 
 
 def apply_generations(records: list[dict], jobs: list[tuple[int, str, ChatRequest]], responses: list[ChatResponse]) -> list[dict]:
