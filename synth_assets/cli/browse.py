@@ -36,8 +36,10 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         raise fail(f"no batch {batch_id!r} (see `synth batches`)")
     for m in members:
         m["complete"] = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
+        m["failure"] = None if m["complete"] else s.failure(m["fingerprint"])
         # an imported legacy experiment is never generated later: not complete means it has no data
-        m["state"] = "complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME else "pending"
+        m["state"] = ("complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME
+                      else "failed" if m["failure"] else "pending")
     if as_json:
         return print_json(members)
     console.print(f"[bold]{batch_id}[/]")
@@ -46,6 +48,9 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         for m in (m for m in members if m["dataset"] == dataset):
             reuse = f"Yes (origin batch: {m['origin_batch']})" if m["reused"] else "No (new)"
             console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  \\[{m['state']}]")
+            if m["failure"]:
+                f = m["failure"]
+                console.print(f"    run {f['run_id']} failed in stage {f['stage']}: {f['error'].splitlines()[0][:200]}", markup=False)
             if verbose:
                 console.print(f"    view:   {m['view_path']}\n    shared: {m['shared_path']}")
                 record = _registration(m["fingerprint"])
@@ -110,26 +115,6 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compare_command(a: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
-                    b: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
-    """Same and different parameters of two experiments."""
-    s = store()
-    try:
-        left, right = s.find(a), s.find(b)
-    except KeyError as exc:
-        raise fail(exc.args[0]) from None
-    fa, fb = _flatten("", left["params"], {}), _flatten("", right["params"], {})
-    keys = sorted(set(fa) | set(fb))
-    different = {k: [fa.get(k), fb.get(k)] for k in keys if fa.get(k) != fb.get(k)}
-    same = {k: fa[k] for k in keys if k not in different}
-    if as_json:
-        return print_json({"a": left["fingerprint"], "b": right["fingerprint"], "same": same, "different": different})
-    console.print(f"A = {left['dataset']}/{left['semantic_name']} ({short(left['fingerprint'])})")
-    console.print(f"B = {right['dataset']}/{right['semantic_name']} ({short(right['fingerprint'])})")
-    print_table("Different", ["parameter", "A", "B"], ([k, _cell(v[0]), _cell(v[1])] for k, v in different.items()))
-    print_table("Same", ["parameter", "value"], ([k, _cell(v)] for k, v in same.items()))
-
-
 def _cell(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -160,8 +145,8 @@ def data_paths_command(dataset: str | None = typer.Option(None, "--dataset", "-d
             err_console.print(f"[yellow]warning:[/] {ds}/{name} has no split files (no data); skipped")
             continue
         # locally a path through the batch's symlink; on S3 (no symlinks) the shared object itself
-        base = s.view_uri(batch, ds, name) if batch and s.symlink_views else s.experiment_uri(ds, name)
-        prefix = len(s.experiment_key(ds, name))
+        base = s.view_uri(batch, ds, name) if batch and s.symlink_views else s.uri(s.files_key(ds, name))
+        prefix = len(s.files_key(ds, name))
         out.setdefault(ds, {})[name] = {split: base + key[prefix:] for split, key in splits.items()}
     if fmt == "json":
         return print_json(out)

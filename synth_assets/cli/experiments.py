@@ -7,14 +7,15 @@ from pathlib import Path
 import typer
 from rich.tree import Tree
 
-from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, root, store
+from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, root, store
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, load_registered, register, semantic_name
+from synth_assets.core.experiments import fingerprint, register, semantic_name
 from synth_assets.core.fingerprint import SCHEME, short
 from synth_assets.core.registry import Registration
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.defs.llm_meter import NO_CACHE_TAG
+from synth_assets.defs.llm_meter import NO_CACHE_TAG, REGENERATE_TAG
+from synth_assets.recipes.base import get as get_recipe
 
 ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
 
@@ -61,6 +62,22 @@ def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:
     return {by_run[r["run_id"]]: r for r in rows}
 
 
+def first_line(error: str | None) -> str:
+    """The useful line of a run's error (Dagster wraps the cause in a line about the step)."""
+    lines = [ln.strip() for ln in (error or "unknown error").splitlines() if ln.strip()]
+    return next((ln for ln in reversed(lines) if not ln.startswith("dagster.")), lines[-1])[:300]
+
+
+def _failed(regs: list[Registration], outcome: dict[str, RunOutcome]) -> typer.Exit:
+    """Name every failed experiment with its first error; the exit code says it failed."""
+    for reg in regs:
+        run = outcome.get(reg.fingerprint)
+        if run is not None and not run.success:
+            err_console.print(f"[bold red]failed:[/] {reg.dataset}/{reg.name} ({short(reg.fingerprint)}), run {run.run_id}: "
+                              f"{first_line(run.error)}", markup=True)
+    return typer.Exit(1)
+
+
 def _report(regs: list[Registration], title: str, outcome: dict[str, RunOutcome] | None = None) -> None:
     calls = _llm_calls(outcome or {})
     rows = []
@@ -69,8 +86,9 @@ def _report(regs: list[Registration], title: str, outcome: dict[str, RunOutcome]
         if outcome and reg.fingerprint in outcome:
             usage = calls.get(reg.fingerprint, {"requests": 0, "cache_hits": 0})
             sent = usage["requests"] - usage["cache_hits"]
-            status = (f"generated — {sent} LLM calls, {usage['cache_hits']} cache hits" if outcome[reg.fingerprint].success
-                      else "FAILED (see the Dagster run)")
+            run = outcome[reg.fingerprint]
+            status = (f"generated — {sent} LLM calls, {usage['cache_hits']} cache hits" if run.success
+                      else f"FAILED (run {run.run_id[:8]}): {first_line(run.error)}")
         elif reg.complete:
             status += " — 0 LLM calls"
         reuse = f"Yes (origin batch: {reg.origin_batch})" if reg.reused else "No (new)"
@@ -123,20 +141,21 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
         _report(regs, "Reuse report", outcome)
         _tree([r.batch_id for r in regs])
     if not all(o.success for o in outcome.values()):
-        raise typer.Exit(1)
+        raise _failed(regs, outcome)
 
 
 def regenerate_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
                        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
-    """Rebuild one experiment from scratch: drop its data and the stage outputs no other experiment
-    shares, bypass the LLM cache, run again. Every batch that shows it sees the new data."""
+    """Rebuild one experiment from scratch, copy-on-write: its own stages and its folder are rebuilt beside the old ones
+    (the LLM cache bypassed) and swapped in atomically, so every batch view keeps showing complete data; a failed or
+    killed regenerate leaves the old data served. Stages other experiments share are kept."""
     s = store()
     try:
         record = s.find(target)
-        if record.get("recipe") not in ("rephrase", "stories"):
-            raise KeyError(f"{target} is a {record.get('recipe')} record; regenerate rebuilds rephrase/stories experiments "
-                           "(use `synth rm` and run its drop or collection again)")
-        load_registered(record, s)
+        recipe = get_recipe(record["recipe"])
+        if recipe.publish is None:
+            raise KeyError(f"{target} is a {record['recipe']} record, which publishes nothing to regenerate")
+        recipe.load(record, s)  # the inputs must still match the fingerprint
     except (KeyError, RuntimeError, ValueError) as exc:
         raise fail(str(exc)) from None
     dataset, name = record["dataset"], record["semantic_name"]
@@ -146,12 +165,9 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
                       f"({', '.join(users) or 'none'})?", abort=True)
     shared = {fp for other in s.registrations() if other["fingerprint"] != record["fingerprint"]
               for fp in other.get("stages", {}).values()}
-    for stage in ("source", "generated", "validated"):
-        if record["stages"][stage] not in shared:  # a stage another experiment uses stays as it is
-            s.remove_stage(dataset, stage, record["stages"][stage])
-    s.remove_experiment(dataset, name)
+    rebuilt = [stage for stage, fp in record["stages"].items() if fp not in shared]  # a stage another experiment uses stays
     reg = Registration.of_record(record)
-    outcome = materialize([reg], root(), tags={NO_CACHE_TAG: "true", **progress_tags()})
+    outcome = materialize([reg], root(), tags={NO_CACHE_TAG: "true", REGENERATE_TAG: ",".join(rebuilt), **progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):
-        raise typer.Exit(1)
+        raise _failed([reg], outcome)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import duckdb
 import typer
 
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, when
@@ -67,7 +68,10 @@ def cost(as_json: bool = JsonOption) -> None:
 @app.command("sql")
 def sql(query: str, as_json: bool = JsonOption) -> None:
     """Ad-hoc read-only SQL over the lineage tables."""
-    rows = lineage().query(query)
+    try:
+        rows = lineage().query(query)
+    except duckdb.Error as exc:
+        raise fail(f"query failed: {str(exc).splitlines()[0]}", 2) from None
     if as_json or not rows:
         return print_json(rows)
     print_table("Result", list(rows[0]), ([when(v) if v is not None else "" for v in r.values()] for r in rows))

@@ -2,7 +2,7 @@
 
 import typer
 
-from synth_assets.cli import backfill, batches_api, browse, experiments, judge, lineage_cmd, manage
+from synth_assets.cli import backfill, batches_api, browse, compare, experiments, judge, lineage_cmd, manage, quality
 from synth_assets.cli.common import resolve_root, store
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
@@ -30,7 +30,9 @@ app.command("curate")(curate_command)
 app.command("batches")(browse.batches_command)
 app.command("batch")(browse.batch_command)
 app.command("shared")(browse.shared_command)
-app.command("compare")(browse.compare_command)
+app.command("compare")(compare.compare_command)
+app.command("quality")(quality.quality_command)
+app.command("calibrate")(quality.calibrate_command)
 app.command("data-paths")(browse.data_paths_command)
 app.command("resolve")(browse.resolve_command)
 app.command("rm")(manage.rm_command)

@@ -12,16 +12,25 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.legacy import PlannedExperiment, import_legacy, plan_import
 
 
+MIN_PREFIX = 4  # a shorter fingerprint prefix is too easy to mistype into another experiment
+
+
 def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a batch view, a shared path or a fingerprint."),
                force: bool = typer.Option(False, "--force", help="Remove referencing batch views first.")) -> None:
     """Remove a batch view, or shared data no batch references (never data another batch uses, unless --force)."""
     s, lin = store(), lineage()
+    if target.strip(" ./*?") == "" or any(c in target for c in "*?") or (len(target) < MIN_PREFIX and "/" not in target
+                                                                          and not target.startswith("batch_")):
+        raise fail(f"refusing to remove {target!r}: name a batch, a view, a shared path or at least {MIN_PREFIX} characters "
+                   "of a fingerprint", 2)
+    if not s.inside(target):
+        raise fail(f"refusing to remove {target}: it leads out of the store {s.root_uri}", 2)
     key = s.relative_key(target) or target
     parts = key.split("/")
-    if parts[0] in s.batches() and len(parts) == 1:
+    if len(parts) == 1 and (parts[0] in s.batches() or (parts[0].startswith("batch_") and lin.batch_members(parts[0]))):
         removed = s.unlink(parts[0])
-        lin.remove_membership(parts[0])
-        console.print(f"removed batch {parts[0]}: {len(removed)} views; shared data untouched")
+        members = lin.remove_membership(parts[0])
+        console.print(f"removed batch {parts[0]}: {len(removed)} views, {members} memberships; shared data untouched")
         return
     if parts[0] in s.batches() and len(parts) == 3 and s.read_view(key) is not None:
         record = s.find(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from synth_assets.defs.llm_meter import PROGRESS_TAG
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.recipes import recipe_job_name
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+DAGSTER_YAML = "telemetry:\n  enabled: false\nrun_monitoring:\n  enabled: true\n"
+HOST_TAG, PID_TAG = "synth/host", "synth/pid"  # where an in-process run lives, so a dead one can be marked failed
 
 
 def dagster_home(root: str | Path) -> Path:
@@ -37,7 +39,33 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
         instance = DagsterInstance.from_config(str(home))
         instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
+    fail_dead_runs(instance)
     return instance
+
+
+def fail_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Runs of `synth` on this machine whose process died (kill -9) stay STARTED forever: report them failed."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    dead = []
+    running = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
+                                           tags={HOST_TAG: socket.gethostname()}))
+    for run in running:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, message=f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone")
+            dead.append(run.run_id)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,7 +105,8 @@ def materialize(registrations: list[Registration], root: str, *, instance: Dagst
         result = defs.resolve_job_def(recipe_job_name(reg.recipe)).execute_in_process(
             partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], **(tags or {})},
+            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
+                  PID_TAG: str(os.getpid()), **(tags or {})},
         )
         outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else _first_error(result))
     return outcome

@@ -17,7 +17,7 @@ def _ordered(splits: dict[str, str]) -> dict[str, str]:
 
 def split_keys(store: Store, dataset: str, name: str) -> dict[str, str]:
     """Every split file of `_shared/{dataset}/{name}`, train, validation, test first; empty when it has none."""
-    prefix = store.experiment_key(dataset, name)
+    prefix = store.files_key(dataset, name)
     stem, found = f"{dataset.lower()}_", {}
     for file in store.children(f"{prefix}/{dataset}"):
         if file.startswith(stem) and file.endswith(".jsonl") and len(file) > len(stem) + len(".jsonl"):

@@ -122,7 +122,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def relative_key(self, target: str | Path) -> str | None:
-        """The key of a path/URL inside this store, or None."""
+        """The key of a path/URL inside this store (paths may be relative to the store root), or None."""
+
+    def inside(self, target: str | Path) -> bool:
+        """`target` does not lead out of the store (S3 keys cannot)."""
+        return True
 
     # --- layout ----------------------------------------------------------------------------------
     @staticmethod

@@ -181,9 +181,23 @@ class LocalStore(Store):
         with contextlib.suppress(OSError):
             batch.rmdir()
 
-    def relative_key(self, target: str | Path) -> str | None:
+    def inside(self, target: str | Path) -> bool:
+        """`target` (if it is a path here) does not lead out of the store through a symlink of its own."""
+        path = self._path_of(target)
+        if path is None or not path.is_symlink() or path.parent.resolve() == self.path("_shared").resolve():
+            return True
+        return Path(os.path.realpath(path)).is_relative_to(self.root)
+
+    def _path_of(self, target: str | Path) -> Path | None:
+        """An existing path: absolute, relative to the store root (`batch_x/Copa/name`), else to the working directory."""
         path = Path(target)
-        if not os.path.lexists(path):
+        if not path.is_absolute() and os.path.lexists(self.root / path):
+            return self.root / path
+        return path if os.path.lexists(path) else None
+
+    def relative_key(self, target: str | Path) -> str | None:
+        path = self._path_of(target)
+        if path is None:
             return None
         absolute = Path(os.path.abspath(path))
         try:

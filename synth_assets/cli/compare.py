@@ -1,0 +1,77 @@
+"""`synth compare`: experiments side by side, by the parameters that differ and by their quality."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
+from synth_assets.cli.quality import figures_of, shown
+from synth_assets.core.fingerprint import short
+
+QUALITY_COLUMNS = ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "self_bleu",
+                   "decontamination_hits")
+
+
+def flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            flatten(f"{prefix}.{key}" if prefix else key, item, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def cell(value: Any, width: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _records(targets: list[str]) -> list[dict[str, Any]]:
+    """The experiments named: every member of a batch given alone, else each target."""
+    s = store()
+    if len(targets) == 1 and (targets[0] in s.batches() or s.relative_key(targets[0]) in s.batches()):
+        batch = targets[0] if targets[0] in s.batches() else s.relative_key(targets[0])
+        records = [s.registration(m["fingerprint"]) for m in lineage().batch_members(batch)]
+        if not records:
+            raise fail(f"batch {batch} has no experiments")
+        return records
+    if len(targets) < 2:
+        raise fail("compare a batch, or two or more experiments (batch path, shared path or fingerprint)", 2)
+    return [s.find(t) for t in targets]
+
+
+def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or two or more experiments (batch path, shared path or fingerprint)."),
+                    sort: str = typer.Option(None, "--sort", help="Order by a quality column (best first) or a parameter."),
+                    as_json: bool = JsonOption) -> None:
+    """The parameters that differ between experiments and their quality side by side (a sweep compared by quality)."""
+    try:
+        records = _records(targets)
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    params = [flatten("", r["params"], {}) for r in records]
+    keys = sorted(set().union(*params))
+    different = {k: [p.get(k) for p in params] for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in params}) > 1}
+    same = {k: params[0].get(k) for k in keys if k not in different}
+    rows = [{"fingerprint": r["fingerprint"], "dataset": r["dataset"], "semantic_name": r["semantic_name"],
+             "params": {k: p.get(k) for k in different}, "quality": figures_of(r)} for r, p in zip(records, params)]
+    if sort:
+        def key(row: dict[str, Any]) -> tuple:
+            value = row["quality"].get(sort, row["params"].get(sort))
+            return (value is None, -value if isinstance(value, (int, float)) and sort in row["quality"] else str(value))
+        if not any(sort in row["quality"] or sort in row["params"] for row in rows):
+            raise fail(f"--sort {sort!r}: neither a quality column nor a differing parameter", 2)
+        rows.sort(key=key)
+    if as_json:
+        out: dict[str, Any] = {"experiments": rows, "different": different, "same": same}
+        if len(records) == 2:
+            out.update(a=records[0]["fingerprint"], b=records[1]["fingerprint"])
+        return print_json(out)
+    for i, r in enumerate(records[:2] if len(records) == 2 else []):
+        console.print(f"{'AB'[i]} = {r['dataset']}/{r['semantic_name']} ({short(r['fingerprint'])})")
+    print_table("Experiments", ["experiment", "fingerprint", *different, *QUALITY_COLUMNS],
+                ([row["semantic_name"], short(row["fingerprint"]), *(cell(v, 40) for v in row["params"].values()),
+                  *(shown(row["quality"].get(c)) for c in QUALITY_COLUMNS)] for row in rows))
+    print_table("Same in all", ["parameter", "value"], ([k, cell(v)] for k, v in same.items()))

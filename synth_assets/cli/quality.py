@@ -1,0 +1,93 @@
+"""`synth quality` (an experiment's quality figures) and `synth calibrate` (validators against labelled pairs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, root, store
+from synth_assets.core.config import load_experiments
+from synth_assets.core.fingerprint import short
+from synth_assets.core.yaml_lines import ConfigError
+
+
+def figures_of(record: dict[str, Any]) -> dict[str, Any]:
+    """An experiment's quality figures: from lineage, else from its published metadata; {} when it has none."""
+    found = lineage().quality([record["fingerprint"]]).get(record["fingerprint"])
+    if found is not None:
+        return found
+    s = store()
+    try:
+        key = f"{s.files_key(record['dataset'], record['semantic_name'])}/experiment_metadata.json"
+        return json.loads(s.read_bytes(key)).get("summary", {}).get("quality") or {}
+    except FileNotFoundError:
+        return {}
+
+
+def shown(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def quality_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
+                    as_json: bool = JsonOption) -> None:
+    """Quality figures of one published experiment: rewrite and acceptance rates, rejections per validator and
+    reason, truncation, similarity to the original, diversity, length ratio, labels, decontamination hits."""
+    try:
+        record = store().find(target)
+    except KeyError as exc:
+        raise fail(exc.args[0]) from None
+    figures = figures_of(record)
+    if not figures:
+        raise fail(f"{record['dataset']}/{record['semantic_name']} has no quality figures (not published yet, or its recipe "
+                   "does not rewrite)")
+    if as_json:
+        return print_json({"fingerprint": record["fingerprint"], "dataset": record["dataset"],
+                           "semantic_name": record["semantic_name"], **figures})
+    print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})", ["metric", "value"],
+                ([k, shown(v)] for k, v in figures.items()))
+
+
+def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure."),
+                      pairs: Path = typer.Option(..., "--pairs", exists=True, dir_okay=False,
+                                                 help='Labelled pairs JSONL: {"original", "rephrased", "label": "same"|"not the same", "kind"?}'),
+                      as_json: bool = JsonOption) -> None:
+    """Accuracy, precision, recall and F1 (for "same") of a config's validators on labelled pairs, with the confusion
+    matrix, accuracy per kind and per validator, and pairs/s."""
+    from resources.llm import LLMResource
+    from synth_assets.core.root import state_dir
+    from synth_assets.quality.calibration import calibrate
+    from synth_assets.quality.validators import build_validators
+    from synth_assets.quality.validators.judge import ResourceChat
+    from synth_assets.recipes.rephrase.judging import judge_defaults, resolved_validators
+
+    try:
+        exp = load_experiments(config, root())[0]
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    if exp.config.validation is None or exp.config.validation.validators is None:
+        raise fail(f"{config}: no validators to calibrate (validation.validators)", 2)
+    cache = str(state_dir(root()) / ".cache" / "llm_cache.sqlite")
+    validators = []
+    for spec in resolved_validators(exp):
+        chat = ResourceChat(LLMResource(backend=spec.backend, cache_path=cache)) if spec.kind == "judge" else None
+        validators += build_validators([spec], chat=chat, defaults=judge_defaults(exp))
+    try:
+        report = calibrate(pairs, validators).to_dict()
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    if as_json:
+        return print_json({k: v for k, v in report.items() if k != "errors"})
+    console.print(f"{report['n']} pairs, validators {' + '.join(report['validators'])}: accuracy {report['accuracy']:.3f}, "
+                  f"precision {report['precision']:.3f}, recall {report['recall']:.3f}, F1 {report['f1']:.3f} "
+                  f"({report['pairs_per_s']:.1f} pairs/s)")
+    confusion = report["confusion"]
+    print_table("Confusion (rows: label, columns: predicted)", ["label", "same", "not the same"],
+                ([label, confusion[label]["same"], confusion[label]["not the same"]] for label in ("same", "not the same")))
+    if report["per_kind"]:
+        print_table("Accuracy per kind", ["kind", "accuracy"], ([k, f"{v:.3f}"] for k, v in report["per_kind"].items()))
+    print_table("Per validator", ["validator", "accuracy", "precision", "recall", "f1", "pairs/s"],
+                ([name, *(f"{f[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1")), f"{f['pairs_per_s']:.1f}"]
+                 for name, f in report["per_validator"].items()))
