@@ -133,7 +133,9 @@ def embed(prompts: list[str], model_dir: Path) -> np.ndarray:
     return Encoder(str(model_dir), "model2vec", batch_size=1024).encode(prompts)
 
 
-def recall_rows(n: int, eps: float, model_dir: Path, partitions: int) -> list[tuple]:
+def recall_rows(n: int, eps: float, model_dir: Path, partition: dict, big_n: int) -> list[tuple]:
+    """Pair recall of partition-then-exact against the exact pairs: the configured partition size with
+    several border settings, and as many partitions as a `big_n` run uses (smaller partitions: harder)."""
     from synth_assets.curation.cluster import dbscan_from_pairs, radius_pairs, representatives
     from synth_assets.curation.partition import partitioned_radius_pairs
 
@@ -142,8 +144,12 @@ def recall_rows(n: int, eps: float, model_dir: Path, partitions: int) -> list[tu
     exact = set(zip(I.tolist(), J.tolist()))
     keep_exact = representatives(dbscan_from_pairs(n, I, J, 2))
     rows = [(f"semantic: exact radius search (eps={eps}, model2vec 256d)", n, f"{took:.1f} s", "1.00x", f"{len(exact)} pairs", "")]
-    for border in (0, 1, 2, 4):
-        took_p, (Ip, Jp, _, stats) = best_of(lambda: partitioned_radius_pairs(X, eps, rows_per_partition=max(n // partitions, 100), border_partitions=border), 1)
+    size = partition["rows_per_partition"]
+    settings = [(size, border) for border in (0, 1, 2, 4)]
+    if big_n > n:
+        settings.append((max(size * n // big_n, 100), partition["border_partitions"]))
+    for rows_per_partition, border in settings:
+        took_p, (Ip, Jp, _, stats) = best_of(lambda: partitioned_radius_pairs(X, eps, rows_per_partition=rows_per_partition, border_partitions=border), 1)
         got = set(zip(Ip.tolist(), Jp.tolist()))
         keep = representatives(dbscan_from_pairs(n, Ip, Jp, 2))
         rows.append((f"semantic: partition-then-exact, {stats['partitions']} partitions, border_partitions={border}", n,
@@ -213,10 +219,9 @@ def main() -> None:
     p.add_argument("--ngram", type=int, default=5)
     p.add_argument("--num-perm", type=int, default=128)
     p.add_argument("--recall-n", type=int, default=100_000)
-    p.add_argument("--recall-partitions", type=int, default=50, help="k-means partitions at --recall-n (as many as the 1M run uses)")
     p.add_argument("--semantic-n", type=int, default=1_000_000)
-    p.add_argument("--eps", type=float, default=0.1)
-    p.add_argument("--partition", default='{"above": 200000, "rows_per_partition": 20000, "border_partitions": 2}')
+    p.add_argument("--eps", type=float, default=0.2)
+    p.add_argument("--partition", default='{"above": 200000, "rows_per_partition": 2000, "border_partitions": 2}')
     p.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
     p.add_argument("--semantic-child", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--child-out", default="", help=argparse.SUPPRESS)
@@ -237,7 +242,7 @@ def main() -> None:
     if args.fuzzy_n:
         rows += fuzzy_rows(args.fuzzy_n, args.threshold, args.ngram, args.num_perm)
     if args.recall_n:
-        rows += recall_rows(args.recall_n, args.eps, model_dir, args.recall_partitions)
+        rows += recall_rows(args.recall_n, args.eps, model_dir, json.loads(args.partition), args.semantic_n)
     if args.semantic_n:
         rows += semantic_rows(args.semantic_n, args.eps, model_dir, json.loads(args.partition))
     print_table(rows)

@@ -12,7 +12,7 @@ A collection YAML::
     dedup: {by: prompt, eps: 0.2, min_samples: 2, model: all-MiniLM-L6-v2}
     # optional: MinHash near-duplicates before the semantic step, and k-means partitions above a size
     #   fuzzy: {threshold: 0.8, ngram: 5, num_perm: 128}
-    #   partition: {above: 200000, rows_per_partition: 20000, border_partitions: 2}
+    #   partition: {above: 200000, rows_per_partition: 2000, border_partitions: 2}
     format: sft                      # sft | cot | preference, or a list (the first is the stage's data)
 
 A source YAML::
@@ -137,7 +137,7 @@ class PartitionConfig(_Strict):
     partition widened by the rows near its border with its `border_partitions` nearest neighbours."""
 
     above: int = Field(default=200_000, ge=1)
-    rows_per_partition: int = Field(default=20_000, ge=100)
+    rows_per_partition: int = Field(default=2000, ge=100)
     border_partitions: int = Field(default=2, ge=0)
     seed: int = 0
 

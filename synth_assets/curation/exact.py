@@ -7,7 +7,8 @@ optionally casefolded. `exact_dedup` keeps the first occurrence of every key, in
 Most texts are already their own key (printable ASCII without double, leading or trailing
 spaces); those are detected with vectorised Arrow/numpy checks and go to DuckDB unchanged. Only
 the others are normalised, in Python, by `normalize_text` itself, so the keys are exactly the
-ones the definition gives. DuckDB then runs `min(row) GROUP BY key`.
+ones the definition gives. DuckDB then runs `min(row) GROUP BY key` over the clean rows (lower-cased
+with casefold) and the normalised ones, without rebuilding the text column.
 """
 
 from __future__ import annotations
@@ -46,27 +47,39 @@ def _needs_normalising(texts: pa.StringArray) -> np.ndarray:
     return dirty
 
 
-def normalized_keys(texts: pa.StringArray, casefold: bool = False) -> pa.StringArray:
-    """`normalize_text` of every text, as an Arrow string array (clean rows passed through as they are)."""
+def _fixed_keys(texts: pa.StringArray, casefold: bool) -> tuple[np.ndarray, pa.StringArray]:
+    """(dirty rows, their `normalize_text` keys)."""
     rows = np.flatnonzero(_needs_normalising(texts))
-    keys = pc.ascii_lower(texts) if casefold else texts  # on printable ASCII, casefold() == lower()
-    if rows.size == 0:
-        return keys
-    fixed = pa.array([normalize_text(t, casefold) for t in texts.take(rows).to_pylist()], pa.string())
-    mask = np.zeros(len(texts), dtype=bool)
-    mask[rows] = True
-    return pc.replace_with_mask(keys, pa.array(mask), fixed)
+    fixed = [normalize_text(t, casefold) for t in texts.take(rows).to_pylist()] if rows.size else []
+    return rows, pa.array(fixed, pa.string())
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> np.ndarray:
+    keep = np.zeros(n, dtype=bool)
+    keep[np.asarray(con.execute(query).fetchnumpy()["row"], dtype=np.int64)] = True
+    return keep
 
 
 def first_occurrences(keys: pa.Array) -> np.ndarray:
     """Keep-mask of the first row of every distinct key (DuckDB `min(row) GROUP BY key`)."""
-    table = pa.table({"row": pa.array(np.arange(len(keys), dtype=np.int64)), "key": keys})
     with duckdb.connect() as con:
-        con.register("keyed_rows", table)
-        first = con.execute("SELECT min(row) AS row FROM keyed_rows GROUP BY key").fetchnumpy()["row"]
-    keep = np.zeros(len(keys), dtype=bool)
-    keep[np.asarray(first, dtype=np.int64)] = True
-    return keep
+        con.register("keyed", pa.table({"row": pa.array(np.arange(len(keys), dtype=np.int64)), "key": keys}))
+        return _first_rows(con, "SELECT min(row) AS row FROM keyed GROUP BY key", len(keys))
+
+
+def _dedup_text(texts: pa.StringArray, casefold: bool) -> np.ndarray:
+    """Clean rows go to DuckDB as they are (lower-cased with casefold), dirty rows as their normalised
+    keys: one `GROUP BY` over both, without rebuilding the text column."""
+    rows, fixed = _fixed_keys(texts, casefold)
+    n = len(texts)
+    clean = np.ones(n, dtype=bool)
+    clean[rows] = False
+    with duckdb.connect() as con:
+        con.register("texts", pa.table({"row": pa.array(np.arange(n, dtype=np.int64)), "key": texts, "clean": pa.array(clean)}))
+        con.register("fixed", pa.table({"row": pa.array(rows.astype(np.int64)), "key": fixed}))
+        key = "lower(key)" if casefold else "key"  # clean rows are printable ASCII: lower() == casefold()
+        return _first_rows(con, f"SELECT min(row) AS row FROM (SELECT row, {key} AS key FROM texts WHERE clean "
+                                "UNION ALL SELECT row, key FROM fixed) GROUP BY key", n)
 
 
 def exact_dedup(keys: Sequence[str] | pa.Array, casefold: bool = False) -> np.ndarray:
@@ -80,4 +93,4 @@ def exact_dedup(keys: Sequence[str] | pa.Array, casefold: bool = False) -> np.nd
             return first_occurrences(pa.array([normalize_text(k, casefold).encode("utf-8", "surrogatepass") for k in keys], pa.binary()))
     if len(keys) == 0:
         return np.zeros(0, dtype=bool)
-    return first_occurrences(normalized_keys(keys, casefold))
+    return _dedup_text(keys, casefold)

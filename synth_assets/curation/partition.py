@@ -1,6 +1,6 @@
 """Partition-then-exact radius search for large inputs (SemDeDup-style k-means partitions, plus borders).
 
-1. k-means (scikit-learn, fitted on a sample of at most 50 rows per centroid) splits the unit
+1. k-means (scikit-learn, fitted on a sample of at most 40 rows per centroid) splits the unit
    vectors into k = ceil(n / rows_per_partition) partitions; every row goes to its nearest centroid.
 2. Borders: a pair within cosine distance eps is within Euclidean distance r = sqrt(2 eps) (unit
    vectors). If x is in partition A and y in B, y lies within r of the hyperplane that bisects
@@ -25,7 +25,7 @@ import numpy as np
 from synth_assets.curation.cluster import normalized, radius_pairs
 from synth_assets.curation.progress import progress_bar
 
-SAMPLE_PER_CENTROID = 50
+SAMPLE_PER_CENTROID = 40
 BLOCK = 65536
 
 
@@ -35,7 +35,7 @@ def kmeans_centroids(X: np.ndarray, k: int, seed: int) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(X), size=min(len(X), k * SAMPLE_PER_CENTROID), replace=False))
-    model = KMeans(n_clusters=k, n_init=1, max_iter=50, random_state=seed).fit(normalized(X[sample]))
+    model = KMeans(n_clusters=k, n_init=1, max_iter=25, random_state=seed).fit(normalized(X[sample]))
     return model.cluster_centers_.astype(np.float32)
 
 
@@ -69,7 +69,7 @@ def assign(X: np.ndarray, centroids: np.ndarray, eps: float, border_partitions: 
 
 
 def partitioned_radius_pairs(
-    X: np.ndarray, eps: float, *, rows_per_partition: int = 20_000, border_partitions: int = 2, seed: int = 0,
+    X: np.ndarray, eps: float, *, rows_per_partition: int = 2000, border_partitions: int = 2, seed: int = 0,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(I, J, D, stats): pairs i < j at cosine distance D <= eps found inside widened k-means partitions."""
