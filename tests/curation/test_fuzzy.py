@@ -3,7 +3,9 @@ the config adds fingerprint keys only when the new options are used."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,6 +95,16 @@ def test_stage_report_and_summary_with_fuzzy_only(tmp_path):
     assert summary[0]["fuzzy_duplicates"] == len(rows) - len(kept) and summary[0]["semantic_duplicates"] == 0
     assert summary[0]["after"] == len(kept) == report["rows_kept"] == report["fuzzy"]["rows_kept"]
     assert report["fuzzy"]["clusters"] == len(result.fuzzy.sizes) > 0
+
+    from synth_assets.core.store import Store
+    from synth_assets.curation.semantic import write_artifacts
+
+    store = Store(str(tmp_path / "root"))
+    uris = write_artifacts(store, "_artifacts/t/deduplicated/x", "f" * 64, rows, result, col.config.dedup, summary, report)
+    clusters = json.loads(Path(uris["fuzzy_clusters"]).read_text())
+    assert clusters[0]["size"] == int(result.fuzzy.sizes.max()) and clusters[0]["members"][0]["text"] in texts
+    assert np.array_equal(np.load(uris["fuzzy_labels"]), result.fuzzy.labels) and Path(uris["fuzzy_size_histogram"]).is_file()
+    assert Path(uris["labels"]).name == "labels_eps0.2.npy" and Path(uris["labels"]).is_file()
 
 
 def test_fuzzy_then_semantic_indexes_every_row(tmp_path, encoder):
