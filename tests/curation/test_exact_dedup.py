@@ -53,7 +53,7 @@ def test_first_occurrence_kept_in_order_and_arrow_input():
     assert exact_dedup(keys).tolist() == [True, True, False, True, False, False, True]
     sliced = pa.array(["zz"] + keys)[1:]  # a sliced Arrow array (non-zero offset) gives the same answer
     assert exact_dedup(sliced).tolist() == exact_dedup(keys).tolist()
-    assert exact_dedup([]).tolist() == []
+    assert exact_dedup([]).tolist() == [] and exact_dedup(["", ""]).tolist() == [True, False]
 
 
 def test_normalize_text():
