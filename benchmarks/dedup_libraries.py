@@ -174,7 +174,8 @@ def semantic_child(n: int, eps: float, model_dir: Path, out: Path, partition: di
     })
     with tempfile.TemporaryDirectory(prefix="dedup-bench-cache-") as cache_dir:
         started = time.perf_counter()
-        kept, result, stats = run_semantic(rows, Collection(config=cfg, path="bench.yaml"), EmbeddingCache(cache_dir), None)
+        kept, result, stats = run_semantic(rows, Collection(config=cfg, path="bench.yaml"), EmbeddingCache(cache_dir), None,
+                                           log=lambda message: print(f"[{time.perf_counter() - started:.0f}s] {message}", file=sys.stderr, flush=True))
         took = time.perf_counter() - started
     out.write_text(json.dumps({"seconds": took, "embed_seconds": stats.seconds, "kept": len(kept), "clusters": int(result.sizes.size),
                                "largest": int(result.sizes.max()) if result.sizes.size else 0, "partitions": result.partitions}))
