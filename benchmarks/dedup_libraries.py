@@ -1,7 +1,7 @@
 """Curation dedup on maintained libraries, at 1M rows: one command, one table.
 
     nice -n 10 .venv/bin/python benchmarks/dedup_libraries.py            # the full run (1M exact, 1M semantic)
-    .venv/bin/python benchmarks/dedup_libraries.py --exact-n 100000 --fuzzy-n 5000 --recall-n 20000 --semantic-n 50000  # quick
+    .venv/bin/python benchmarks/dedup_libraries.py --exact-n 100000 --fuzzy-n 5000 --fuzzy-scale-n 0 --recall-n 20000 --semantic-n 50000  # quick
 
 Data: `benchmarks/prompt_corpus.py` (Markov-chain English prompts from the SuperGLUE texts, with
 planted whitespace/case variants and 1-3-word edits). Rows of the table:
@@ -11,7 +11,8 @@ planted whitespace/case variants and 1-3-word edits). Rows of the table:
   Arrow table in this run (best of 3); the former hand-written hash set as a reference. The masks
   of ours and the former implementation are compared.
 - fuzzy: rensa vs datasketch MinHash + LSH with the same shingles, bands and exact-Jaccard
-  verification: rows/s and recall of the planted edits whose exact Jaccard is >= the threshold.
+  verification: rows/s and recall of the planted edits whose exact Jaccard is >= the threshold;
+  then the stage's `fuzzy_dedup` alone on `--fuzzy-scale-n` rows.
 - partition recall: pairs of partition-then-exact (k-means, several border settings) against the
   exact radius search on real model2vec vectors of `--recall-n` prompts.
 - semantic end to end: a child process runs the stage's own `run_semantic` on `--semantic-n`
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -91,10 +93,12 @@ def exact_rows(n: int) -> list[tuple]:
     ]
 
 
-def datasketch_candidates(sets, threshold, num_perm, bands):
+def datasketch_candidates(texts, ngram, threshold, num_perm, bands):
     from datasketch import MinHash, MinHashLSH
 
-    minhashes = MinHash.bulk([[s.encode("utf-8") for s in shingle_set] for shingle_set in sets], num_perm=num_perm, seed=1)
+    from synth_assets.curation.fuzzy import shingles
+
+    minhashes = MinHash.bulk([[s.encode("utf-8") for s in shingles(t, ngram)] for t in texts], num_perm=num_perm, seed=1)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=(bands, num_perm // bands))
     with lsh.insertion_session() as session:
         for i, m in enumerate(minhashes):
@@ -107,15 +111,14 @@ def fuzzy_rows(n: int, threshold: float, ngram: int, num_perm: int) -> list[tupl
     from synth_assets.curation import fuzzy
 
     corpus = generate(n, seed=2)
-    sets_all = [fuzzy.shingles(t, ngram) for t in corpus.prompts]
-    truth = [(a, b) for a, b in corpus.near_pairs if fuzzy.jaccard(sets_all[a], sets_all[b]) >= threshold]
+    texts = corpus.prompts
+    truth = [(a, b) for a, b in corpus.near_pairs if fuzzy.jaccard(fuzzy.shingles(texts[a], ngram), fuzzy.shingles(texts[b], ngram)) >= threshold]
     bands = fuzzy.lsh_bands(threshold, num_perm)
     rows = []
     for name, candidates in (("rensa", fuzzy.lsh_candidates), ("datasketch", datasketch_candidates)):
         started = time.perf_counter()
-        sets = [fuzzy.shingles(t, ngram) for t in corpus.prompts]
-        I, J = candidates(sets, threshold, num_perm, bands)
-        ok = fuzzy.verify(sets, I, J, threshold)
+        I, J = candidates(texts, ngram, threshold, num_perm, bands)
+        ok = fuzzy.verify(texts, I, J, threshold, ngram)
         labels = fuzzy.components(n, I[ok], J[ok])
         took = time.perf_counter() - started
         found = sum(labels[a] >= 0 and labels[a] == labels[b] for a, b in truth)
@@ -125,6 +128,19 @@ def fuzzy_rows(n: int, threshold: float, ngram: int, num_perm: int) -> list[tupl
     speed = [float(r[3].split()[0].replace(",", "")) for r in rows]
     rows[0] = (*rows[0][:5], f"rensa / datasketch: {speed[0] / speed[1]:.1f}x")
     return rows
+
+
+def fuzzy_scale_row(n: int, threshold: float, ngram: int, num_perm: int) -> tuple:
+    """The stage's own `fuzzy_dedup` (rensa) on n rows."""
+    from synth_assets.curation.fuzzy import fuzzy_dedup, jaccard, shingles
+
+    corpus = generate(n, seed=2)
+    truth = [(a, b) for a, b in corpus.near_pairs if jaccard(shingles(corpus.prompts[a], ngram), shingles(corpus.prompts[b], ngram)) >= threshold]
+    took, result = best_of(lambda: fuzzy_dedup(corpus.prompts, threshold, ngram, num_perm), 1)
+    found = sum(result.labels[a] >= 0 and result.labels[a] == result.labels[b] for a, b in truth)
+    return (f"fuzzy: fuzzy_dedup (rensa) end to end (t={threshold})", n, f"{took:.1f} s", f"{n / took:,.0f} rows/s",
+            f"recall {found / max(len(truth), 1):.3f} of {len(truth)} planted pairs, kept {int(result.keep.sum())}, "
+            f"{result.sizes.size} clusters", f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.1f} GB")
 
 
 def embed(prompts: list[str], model_dir: Path) -> np.ndarray:
@@ -216,6 +232,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exact-n", type=int, default=1_000_000)
     p.add_argument("--fuzzy-n", type=int, default=20_000)
+    p.add_argument("--fuzzy-scale-n", type=int, default=1_000_000, help="rows for the stage's fuzzy_dedup alone (rensa)")
     p.add_argument("--threshold", type=float, default=0.8)
     p.add_argument("--ngram", type=int, default=5)
     p.add_argument("--num-perm", type=int, default=128)
@@ -242,6 +259,8 @@ def main() -> None:
         rows += exact_rows(args.exact_n)
     if args.fuzzy_n:
         rows += fuzzy_rows(args.fuzzy_n, args.threshold, args.ngram, args.num_perm)
+    if args.fuzzy_scale_n:
+        rows.append(fuzzy_scale_row(args.fuzzy_scale_n, args.threshold, args.ngram, args.num_perm))
     if args.recall_n:
         rows += recall_rows(args.recall_n, args.eps, model_dir, json.loads(args.partition), args.semantic_n)
     if args.semantic_n:

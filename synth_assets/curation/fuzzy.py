@@ -8,6 +8,7 @@
    false negatives weighted 4x: a false positive only costs one exact check in step 3.
 3. Every candidate pair is re-decided with the exact Jaccard of its shingle sets (>= threshold),
    so no pair below the threshold is ever merged; LSH only decides which pairs are looked at.
+   Shingle sets are kept only a batch at a time (hashing) and for candidate rows (checking).
 4. Clusters are the connected components of the verified pairs, numbered in order of their first
    row; the first row of every cluster and every unclustered row are kept.
 
@@ -30,6 +31,7 @@ from synth_assets.curation.exact import normalize_text
 
 ENGINE = "rensa.RMinHash"
 SEED = 0
+BATCH = 65536  # rows shingled and hashed at a time
 
 
 @dataclass
@@ -70,13 +72,17 @@ def lsh_bands(threshold: float, num_perm: int) -> int:
     return best
 
 
-def lsh_candidates(sets: list[set[str]], threshold: float, num_perm: int, bands: int) -> tuple[np.ndarray, np.ndarray]:
-    """(I, J), I < J: row pairs that share at least one LSH band (rensa)."""
+def lsh_candidates(texts: list[str], ngram: int, threshold: float, num_perm: int, bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """(I, J), I < J: row pairs whose rensa MinHash signatures share at least one LSH band. Shingles
+    are built a batch at a time and dropped once hashed: memory is the signatures, not the sets."""
     from rensa import RMinHash, RMinHashLSH
 
-    minhashes = RMinHash.from_token_sets([list(s) for s in sets], num_perm, SEED)
     lsh = RMinHashLSH(threshold, num_perm, bands)
-    lsh.insert_many(minhashes)
+    minhashes = []
+    for start in range(0, len(texts), BATCH):
+        batch = RMinHash.from_token_sets([shingles(t, ngram) for t in texts[start:start + BATCH]], num_perm, SEED)
+        lsh.insert_many(batch, start_key=start)
+        minhashes.extend(batch)
     found = lsh.query_all(minhashes)
     lengths = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
     I = np.repeat(np.arange(len(found), dtype=np.int64), lengths)
@@ -85,8 +91,9 @@ def lsh_candidates(sets: list[set[str]], threshold: float, num_perm: int, bands:
     return I[upper], J[upper]
 
 
-def verify(sets: list[set[str]], I: np.ndarray, J: np.ndarray, threshold: float) -> np.ndarray:
-    """Mask of the candidate pairs whose exact Jaccard is >= threshold."""
+def verify(texts: list[str], I: np.ndarray, J: np.ndarray, threshold: float, ngram: int) -> np.ndarray:
+    """Mask of the candidate pairs whose exact Jaccard is >= threshold (shingles of candidate rows only)."""
+    sets = {int(row): shingles(texts[row], ngram) for row in np.unique(np.concatenate([I, J]))}
     return np.fromiter((jaccard(sets[i], sets[j]) >= threshold for i, j in zip(I.tolist(), J.tolist())), dtype=bool, count=I.size)
 
 
@@ -108,17 +115,11 @@ def components(n: int, I: np.ndarray, J: np.ndarray) -> np.ndarray:
 
 def fuzzy_dedup(texts: list[str], threshold: float, ngram: int, num_perm: int) -> FuzzyResult:
     """MinHash-LSH near-duplicate clusters of `texts` and the keep-mask (first row of each cluster)."""
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    sets = [shingles(t, ngram) for t in texts]
-    seconds["shingles"] = time.perf_counter() - started
     bands = lsh_bands(threshold, num_perm)
-    mark = time.perf_counter()
-    I, J = lsh_candidates(sets, threshold, num_perm, bands) if texts else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    seconds["minhash_lsh"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    ok = verify(sets, I, J, threshold)
+    started = time.perf_counter()
+    I, J = lsh_candidates(texts, ngram, threshold, num_perm, bands) if texts else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    hashed = time.perf_counter()
+    ok = verify(texts, I, J, threshold, ngram)
     labels = components(len(texts), I[ok], J[ok])
-    seconds["verify_cluster"] = time.perf_counter() - mark
-    return FuzzyResult(representatives(labels), labels, cluster_sizes(labels), int(I.size), int(ok.sum()), bands,
-                       {k: round(v, 3) for k, v in seconds.items()})
+    seconds = {"minhash_lsh": round(hashed - started, 3), "verify_cluster": round(time.perf_counter() - hashed, 3)}
+    return FuzzyResult(representatives(labels), labels, cluster_sizes(labels), int(I.size), int(ok.sum()), bands, seconds)
