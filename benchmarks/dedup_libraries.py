@@ -12,12 +12,12 @@ planted whitespace/case variants and 1-3-word edits). Rows of the table:
   of ours and the former implementation are compared.
 - fuzzy: rensa vs datasketch MinHash + LSH with the same shingles, bands and exact-Jaccard
   verification: rows/s and recall of the planted edits whose exact Jaccard is >= the threshold;
-  then the stage's `fuzzy_dedup` alone on `--fuzzy-scale-n` rows.
+  then the stage's `fuzzy_dedup` alone on `--fuzzy-scale-n` rows, in a child process (peak RSS).
 - partition recall: pairs of partition-then-exact (k-means, several border settings) against the
   exact radius search on real model2vec vectors of `--recall-n` prompts.
 - semantic end to end: a child process runs the stage's own `run_semantic` on `--semantic-n`
-  prompts (cold embedding cache, model2vec static model, partition-then-exact clustering); wall
-  time and the child's peak RSS (os.wait4).
+  prompts (cold embedding cache, model2vec static model, partition-then-exact clustering); its
+  time and peak RSS (VmHWM of that process).
 """
 
 from __future__ import annotations
@@ -130,7 +130,26 @@ def fuzzy_rows(n: int, threshold: float, ngram: int, num_perm: int) -> list[tupl
     return rows
 
 
-def fuzzy_scale_row(n: int, threshold: float, ngram: int, num_perm: int) -> tuple:
+def peak_rss_gb() -> float:
+    """This process's own peak RSS (VmHWM: unlike ru_maxrss it does not count the parent's pages at fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024 ** 2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def run_child(name: str, n: int, args: argparse.Namespace) -> dict:
+    """Run one measurement in a fresh process (its own peak RSS) and return what it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, __file__, "--child", name, "--child-n", str(n), "--child-out", str(out), "--eps", str(args.eps),
+               "--model-dir", str(args.model_dir), "--partition", args.partition, "--threshold", str(args.threshold),
+               "--ngram", str(args.ngram), "--num-perm", str(args.num_perm)]
+        subprocess.run(cmd, check=True)
+        return json.loads(out.read_text())
+
+
+def fuzzy_child(n: int, threshold: float, ngram: int, num_perm: int) -> dict:
     """The stage's own `fuzzy_dedup` (rensa) on n rows."""
     from synth_assets.curation.fuzzy import fuzzy_dedup, jaccard, shingles
 
@@ -138,9 +157,15 @@ def fuzzy_scale_row(n: int, threshold: float, ngram: int, num_perm: int) -> tupl
     truth = [(a, b) for a, b in corpus.near_pairs if jaccard(shingles(corpus.prompts[a], ngram), shingles(corpus.prompts[b], ngram)) >= threshold]
     took, result = best_of(lambda: fuzzy_dedup(corpus.prompts, threshold, ngram, num_perm), 1)
     found = sum(result.labels[a] >= 0 and result.labels[a] == result.labels[b] for a, b in truth)
-    return (f"fuzzy: fuzzy_dedup (rensa) end to end (t={threshold})", n, f"{took:.1f} s", f"{n / took:,.0f} rows/s",
-            f"recall {found / max(len(truth), 1):.3f} of {len(truth)} planted pairs, kept {int(result.keep.sum())}, "
-            f"{result.sizes.size} clusters", f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.1f} GB")
+    return {"seconds": took, "recall": found / max(len(truth), 1), "truth": len(truth), "kept": int(result.keep.sum()),
+            "clusters": int(result.sizes.size), "peak_gb": peak_rss_gb()}
+
+
+def fuzzy_scale_row(n: int, args: argparse.Namespace) -> tuple:
+    res = run_child("fuzzy", n, args)
+    return (f"fuzzy: fuzzy_dedup (rensa) end to end (t={args.threshold})", n, f"{res['seconds']:.1f} s", f"{n / res['seconds']:,.0f} rows/s",
+            f"recall {res['recall']:.3f} of {res['truth']} planted pairs, kept {res['kept']}, {res['clusters']} clusters",
+            f"peak RSS {res['peak_gb']:.2f} GB (corpus included)")
 
 
 def embed(prompts: list[str], model_dir: Path) -> np.ndarray:
@@ -174,7 +199,7 @@ def recall_rows(n: int, eps: float, model_dir: Path, partition: dict, big_n: int
     return rows
 
 
-def semantic_child(n: int, eps: float, model_dir: Path, out: Path, partition: dict) -> None:
+def semantic_child(n: int, eps: float, model_dir: Path, partition: dict) -> dict:
     from synth_assets.curation.config import Collection, CollectionConfig
     from synth_assets.curation.embeddings import EmbeddingCache
     from synth_assets.curation.pipeline import run_semantic
@@ -193,29 +218,18 @@ def semantic_child(n: int, eps: float, model_dir: Path, out: Path, partition: di
         kept, result, stats = run_semantic(rows, Collection(config=cfg, path="bench.yaml"), EmbeddingCache(cache_dir), None,
                                            log=lambda message: print(f"[{time.perf_counter() - started:.0f}s] {message}", file=sys.stderr, flush=True))
         took = time.perf_counter() - started
-    out.write_text(json.dumps({"seconds": took, "embed_seconds": stats.seconds, "kept": len(kept), "clusters": int(result.sizes.size),
-                               "largest": int(result.sizes.max()) if result.sizes.size else 0, "partitions": result.partitions}))
+    return {"seconds": took, "embed_seconds": stats.seconds, "kept": len(kept), "clusters": int(result.sizes.size),
+            "largest": int(result.sizes.max()) if result.sizes.size else 0, "partitions": result.partitions, "peak_gb": peak_rss_gb()}
 
 
-def semantic_rows(n: int, eps: float, model_dir: Path, partition: dict) -> list[tuple]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, __file__, "--semantic-child", str(n), "--eps", str(eps), "--model-dir", str(model_dir),
-               "--child-out", str(out), "--partition", json.dumps(partition)]
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        if status != 0:
-            raise SystemExit(f"semantic child failed with status {status}")
-        res = json.loads(out.read_text())
-    peak_gb = usage.ru_maxrss / 1024 ** 2
+def semantic_rows(n: int, args: argparse.Namespace) -> list[tuple]:
+    res = run_child("semantic", n, args)
     part = res["partitions"] or {}
-    ok = res["seconds"] < 15 * 60 and peak_gb < 8
-    return [(f"semantic end to end: model2vec embed (cold cache) + partition-then-exact DBSCAN (eps={eps})", n,
-             f"{res['seconds'] / 60:.1f} min", f"peak RSS {peak_gb:.2f} GB",
+    ok = res["seconds"] < 15 * 60 and res["peak_gb"] < 8
+    return [(f"semantic end to end: model2vec embed (cold cache) + partition-then-exact DBSCAN (eps={args.eps})", n,
+             f"{res['seconds'] / 60:.1f} min", f"peak RSS {res['peak_gb']:.2f} GB",
              f"kept {res['kept']}, {res['clusters']} clusters (largest {res['largest']}); embedding {res['embed_seconds']:.0f} s; "
-             f"{part.get('partitions')} partitions, clustering {part.get('seconds')} s; process wall {wall / 60:.1f} min",
+             f"{part.get('partitions')} partitions, clustering {part.get('seconds')} s (k-means {part.get('kmeans_seconds')} s)",
              "< 15 min and < 8 GB: " + ("PASS" if ok else "FAIL"))]
 
 
@@ -241,13 +255,16 @@ def main() -> None:
     p.add_argument("--eps", type=float, default=0.2)
     p.add_argument("--partition", default='{"above": 200000, "rows_per_partition": 2000, "border_partitions": 2}')
     p.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
-    p.add_argument("--semantic-child", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["fuzzy", "semantic"], help=argparse.SUPPRESS)
+    p.add_argument("--child-n", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--child-out", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     model_dir = Path(args.model_dir)
-    if args.semantic_child:
-        return semantic_child(args.semantic_child, args.eps, model_dir, Path(args.child_out), json.loads(args.partition))
+    if args.child:
+        result = (fuzzy_child(args.child_n, args.threshold, args.ngram, args.num_perm) if args.child == "fuzzy"
+                  else semantic_child(args.child_n, args.eps, model_dir, json.loads(args.partition)))
+        return Path(args.child_out).write_text(json.dumps(result))
     if (args.recall_n or args.semantic_n) and not (model_dir / "model.safetensors").is_file():
         from model2vec.distill import distill
 
@@ -260,11 +277,11 @@ def main() -> None:
     if args.fuzzy_n:
         rows += fuzzy_rows(args.fuzzy_n, args.threshold, args.ngram, args.num_perm)
     if args.fuzzy_scale_n:
-        rows.append(fuzzy_scale_row(args.fuzzy_scale_n, args.threshold, args.ngram, args.num_perm))
+        rows.append(fuzzy_scale_row(args.fuzzy_scale_n, args))
     if args.recall_n:
         rows += recall_rows(args.recall_n, args.eps, model_dir, json.loads(args.partition), args.semantic_n)
     if args.semantic_n:
-        rows += semantic_rows(args.semantic_n, args.eps, model_dir, json.loads(args.partition))
+        rows += semantic_rows(args.semantic_n, args)
     print_table(rows)
 
 
