@@ -1,6 +1,7 @@
 """Dedup at scale: exact dedup of 1M prompts, and the blocked DBSCAN fast path vs sklearn.
 
     .venv/bin/python benchmarks/dedup_scale.py                      # N=50k vs sklearn, exact 1M, 1M extrapolation
+    (benchmarks/dedup_libraries.py runs semantic dedup of 1M prompts for real, with partition-then-exact)
     .venv/bin/python benchmarks/dedup_scale.py --n 10000 --exact-n 100000 --extrapolate-n 0   # quick
 
 Vectors: synthetic but realistic for dedup: random unit vectors in 384 dims (MiniLM's size) plus
@@ -66,7 +67,7 @@ def main() -> None:
         t = time.perf_counter()
         keep = exact_dedup(prompts)
         took = time.perf_counter() - t
-        rows.append(("exact dedup (hash set, normalised text)", args.exact_n, f"{took:.2f} s", f"{rss_mb():.0f} MB",
+        rows.append(("exact dedup (Arrow + DuckDB, normalised text)", args.exact_n, f"{took:.2f} s", f"{rss_mb():.0f} MB",
                      f"kept {int(keep.sum())}", "<= 5 s: " + ("PASS" if took <= 5 else "FAIL")))
         del prompts
 

@@ -54,9 +54,10 @@ def curate_command(
                     "summary": report.get("summary", []), "sweep": report.get("sweep", []), "warnings": report.get("warnings", []),
                     "error": outcome["error"]})
     else:
-        columns = ["source", "before", "malformed", "exact_duplicates", "semantic_duplicates", "after", "removed"]
+        summary = report.get("summary", [])
+        columns = list(summary[0]) if summary else ["source", "before", "after"]
         print_table(f"{reg.dataset} — {reg.record['semantic_name']} ({reg.fingerprint[:12]})", columns,
-                    [[r.get(c) for c in columns] for r in report.get("summary", [])])
+                    [[r.get(c) for c in columns] for r in summary])
         if report.get("sweep"):
             print_table("eps sweep", ["eps", "kept", "removed", "clusters", "largest_cluster"],
                         [[r["eps"], r["kept"], r["removed"], r["clusters"], r["largest_cluster"]] for r in report["sweep"]])

@@ -122,8 +122,21 @@ def _deduplicated_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
         "texts_embedded": int(report["embedding"].get("embedded", 0)),
         "eps": float(report["eps"]),
         "warnings": "\n".join(report["warnings"]) or "none",
+        **_fuzzy_metadata(run, report),
+        **({f"partitions_{k}": v for k, v in report["partitions"].items() if isinstance(v, (int, float))} if report.get("partitions") else {}),
         **{f"artifact_{k}": FilePath(v) for k, v in report.get("artifacts", {}).items()},
     }
+
+
+def _fuzzy_metadata(run: StageRun, report: dict[str, Any]) -> dict[str, Any]:
+    """MinHash near-duplicate clusters, when the fuzzy mode ran."""
+    fuzzy = report.get("fuzzy")
+    if not fuzzy:
+        return {}
+    threshold = run.job.config.dedup.fuzzy.threshold
+    histogram = _image(run, artifact_names(float(report["eps"]), threshold)["fuzzy_size_histogram"], "fuzzy cluster sizes")
+    return {k if k.startswith("fuzzy") else f"fuzzy_{k}": v for k, v in fuzzy.items() if isinstance(v, (int, float))} | (
+        {"fuzzy_cluster_sizes": Markdown(histogram)} if histogram else {})
 
 
 def _cluster_size_bound(run: StageRun, rows: Rows) -> CheckResult:

@@ -10,6 +10,9 @@ A collection YAML::
         path: near_dups.jsonl
         fields: {prompt: text}
     dedup: {by: prompt, eps: 0.2, min_samples: 2, model: all-MiniLM-L6-v2}
+    # optional: MinHash near-duplicates before the semantic step, and k-means partitions above a size
+    #   fuzzy: {threshold: 0.8, ngram: 5, num_perm: 128}
+    #   partition: {above: 200000, rows_per_partition: 2000, border_partitions: 2}
     format: sft                      # sft | cot | preference, or a list (the first is the stage's data)
 
 A source YAML::
@@ -122,6 +125,24 @@ class SourceConfig(_Strict):
         return self
 
 
+class FuzzyConfig(_Strict):
+    """MinHash + LSH near-duplicates: Jaccard of character n-gram sets >= threshold."""
+
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    ngram: int = Field(default=5, ge=1, le=64)
+    num_perm: int = Field(default=128, ge=8, le=1024)
+
+
+class PartitionConfig(_Strict):
+    """Semantic dedup above `above` rows: k-means partitions, exact radius search inside each
+    partition widened by the rows near its border with its `border_partitions` nearest neighbours."""
+
+    above: int = Field(default=200_000, ge=1)
+    rows_per_partition: int = Field(default=2000, ge=100)
+    border_partitions: int = Field(default=2, ge=0)
+    seed: int = 0
+
+
 class DedupConfig(_Strict):
     by: Literal["prompt", "prompt+solution"] = "prompt"
     exact: bool = True
@@ -134,6 +155,8 @@ class DedupConfig(_Strict):
     sweep: list[float] = Field(default_factory=lambda: list(DEFAULT_SWEEP))
     max_cluster_size: int = Field(default=500, ge=2)
     giant_clusters: Literal["warn", "split"] = "warn"
+    fuzzy: FuzzyConfig | None = None  # MinHash near-duplicate step (runs before the semantic one)
+    partition: PartitionConfig | None = None  # partition-then-exact clustering for large inputs
     batch_size: int = Field(default=64, gt=0)  # scheduling only, not fingerprinted
     chunk_size: int = Field(default=512, gt=0)  # embedding cache chunk; scheduling only
 

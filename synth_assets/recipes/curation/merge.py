@@ -8,47 +8,24 @@ A unified record::
      "_fields": {...}, "_key": "..."}  # internal: mapped fields and the dedup text (dropped by the formats)
 
 `all_prompt_id` numbers every usable row of every source in config order, before any dedup, so
-ids are stable whatever the dedup parameters. Exact dedup compares a normalised key: NFKC,
-whitespace collapsed and stripped (optionally casefolded); the key is the prompt, or prompt +
-solution with `by: prompt+solution`.
+ids are stable whatever the dedup parameters. Exact dedup (`exact.py`, DuckDB) compares a
+normalised key: NFKC, whitespace collapsed and stripped (optionally casefolded); the key is the
+prompt, or prompt + solution with `by: prompt+solution`.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from synth_assets.recipes.curation.exact import exact_dedup
 from synth_assets.recipes.curation.sources import LoadedSource
 
 SOLUTION_SEPARATOR = "\n\n### Solution\n"
-_ASCII_WHITESPACE = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")  # what str.split() splits on, besides " "
-
-
-def normalize_text(text: str, casefold: bool = False) -> str:
-    """NFKC, whitespace runs collapsed to one space, stripped; optionally casefolded."""
-    if not text.isascii():
-        text = " ".join(unicodedata.normalize("NFKC", text).split())
-    elif text[:1] == " " or text[-1:] == " " or "  " in text or not _ASCII_WHITESPACE.isdisjoint(text):
-        text = " ".join(text.split())  # the fast path above skips this for already-clean ASCII text
-    return text.casefold() if casefold else text
-
-
-def exact_dedup(keys: list[str], casefold: bool = False) -> np.ndarray:
-    """Boolean keep-mask: True for the first occurrence of every normalised key (a hash set; O(n))."""
-    seen: set[str] = set()
-    keep = np.zeros(len(keys), dtype=bool)
-    add = seen.add
-    for i, key in enumerate(keys):
-        norm = normalize_text(key, casefold)
-        if norm not in seen:
-            add(norm)
-            keep[i] = True
-    return keep
 
 
 def dedup_key(prompt_text: str, solution_text: str, by: str) -> str:

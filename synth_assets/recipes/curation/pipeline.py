@@ -5,7 +5,7 @@ Stages (each fingerprinted over its own parameters + its upstream stage fingerpr
 | stage        | parameters                                                                 |
 |--------------|----------------------------------------------------------------------------|
 | merged       | collection, every source (type, path, hf spec, style, field map, limit, malformed bound, sha256 of its data), by, exact, casefold |
-| deduplicated | semantic on/off, model id (name + digest of the model files), backend, eps, min_samples, sweep, max_cluster_size, giant_clusters |
+| deduplicated | semantic on/off, model id (name + digest of the model files), backend, eps, min_samples, sweep, max_cluster_size, giant_clusters; `fuzzy` and `partition` only when set (older configs keep their fingerprints) |
 | published    | output formats                                                             |
 
 Not fingerprinted (scheduling only): batch_size, chunk_size, device, cache folder, progress,
@@ -37,6 +37,9 @@ from synth_assets.recipes.curation.embeddings import (
     model_id,
 )
 from synth_assets.recipes.curation.formats import format_rows
+from synth_assets.recipes.curation.fuzzy import ENGINE as FUZZY_ENGINE
+from synth_assets.recipes.curation.fuzzy import SEED as FUZZY_SEED
+from synth_assets.recipes.curation.fuzzy import fuzzy_dedup
 from synth_assets.recipes.curation.merge import MergeResult, merge_sources
 from synth_assets.recipes.curation.semantic import (
     SemanticResult,
@@ -63,6 +66,10 @@ def compute_fingerprints(col: Collection) -> Fingerprints:
     if d.semantic:
         dedup.update({"model": model_id(d.model, d.backend), "backend": d.backend, "eps": d.eps, "min_samples": d.min_samples,
                       "sweep": d.sweep, "max_cluster_size": d.max_cluster_size, "giant_clusters": d.giant_clusters})
+    if d.fuzzy is not None:
+        dedup["fuzzy"] = {**d.fuzzy.model_dump(mode="json"), "engine": FUZZY_ENGINE, "seed": FUZZY_SEED}
+    if d.semantic and d.partition is not None:
+        dedup["partition"] = d.partition.model_dump(mode="json")
     stages = stage_fingerprints(SCHEME, {"merged": merged, "deduplicated": dedup, "published": {"formats": cfg.formats}})
     params = {"merged": {"scheme": SCHEME, "stage": "merged", **merged}, "deduplicated": dedup, "formats": cfg.formats}
     return Fingerprints(SCHEME, stages, params)
@@ -78,7 +85,8 @@ def semantic_name(col: Collection) -> str:
     by = "prompt" if d.by == "prompt" else "promptsol"
     model = "".join(c for c in Path(d.model).name.lower().replace("all-minilm-l6-v2", "minilm") if c.isalnum())[:16] or "model"
     sem = f"eps{_slug(d.eps)}_{model}" if d.semantic else "exact"
-    return f"{col.config.formats[0]}_{by}_{sem}"
+    fuzzy = f"_mh{_slug(d.fuzzy.threshold)}" if d.fuzzy is not None else ""
+    return f"{col.config.formats[0]}_{by}_{sem}{fuzzy}"
 
 
 def register_collection(col: Collection | str | Path, store: Store, lineage: Lineage, today: dt.date | None = None) -> Registration:
@@ -144,21 +152,32 @@ def run_semantic(
     rows: list[dict[str, Any]], col: Collection, cache: EmbeddingCache, encoder: Encoder | None, *,
     progress: bool = False, log: Callable[[str], None] | None = None,
 ) -> tuple[list[dict[str, Any]], SemanticResult, EmbedStats]:
+    """The deduplicated stage: the fuzzy (MinHash) step when configured, then the semantic step on
+    the rows it kept. Result arrays are indexed by `rows`; a row removed by the fuzzy step has
+    semantic label -1."""
     d = col.config.dedup
+    n = len(rows)
+    fuzzy = None
+    if d.fuzzy is not None and rows:
+        fuzzy = fuzzy_dedup([r["_key"] for r in rows], d.fuzzy.threshold, d.fuzzy.ngram, d.fuzzy.num_perm)
+        if log:
+            log(f"fuzzy dedup: {fuzzy.pairs} pairs at Jaccard >= {d.fuzzy.threshold} ({fuzzy.candidates} LSH candidates), "
+                f"{len(fuzzy.sizes)} clusters, {int(fuzzy.keep.sum())} of {n} rows kept")
+    alive = np.flatnonzero(fuzzy.keep) if fuzzy is not None else np.arange(n)
     if not d.semantic or not rows:
-        n = len(rows)
-        res = SemanticResult(np.ones(n, bool), np.full(n, -1, np.int64), [], np.zeros(0, np.int64), [])
-        return rows, res, EmbedStats(texts=n)
+        res = SemanticResult(np.zeros(n, bool), np.full(n, -1, np.int64), [], np.zeros(0, np.int64), [], fuzzy=fuzzy)
+        res.keep[alive] = True
+        return [rows[i] for i in alive], res, EmbedStats(texts=len(alive))
     encoder = encoder or Encoder(d.model, d.backend, d.batch_size)
-    vectors, stats = cache.embed([r["_key"] for r in rows], encoder, chunk_size=d.chunk_size, progress=progress,
+    vectors, stats = cache.embed([rows[i]["_key"] for i in alive], encoder, chunk_size=d.chunk_size, progress=progress,
                                  description=f"embedding {col.name}", log=log)
-    result = cluster_rows(vectors, d, progress=progress, log=log)
+    result = cluster_rows(vectors, d, progress=progress, log=log).expand(n, alive, fuzzy)
     kept = [r for r, k in zip(rows, result.keep) if k]
     return kept, result, stats
 
 
 def semantic_report(rows: list[dict], result: SemanticResult, stats: EmbedStats, col: Collection, merge_counts: dict) -> tuple[list[dict], dict]:
-    summary = per_source_summary(rows, result.keep, merge_counts)
+    summary = per_source_summary(rows, result, merge_counts)
     sizes = sorted((int(s) for s in result.sizes), reverse=True)
     report = {
         "eps": col.config.dedup.eps, "min_samples": col.config.dedup.min_samples, "model": col.config.dedup.model,
@@ -166,6 +185,14 @@ def semantic_report(rows: list[dict], result: SemanticResult, stats: EmbedStats,
         "clusters": len(sizes), "largest_clusters": sizes[:10], "giant_clusters": len(result.giant),
         "warnings": result.warnings, "embedding": stats.as_dict(), "sweep": result.sweep, "summary": summary,
     }
+    if result.partitions is not None:
+        report["partitions"] = result.partitions
+    if result.fuzzy is not None:
+        f, cfg = result.fuzzy, col.config.dedup.fuzzy
+        fuzzy_sizes = sorted((int(s) for s in f.sizes), reverse=True)
+        report["fuzzy"] = {**cfg.model_dump(mode="json"), "engine": FUZZY_ENGINE, "bands": f.bands, "rows_in": len(rows),
+                           "rows_kept": int(f.keep.sum()), "candidates": f.candidates, "pairs": f.pairs,
+                           "clusters": len(fuzzy_sizes), "largest_clusters": fuzzy_sizes[:10], "seconds": f.seconds}
     return summary, report
 
 

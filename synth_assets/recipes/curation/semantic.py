@@ -1,6 +1,7 @@
 """Semantic dedup of merged records: embed (cached), cluster (DBSCAN, cosine), keep representatives,
 and write the artifacts: labels_eps{eps}.npy, clusters_top500.json, summary.csv, sweep.csv,
-sweep.png, cluster_sizes.png, report.json."""
+sweep.png, cluster_sizes.png, report.json; with the fuzzy step also labels_fuzzy{threshold}.npy,
+fuzzy_clusters_top500.json and fuzzy_cluster_sizes.png."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from synth_assets.recipes.curation.cluster import (
     sweep,
 )
 from synth_assets.recipes.curation.config import DedupConfig
+from synth_assets.recipes.curation.fuzzy import FuzzyResult
+from synth_assets.recipes.curation.partition import partitioned_radius_pairs
 from synth_assets.recipes.curation.plots import size_histogram, sweep_chart
 
 TOP_CLUSTERS = 500
@@ -37,6 +40,18 @@ class SemanticResult:
     sizes: np.ndarray
     giant: list[int]
     warnings: list[str] = field(default_factory=list)
+    fuzzy: FuzzyResult | None = None  # the MinHash step that ran first, over all rows
+    partitions: dict | None = None  # partition-then-exact statistics, when that mode ran
+
+    def expand(self, n: int, rows: np.ndarray, fuzzy: FuzzyResult | None) -> "SemanticResult":
+        """This result (computed on `rows` of n) indexed by all n rows: the others are not kept, label -1."""
+        if fuzzy is None and rows.size == n:
+            return self
+        keep = np.zeros(n, dtype=bool)
+        keep[rows] = self.keep
+        labels = np.full(n, -1, dtype=np.int64)
+        labels[rows] = self.labels
+        return SemanticResult(keep, labels, self.sweep, self.sizes, self.giant, self.warnings, fuzzy, self.partitions)
 
 
 def eps_label(eps: float) -> str:
@@ -50,7 +65,15 @@ def cluster_rows(vectors: np.ndarray, dedup: DedupConfig, *, progress: bool = Fa
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return SemanticResult(np.zeros(0, bool), empty, [], empty, [])
-    I, J, D = radius_pairs(vectors, max(eps_values), progress=progress, description=f"clustering {n} rows")
+    part = dedup.partition
+    partitions = None
+    if part is not None and n > part.above:
+        I, J, D, partitions = partitioned_radius_pairs(vectors, max(eps_values), rows_per_partition=part.rows_per_partition,
+                                                       border_partitions=part.border_partitions, seed=part.seed, progress=progress)
+        if log:
+            log(f"partition-then-exact: {partitions['partitions']} k-means partitions, {partitions['border_rows']} border rows added")
+    else:
+        I, J, D = radius_pairs(vectors, max(eps_values), progress=progress, description=f"clustering {n} rows")
     m = D <= dedup.eps
     labels = dbscan_from_pairs(n, I[m], J[m], dedup.min_samples)
     keep = representatives(labels)
@@ -70,19 +93,23 @@ def cluster_rows(vectors: np.ndarray, dedup: DedupConfig, *, progress: bool = Fa
         for w in warnings:
             log(w)
     table = sweep(n, I, J, D, eps_values, dedup.min_samples)
-    return SemanticResult(keep, labels, table, sizes, giant, warnings)
+    return SemanticResult(keep, labels, table, sizes, giant, warnings, partitions=partitions)
 
 
-def per_source_summary(rows: list[dict], keep: np.ndarray, merge_counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
-    after = Counter(r["source"] for r, k in zip(rows, keep) if k)
+def per_source_summary(rows: list[dict], result: SemanticResult, merge_counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Rows per source before, removed by each step, and after (a fuzzy_duplicates column only with the fuzzy step)."""
+    after = Counter(r["source"] for r, k in zip(rows, result.keep) if k)
+    after_fuzzy = Counter(r["source"] for r, k in zip(rows, result.fuzzy.keep) if k) if result.fuzzy is not None else None
     out = []
     for name, counts in merge_counts.items():
         before = counts["rows_read"]
         kept = after.get(name, 0)
-        out.append({
-            "source": name, "before": before, "malformed": counts["malformed"], "exact_duplicates": counts["exact_duplicates"],
-            "semantic_duplicates": counts["after_exact"] - kept, "after": kept, "removed": before - kept,
-        })
+        row = {"source": name, "before": before, "malformed": counts["malformed"], "exact_duplicates": counts["exact_duplicates"]}
+        semantic_in = counts["after_exact"]
+        if after_fuzzy is not None:
+            semantic_in = after_fuzzy.get(name, 0)
+            row["fuzzy_duplicates"] = counts["after_exact"] - semantic_in
+        out.append({**row, "semantic_duplicates": semantic_in - kept, "after": kept, "removed": before - kept})
     total = {k: sum(r[k] for r in out) for k in out[0] if k != "source"} if out else {}
     if out:
         out.append({"source": "TOTAL", **total})
@@ -112,15 +139,19 @@ ARTIFACT_NAMES = {
 }
 
 
-def artifact_names(eps: float) -> dict[str, str]:
-    return {"labels": f"labels_eps{eps_label(eps)}.npy", **ARTIFACT_NAMES}
+def artifact_names(eps: float, fuzzy_threshold: float | None = None) -> dict[str, str]:
+    names = {"labels": f"labels_eps{eps_label(eps)}.npy", **ARTIFACT_NAMES}
+    if fuzzy_threshold is not None:
+        names.update({"fuzzy_labels": f"labels_fuzzy{eps_label(fuzzy_threshold)}.npy", "fuzzy_clusters": "fuzzy_clusters_top500.json",
+                      "fuzzy_size_histogram": "fuzzy_cluster_sizes.png"})
+    return names
 
 
 def write_artifacts(store, key: str, stage_fp: str, rows: list[dict], result: SemanticResult, dedup: DedupConfig,
                     summary: list[dict], report: dict) -> dict[str, str]:
     """Build every artifact in a local temporary folder, then commit them to the store under `key`
     in one `store.building` (atomic: the folder appears complete or not at all). Return their URIs."""
-    names = artifact_names(dedup.eps)
+    names = artifact_names(dedup.eps, dedup.fuzzy.threshold if result.fuzzy is not None else None)
     uris = {k: store.uri(f"{key}/{v}") for k, v in names.items()}
     report["artifacts"] = uris
     with tempfile.TemporaryDirectory(prefix="curation-artifacts-") as tmpdir:
@@ -131,6 +162,11 @@ def write_artifacts(store, key: str, stage_fp: str, rows: list[dict], result: Se
         _csv(tmp / names["sweep_table"], result.sweep)
         sweep_chart(result.sweep, dedup.eps, tmp / names["sweep_chart"], len(rows))
         size_histogram(result.sizes, tmp / names["size_histogram"])
+        if result.fuzzy is not None:
+            f = result.fuzzy
+            np.save(tmp / names["fuzzy_labels"], f.labels)
+            (tmp / names["fuzzy_clusters"]).write_text(json.dumps(top_clusters(rows, f.labels, f.sizes), ensure_ascii=False, indent=1), encoding="utf-8")
+            size_histogram(f.sizes, tmp / names["fuzzy_size_histogram"])
         (tmp / names["report"]).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
         with store.building(key, stage_fp) as out:
             for name in names.values():
