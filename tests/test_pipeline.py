@@ -83,7 +83,7 @@ def jsonl_rows(path: Path) -> list[dict]:
 
 
 def test_copa_end_to_end(synth_root, write_yaml):
-    config = write_yaml(copa_config(limit=3, max_tokens=12, validation={"validators": ["rules", {"kind": "judge"}]}))
+    config = write_yaml(copa_config(limit=3, max_tokens=12, validation={"validators": [{"kind": "judge"}]}))
     regs, outcome, instance = run_config(config, synth_root)
     (reg,) = regs
     assert not reg.complete and not reg.reused

@@ -69,9 +69,10 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
         if len(records) == 2:
             out.update(a=records[0]["fingerprint"], b=records[1]["fingerprint"])
         return print_json(out)
-    for i, r in enumerate(records[:2] if len(records) == 2 else []):
-        console.print(f"{'AB'[i]} = {r['dataset']}/{r['semantic_name']} ({short(r['fingerprint'])})")
-    print_table("Experiments", ["experiment", "fingerprint", *different, *QUALITY_COLUMNS],
-                ([row["semantic_name"], short(row["fingerprint"]), *(cell(v, 40) for v in row["params"].values()),
-                  *(shown(row["quality"].get(c)) for c in QUALITY_COLUMNS)] for row in rows))
+    labels = [f"{'AB'[i]}: " if len(rows) == 2 else "" for i in range(len(rows))]
+    for label, row in zip(labels, rows):
+        console.print(f"{label or '- '}{row['dataset']}/{row['semantic_name']} ({short(row['fingerprint'])})")
+    header = ["", *(f"{label}{row['semantic_name']}" for label, row in zip(labels, rows))]
+    print_table("Different", header, ([k, *(cell(row["params"][k], 40) for row in rows)] for k in different))
+    print_table("Quality", header, ([c, *(shown(row["quality"].get(c)) for row in rows)] for c in QUALITY_COLUMNS))
     print_table("Same in all", ["parameter", "value"], ([k, cell(v)] for k, v in same.items()))
