@@ -78,6 +78,14 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
     """The lease on `key`, or None when `done()` holds (someone else did the work) before or after taking it."""
     ttl = ttl_s or lease_ttl_s()
     prefix = f".synth/leases/{key}"
+    if done():
+        return None
+    first = Lease(store, prefix, 0, ttl)
+    if store.create_exclusive(first.key, first.body()):  # nobody ever claimed it: no listing needed
+        if done():
+            first.release()
+            return None
+        return first.start()
     told = False
     while True:
         if done():
