@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from synth_assets.core.hashing import file_sha256
+from synth_assets.core.jsonl import read_jsonl
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
@@ -132,20 +132,3 @@ def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
             return load_entry(candidate)
     known = sorted({p.stem for d in catalog_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
     raise KeyError(f"unknown dataset {name!r}; the catalog has: {', '.join(known)}")
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read JSONL; a line that does not parse is an error naming file and line."""
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
-            if not isinstance(row, dict):
-                raise ConfigError(path, "each line must be a JSON object", line=number)
-            rows.append(row)
-    return rows

@@ -7,14 +7,13 @@ references (hashed word n-grams + exact normalised sentences); offending rows ar
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.hashing import file_sha256
 from synth_assets.quality.decontamination import DecontaminationIndex, Hit, references_from_jsonl, references_from_rows
-from synth_assets.quality.metrics import quality_metrics, reason_key
+from synth_assets.quality.metrics import quality_metrics, rejection_counts
 from synth_assets.recipes.base import META
 
 MAX_LISTED = 50
@@ -73,13 +72,7 @@ def quality(exp: Experiment, rows: list[dict[str, Any]], hits: list[Hit]) -> dic
     outcomes = [o for r in rows for info in r[META]["fields"].values() for o in info.get("outcomes") or [] if o]
     figures = {k: v for k, v in figures.items() if not k.startswith("rejections.")}
     figures["acceptance_rate"] = sum(o["accepted"] for o in outcomes) / len(outcomes) if outcomes else 0.0
-    rejections = Counter()
-    for outcome in outcomes:
-        for verdict in outcome["verdicts"]:
-            if not verdict["accepted"]:
-                rejections[f"rejections.{verdict['validator']}"] += 1
-                rejections[f"rejections.{verdict['validator']}.{reason_key(verdict['reason'])}"] += 1
-    figures.update(sorted(rejections.items()))
+    figures.update(rejection_counts(o["verdicts"] for o in outcomes))
     slots = [info for r in rows for info in r[META]["fields"].values()]
     figures["candidates_judged_mean"] = len(outcomes) / len(slots) if slots else 0.0
     figures["failed_request_rows"] = sum(1 for r in rows if r[META].get("errors"))
