@@ -298,9 +298,6 @@ class Store(abc.ABC):
     def read_jsonl(self, key: str) -> list[dict[str, Any]]:
         return parse_jsonl(self.read_bytes(key))
 
-    def remove_stage(self, dataset: str, stage: str, stage_fp: str) -> None:
-        self.delete_prefix(self.stage_key(dataset, stage, stage_fp))
-
     # --- batch views -----------------------------------------------------------------------------
     def link(self, batch_id: str, dataset: str, name: str) -> str:
         """Create (idempotently) the batch view of a shared experiment; return its key."""
