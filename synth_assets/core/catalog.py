@@ -6,16 +6,18 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from synth_assets.core.fields import check_syntax
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.jsonl import read_jsonl
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+FieldPathText = Annotated[str, AfterValidator(check_syntax)]  # a field path (core/fields.py), e.g. choices.text[*]
 
 
 class Prompts(BaseModel):
@@ -36,9 +38,9 @@ class CatalogEntry(BaseModel):
     source: str = ""
     license: str = "unknown"  # the source data's licence (a Hugging Face licence id); not fingerprinted
     splits: dict[str, str] = Field(default_factory=dict)
-    fields: list[str] = Field(default_factory=list)
-    rewrite_fields: list[str] = Field(default_factory=list)
-    label_field: str | None = None
+    fields: list[FieldPathText] = Field(default_factory=list)  # field paths the data has
+    rewrite_fields: list[FieldPathText] = Field(default_factory=list)  # `choices.text[*]`: each element on its own
+    label_field: FieldPathText | None = None
     files: dict[str, str] = Field(default_factory=dict)
     max_words: int | None = None
     prompts: Prompts = Field(default_factory=Prompts)
