@@ -130,6 +130,22 @@ def test_unknown_rewrite_path_in_config_names_file_line_field_and_record(write_y
     assert f"{MC_DIR / 'sciencemc_train.jsonl'}:1" in err.message
 
 
+@pytest.mark.parametrize("bad, says", [
+    ("choice.text[*]", "rewrite_fields ['choice.text[*]'] are not in fields"),
+    ("choices.text[4]", "choices.text has 4 elements: no index 4"),
+    ("choices.text[*", "bad field path 'choices.text[*'"),
+])
+def test_unknown_rewrite_path_in_catalog_names_its_line(custom_catalog, write_yaml, bad, says):
+    text = (REPO / "synth_assets/catalog/ScienceMC.yaml").read_text().replace("name: ScienceMC", "name: OddMC")
+    text = text.replace("../../datasets", str(REPO / "datasets")).replace("  - choices.text[*]   ", f"  - {bad}   ")
+    catalog = custom_catalog(text, name="OddMC")
+    config = mc_config()
+    config["dataset"]["dataset_name"] = "OddMC"
+    err = load_error(write_yaml(config))
+    assert (err.file, err.field) == (str(catalog), "rewrite_fields.1") and err.line == line_of(text, f"- {bad} ")
+    assert says in err.message
+
+
 def test_path_syntax_error_in_config_names_the_item(write_yaml):
     path = write_yaml("dataset: {dataset_name: ScienceMC}\ngeneration:\n  fields: [question, \"choices..text\"]\n")
     err = load_error(path)

@@ -48,9 +48,6 @@ def check_entry(entry: CatalogEntry) -> None:
         raise ValueError("a rephrase dataset needs splits.train")
     if not entry.rewrite_fields:
         raise ValueError("a rephrase dataset needs rewrite_fields")
-    unknown = [f for f in entry.rewrite_fields if entry.fields and parse(f).root not in _roots(entry.fields)]
-    if unknown:
-        raise ValueError(f"rewrite_fields {unknown} are not in fields {entry.fields}")
 
 
 def _is_judge(spec: Any) -> bool:
@@ -88,8 +85,11 @@ def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
         raise blame.config(f"dataset {exp.entry.name} has no split {exp.config.dataset.split!r} "
                            f"(its splits: {', '.join(exp.entry.splits)})", "dataset", "split")
     unknown = [f for f in exp.rewrite_fields() if parse(f).root not in _roots(exp.entry.fields)]
-    if unknown:
+    if unknown and exp.config.generation.fields:
         raise blame.config(f"dataset {exp.entry.name} has no field {unknown}", "generation", "fields")
+    if unknown:
+        raise exp.entry.error(f"rewrite_fields {unknown} are not in fields {exp.entry.fields}", "rewrite_fields",
+                              exp.entry.rewrite_fields.index(unknown[0]))
     rows = checks.check_data(exp, blame)
     prompt_checks.check_prompts(exp, blame, rows)
     checks.check_validator_fields(exp, blame, rows)
