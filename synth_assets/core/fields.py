@@ -12,6 +12,7 @@ copied). Errors say which step failed and what the record holds there instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ Concrete = tuple[str | int, ...]  # a path without wildcards, as steps
 _KEY = r"[^.\[\]{}:!*\s]+"
 _TOKEN = re.compile(rf"\.({_KEY})|\[(\d+|\*)\]")
 _FIRST = re.compile(_KEY)
+_HINT = "(write key.key, key[0] or key[*], e.g. choices.text[*])"
 JSON_TYPES = {str: "text", bool: "boolean", int: "integer", float: "number", list: "list", dict: "object", type(None): "null"}
 
 
@@ -78,18 +80,22 @@ class FieldPath:
 
 def parse(text: str) -> FieldPath:
     """Parse a path; a FieldPathError says what is wrong and how paths are written."""
-    hint = "(write key.key, key[0] or key[*], e.g. choices.text[*])"
     if not isinstance(text, str) or not text:
-        raise FieldPathError(f"a field path must be a non-empty text, got {text!r} {hint}")
+        raise FieldPathError(f"a field path must be a non-empty text, got {text!r} {_HINT}")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> FieldPath:
     first = _FIRST.match(text)
     if first is None:
-        raise FieldPathError(f"bad field path {text!r}: it must start with a field name {hint}")
+        raise FieldPathError(f"bad field path {text!r}: it must start with a field name {_HINT}")
     steps: list[Step] = [first.group()]
     position = first.end()
     while position < len(text):
         token = _TOKEN.match(text, position)
         if token is None:
-            raise FieldPathError(f"bad field path {text!r}: {_problem(text, position)} {hint}")
+            raise FieldPathError(f"bad field path {text!r}: {_problem(text, position)} {_HINT}")
         key, index = token.groups()
         steps.append(key if key is not None else (WILDCARD if index == WILDCARD else int(index)))
         position = token.end()
@@ -141,7 +147,7 @@ def resolve(record: dict[str, Any], path: FieldPath | str, *, missing_ok: bool =
         if missing_ok:
             return []
         raise FieldPathError(f"the record has no field {path.root!r} (it has: {', '.join(map(str, record))})")
-    found: list[tuple[Concrete, Any]] = [((path.root,), record[path.root])]
+    found: list[tuple[Concrete, Any]] = [(path.steps[:1], record[path.root])]
     for step in path.steps[1:]:
         nxt = []
         for where, value in found:

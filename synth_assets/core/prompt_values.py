@@ -192,10 +192,17 @@ def placeholders(template: str) -> list[tuple[str, FieldPath, str]]:
 def check_template(template: str, values: dict[str, Any]) -> None:
     """Every placeholder of `template` leads to a value of `values` (raw values) and its format applies,
     as `format_map(prompt_fields(values))` would render it; a FieldPathError names the placeholder."""
-    for shown, path, spec in placeholders(template):
+    check_placeholders(placeholders(template), values)
+
+
+def check_placeholders(found: list[tuple[str, FieldPath, str]], values: dict[str, Any]) -> None:
+    """`check_template` for placeholders parsed once (`placeholders(template)`), e.g. against many records."""
+    for shown, path, spec in found:
+        if path.is_plain and not spec and path.root in values:
+            continue
         try:
-            found = resolve(values, path)
-            value = [v for _, v in found] if path.has_wildcard else found[0][1]
+            matches = resolve(values, path)
+            value = [v for _, v in matches] if path.has_wildcard else matches[0][1]
             if spec in FORMATS or isinstance(value, (list, dict)):
                 render_value(value, spec, str(path))
             else:

@@ -91,35 +91,17 @@ def _declared(exp: Experiment, rows: list[dict[str, Any]]) -> None:
                                   f"{exc}", "fields", index) from None
 
 
-def _not_text(written: str, found: list[tuple[Concrete, Any]]) -> str:
-    kinds = sorted({json_type(value) for _, value in found})
-    message = f"field {written!r} is {' or '.join(kinds)} in the data, not text: only text fields can be rewritten"
-    lists = [value for _, value in found if isinstance(value, list)]
+def _not_text(written: str, kinds: set[str], found: list[Any]) -> str:
+    """Why the values a rewritten path names (of these JSON types; `found`: those not text) cannot be rewritten,
+    with what to write instead."""
+    message = f"field {written!r} is {' or '.join(sorted(kinds))} in the data, not text: only text fields can be rewritten"
+    lists = [value for value in found if isinstance(value, list)]
     if lists and all(isinstance(item, str) for value in lists for item in value):
         return message + f" (a list of texts is rewritten element by element: write {written}[*])"
-    objects = [value for _, value in found if isinstance(value, dict)]
+    objects = [value for value in found if isinstance(value, dict)]
     if objects:
         return message + f" (name a text inside it, e.g. {written}.{next(iter(objects[0]), 'key')})"
     return message
-
-
-def _label_paths(exp: Experiment, rows: list[dict[str, Any]], blame: Blame) -> None:
-    """The label path names a value in every record, and no rewritten path reaches into it."""
-    entry = exp.entry
-    if entry.label_field is None:
-        return
-    label = parse(entry.label_field)
-    for n, row in enumerate(rows):
-        try:
-            resolve(row, label)
-        except FieldPathError as exc:
-            raise entry.error(f"label {entry.label_field!r} is not in the record at {where_in_split(exp, n)}: {exc}",
-                              "label_field") from None
-        for index, written in enumerate(exp.rewrite_fields()):
-            touched = [format_path(where) for where, _ in resolve(row, written) if label.covers(where)]
-            if touched:
-                raise _rewrite_blame(exp, blame, f"field {written!r} would rewrite the label {entry.label_field!r} "
-                                                 f"({touched[0]}): labels are never rewritten", index)
 
 
 def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
@@ -134,26 +116,41 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
         raise entry.error(f"split {exp.config.dataset.split!r} has no records ({entry.split_path(exp.config.dataset.split)})",
                           "splits", exp.config.dataset.split)
     _declared(exp, rows)
-    for index, written in enumerate(exp.rewrite_fields()):
-        found = []
-        for n, row in enumerate(rows):
-            try:
-                found += resolve(row, written)
-            except FieldPathError as exc:
-                raise _rewrite_blame(exp, blame, f"field {written!r} is not in the record at {where_in_split(exp, n)}: {exc}",
-                                     index) from None
-        if any(not isinstance(value, str) for _, value in found):
-            raise _rewrite_blame(exp, blame, _not_text(written, found), index)
+    written = exp.rewrite_fields()
+    paths = [parse(p) for p in written]
+    label = parse(entry.label_field) if entry.label_field else None
+    has_text = [False] * len(paths)
+    not_text: dict[int, list[Any]] = {}
     for n, row in enumerate(rows):
-        seen: dict[str, str] = {}
-        for index, written in enumerate(exp.rewrite_fields()):
-            for where, _ in resolve(row, written):
-                concrete = format_path(where)
-                if concrete in seen:
-                    raise _rewrite_blame(exp, blame, f"fields {seen[concrete]!r} and {written!r} both name {concrete} "
-                                                     f"(record at {where_in_split(exp, n)}): rewrite each value once", index)
-                seen[concrete] = written
-    _label_paths(exp, rows, blame)
+        if label is not None:
+            try:
+                resolve(row, label)
+            except FieldPathError as exc:
+                raise entry.error(f"label {entry.label_field!r} is not in the record at {where_in_split(exp, n)}: {exc}",
+                                  "label_field") from None
+        seen: dict[Concrete, int] = {}
+        for index, path in enumerate(paths):
+            try:
+                found = resolve(row, path)
+            except FieldPathError as exc:
+                raise _rewrite_blame(exp, blame, f"field {written[index]!r} is not in the record at {where_in_split(exp, n)}: "
+                                                 f"{exc}", index) from None
+            for where, value in found:
+                if isinstance(value, str):
+                    has_text[index] = True
+                else:
+                    not_text.setdefault(index, []).append(value)
+                if label is not None and where[0] == label.root and label.covers(where):
+                    raise _rewrite_blame(exp, blame, f"field {written[index]!r} would rewrite the label {entry.label_field!r} "
+                                                     f"({format_path(where)}): labels are never rewritten", index)
+                if where in seen:
+                    raise _rewrite_blame(exp, blame, f"fields {written[seen[where]]!r} and {written[index]!r} both name "
+                                                     f"{format_path(where)} (record at {where_in_split(exp, n)}): rewrite "
+                                                     "each value once", index)
+                seen[where] = index
+    for index, values in not_text.items():
+        kinds = {json_type(value) for value in values} | ({"text"} if has_text[index] else set())
+        raise _rewrite_blame(exp, blame, _not_text(written[index], kinds, values), index)
     return rows
 
 

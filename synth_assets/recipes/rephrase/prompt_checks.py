@@ -9,13 +9,12 @@ name the record (split file and line) that does not fit.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable
 from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import FieldPathError
-from synth_assets.core.prompt_values import check_template, prompt_fields
+from synth_assets.core.prompt_values import check_placeholders, check_template, placeholders, prompt_fields
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.rephrase.checks import Blame, where_in_split
 from synth_assets.recipes.rephrase.judging import resolved_validators
@@ -33,31 +32,25 @@ def _judge_values(record: dict[str, Any], text: str, field: str) -> dict[str, An
     return {**record, "text": text, "original": text, "rephrased": text, "field_name": field}
 
 
-def _names(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-
-
 def check_template_on_rows(exp: Experiment, template: str, values: Values, rows: list[dict[str, Any]], fault: Fault) -> None:
     """The template names only fields the records have, every placeholder resolves in every record, and it renders."""
-    slots = [rewrite_slots(exp, row) for row in rows]
-    first = next((s[0] for s in slots if s), None)
+    first = next((slots[0] for slots in map(lambda row: rewrite_slots(exp, row), rows) if slots), None)
     if first is None:
         raise fault(f"the rewritten fields {exp.rewrite_fields()} name no value in any record of {exp.entry.name}")
+    concrete, _, text = first
     try:
-        names = _names(template)
+        compiled = placeholders(template)
     except ValueError as exc:
         raise fault(f"bad prompt template: {exc}") from None
-    known = values(rows[0], first[2], first[0])
-    unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in known)
+    known = values(rows[0], text, concrete)
+    unknown = sorted(shown.strip("{}") for shown, path, _ in compiled if path.root not in known)
     if unknown:
         raise fault(f"prompt references {unknown}, which dataset {exp.entry.name} lacks (it has: {sorted(known)})")
-    for n, (row, row_slots) in enumerate(zip(rows, slots)):
-        concrete, _, text = row_slots[0] if row_slots else first
+    for n, row in enumerate(rows):
         try:
-            check_template(template, values(row, text, concrete))
+            check_placeholders(compiled, values(row, text, concrete))
         except FieldPathError as exc:
             raise fault(f"{exc} (record at {where_in_split(exp, n)})") from None
-    concrete, _, text = first
     try:
         template.format_map(values(prompt_fields(rows[0]), text, concrete))
     except (KeyError, AttributeError, IndexError, ValueError, TypeError) as exc:
