@@ -154,17 +154,34 @@ def test_path_syntax_error_in_config_names_the_item(write_yaml):
 @pytest.mark.parametrize("fields, kind, hint", [
     (["choices"], "object", "name a text inside it, e.g. choices.text"),
     (["choices.text"], "list", "write choices.text[*]"),
-    (["answerKey", "question"], None, None),
 ])
 def test_rewritten_value_must_be_text(write_yaml, fields, kind, hint):
     path = write_yaml(mc_config(fields=fields))
-    if kind is None:  # the label is text, but rewriting it is refused
-        err = load_error(path)
-        assert err.field == "generation.fields.0" and "would rewrite the label 'answerKey'" in err.message
-        return
     err = load_error(path)
     assert err.field == "generation.fields.0" and err.line == line_of(path.read_text(), fields[0])
     assert f"field {fields[0]!r} is {kind} in the data, not text" in err.message and hint in err.message
+
+
+@pytest.mark.parametrize("fields, says", [
+    (["question", "answerKey"], "field 'answerKey' would rewrite the label 'answerKey'"),
+    (["choices.text[*]", "choices.text[1]"], "fields 'choices.text[*]' and 'choices.text[1]' both name choices.text[1]"),
+])
+def test_labels_and_values_are_rewritten_at_most_once(write_yaml, fields, says):
+    err = load_error(write_yaml(mc_config(fields=fields)))
+    assert err.field == "generation.fields.1" and says in err.message
+
+
+def test_rules_take_a_path_for_required_words(write_yaml):
+    from synth_assets.quality.validators import Candidate, RulesSpec, RulesValidator
+
+    rules = RulesValidator(RulesSpec(required_words_field="choices.text", length_ratio=None, names=False))
+    row = prompt_fields(RECORD)  # the row validators get: paths reach into it
+    kept, lost = rules.validate([
+        Candidate(RECORD["question"], "Is Venus, Earth, Mercury or Mars the planet closest to the Sun?", "question", row),
+        Candidate(RECORD["question"], "Which planet is nearest to the Sun?", "question", row)])
+    assert kept.accepted and not lost.accepted and "required word missing: 'Venus', 'Earth'" in lost.reason
+    err = load_error(write_yaml(mc_config(validation={"validators": [{"kind": "rules", "required_words_field": "choices.texts"}]})))
+    assert err.field == "validation.validators.0.required_words_field" and "choices has no field 'texts'" in err.message
 
 
 def test_every_element_must_be_text(tmp_path, custom_catalog, write_yaml):
