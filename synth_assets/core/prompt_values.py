@@ -25,7 +25,7 @@ import json
 import string
 from typing import Any
 
-from synth_assets.core.fields import WILDCARD, Concrete, FieldPath, FieldPathError, follow, format_path, json_type, resolve
+from synth_assets.core.fields import WILDCARD, Concrete, FieldPath, FieldPathError, follow, format_path, json_type, parse, resolve
 
 FORMATS = ("options", "inline", "lines", "numbered", "json")
 
@@ -145,10 +145,15 @@ class PromptRow(dict):
     `"choices.text" in row` also take field paths."""
 
     def __missing__(self, key: str) -> Any:
-        path = placeholder_path(key)
-        if path.is_plain:
+        path = parse(key) if isinstance(key, str) else None
+        if path is None or path.is_plain:
             raise KeyError(key)
-        return prompt_value(self, path)
+        value = self[path.root]
+        for step in path.steps[1:]:
+            if not isinstance(value, PromptValue):  # text: it has no fields or elements
+                follow(str(value), step, (value.where,))
+            value = value._go(step)
+        return value
 
     def __contains__(self, key: object) -> bool:
         if dict.__contains__(self, key):
@@ -163,14 +168,6 @@ class PromptRow(dict):
 def prompt_fields(record: dict[str, Any]) -> PromptRow:
     """The record's fields as prompt values (provenance keys, starting with `_`, left out)."""
     return PromptRow({key: wrap(value, (key,)) for key, value in record.items() if not key.startswith("_")})
-
-
-def prompt_value(values: dict[str, Any], path: FieldPath) -> Any:
-    """The prompt value a path names in `values` (as `format_map` would reach it)."""
-    value = dict.__getitem__(values, path.root) if isinstance(values, PromptRow) else values[path.root]
-    for step in path.steps[1:]:
-        value = value[step] if isinstance(step, int) or step == WILDCARD else getattr(value, step)
-    return value
 
 
 def placeholder_path(field_name: str) -> FieldPath:

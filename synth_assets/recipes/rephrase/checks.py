@@ -1,9 +1,9 @@
-"""Everything a rephrase experiment needs, checked before it is registered.
+"""Everything a rephrase experiment needs, checked before it is registered (prompts: `prompt_checks.py`).
 
 Every error names the file that is wrong (the experiment config or the catalog entry), the line and
-the dotted field: split files that do not parse, catalog fields the data lacks, fields that are not
-text, prompt placeholders that do not resolve against a real record, a missing API key, a missing or
-corrupt GGUF model.
+the dotted field, and the record (split file and line) that does not fit: split files that do not
+parse, catalog fields the data lacks, rewritten field paths that a record lacks or that do not name
+text, a value named twice, a rewritten label, a missing API key, a missing or corrupt GGUF model.
 """
 
 from __future__ import annotations
