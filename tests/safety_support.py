@@ -89,7 +89,8 @@ def child_env(root: Path, home: Path, llm: FakeLLM | None = None, **extra: str) 
 
 def synth(env: dict[str, str], *args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run `synth ARGS` to its end."""
-    return subprocess.run([SYNTH, *args], env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([SYNTH, *args], env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def flat(text: str) -> str:

@@ -79,7 +79,7 @@ def run_status(home: Path, pid: int) -> DagsterRunStatus:
 
 def reference_file(path: Path, lines: int = 100_000) -> Path:
     """A large decontamination reference: the publish step spends about a second on it, inside its temporary folder."""
-    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron sigma upsilon".split()
+    words = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "sigma")
     pick = random.Random(0).choice
     path.write_text("".join(json.dumps({"text": " ".join(pick(words) for _ in range(12))}) + "\n" for _ in range(lines)))
     return path
@@ -229,7 +229,7 @@ def test_waiter_takes_over_a_killed_lease_holder(llm, paths, spawn):
     wait_for(lambda: llm_cache_rows(root) == 4 and sum(llm.received().values()) == 10, holder, "4 answers persisted, 6 hanging")
     waiters = [spawn(env, f"waiter{i}", "run", str(c)) for i, c in enumerate(configs_[1:])]
     for waiter in waiters:
-        wait_for(lambda: "being made by another worker" in waiter.output(), waiter, "the waiter to wait", every=0.1)
+        wait_for(lambda w=waiter: "being made by another worker" in w.output(), waiter, "the waiter to wait", every=0.1)
     holder.kill()
     for waiter in waiters:
         assert waiter.wait() == 0, waiter.output()[-3000:]
