@@ -93,6 +93,23 @@ def synth(env: dict[str, str], *args: str, timeout: float = 300, cwd: Path | Non
                           check=False)
 
 
+def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`synth ARGS` in this process (no start-up cost), for commands that run no Dagster job; a traceback fails."""
+    from typer.testing import CliRunner
+
+    from synth_assets.cli.main import app
+
+    before = Path.cwd()
+    os.chdir(cwd or REPO)
+    try:
+        result = CliRunner().invoke(app, list(args), env=env)
+    finally:
+        os.chdir(before)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output, result.output
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def flat(text: str) -> str:
     """Output with rich's line wrapping undone (for substring checks)."""
     return " ".join(text.split())

@@ -7,7 +7,11 @@ Every test runs `synth` as child processes against the OpenAI-compatible fault-i
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,7 +20,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED
-from tests.conftest import lineage_for, llm_cache_rows
+from tests.conftest import REPO, lineage_for, llm_cache_rows, local_store
 from tests.safety_support import (
     Child, FakeLLM, ViewPoller, child_env, flat, generation_prompts, openai_config, rewrite_rules, synth, train_file,
     wait_for, write_config,
@@ -271,3 +275,33 @@ def test_truncated_completions_are_rejected_unless_allowed(allow, llm, paths):
     assert quality["truncation_rate"] == 1.0 and quality["rewrite_rate"] == (1.0 if allow else 0.0)
     (recorded,) = lineage_for(root).query("SELECT metrics FROM quality")
     assert json.loads(recorded["metrics"])["truncation_rate"] == 1.0
+
+
+# ------------------------------------------------------------------ 5. writers killed while creating a claim or a registration
+
+CREATE = "import sys; from synth_assets.core.store import Store; Store(sys.argv[1]).create_exclusive(sys.argv[2], b'x' * 300_000_000)"
+CLAIM = ("import sys; from synth_assets.core.store import Store; from synth_assets.core.leases import claim; "
+         "lease = claim(Store(sys.argv[1]), 'work', lambda: False, ttl_s=5, poll_s=0.1); print('GENERATION', lease.generation)")
+
+
+def test_a_writer_killed_while_creating_a_registration_leaves_it_free(tmp_path):
+    store = local_store(tmp_path / "root")
+    key = ".synth/experiments/" + "ab" * 32 + ".json"
+    folder = tmp_path / "root" / ".synth" / "experiments"
+    child = subprocess.Popen([sys.executable, "-c", CREATE, str(tmp_path / "root"), key], cwd=REPO, start_new_session=True)
+    try:
+        wait_for(lambda: folder.is_dir() and any(p.stat().st_size > 0 for p in folder.iterdir()), None, "the write to start")
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    assert store.children(".synth/experiments") == []  # no empty or partial registration is visible
+    assert store.create_exclusive(key, b"{}") and store.read_bytes(key) == b"{}"
+
+
+def test_an_unreadable_lease_does_not_block_the_work(tmp_path):
+    lease = tmp_path / "root" / ".synth" / "leases" / "work" / "0"
+    lease.parent.mkdir(parents=True)
+    lease.write_bytes(b"")  # what a writer killed between creating and filling it left (before creation was atomic)
+    done = subprocess.run([sys.executable, "-c", CLAIM, str(tmp_path / "root")], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and "GENERATION 1" in done.stdout, done.stderr[-2000:]

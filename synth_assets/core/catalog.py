@@ -111,8 +111,9 @@ def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)
     if data.get("name") != Path(path).stem:
-        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name: a dataset named {Path(path).stem!r} "
-                                "must be in {name}.yaml", line=line_for(lines, ("name",)), field="name")
+        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name {Path(path).name}: entries are found by "
+                                f"file name, so dataset {data.get('name')!r} must be in {data.get('name')}.yaml (or set name: "
+                                f"{Path(path).stem})", line=line_for(lines, ("name",)), field="name")
     entry = validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
     entry._lines = lines
     return entry
@@ -137,8 +138,13 @@ def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read JSONL; a line that does not parse is an error naming file and line."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line): save the file as UTF-8",
+                                  line=number) from None
             if not line.strip():
                 continue
             try:
