@@ -118,7 +118,7 @@ def test_killed_regenerate_never_shows_incomplete_data(point, llm, paths, spawn)
     llm.control(rules=rewrite_rules(prompts, "Indeed,"), latency=0.5 if point == "generation" else 0.0, reset=True)
     poller = ViewPoller(root, rows=len(rows_of(train_file(views[0]))))
     poller.start()
-    delay = {"SYNTH_SWAP_DELAY_S": "5"} if point == "swap" else {}
+    delay = {"SYNTH_SWAP_DELAY_S": "3"} if point == "swap" else {}
     child = spawn(child_env(root, home, llm, SYNTH_LEASE_TTL_S=LEASE_TTL_S, **delay), "regenerate",
                   "regenerate", "--yes", fingerprint[:12])
     if point == "generation":
