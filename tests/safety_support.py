@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from tests.conftest import REPO
 
 SYNTH = str(Path(sys.executable).parent / "synth")
 MODEL = "gpt-4o-mini"
+NAME = "temp07_topp10_gpt4omini"  # the semantic name of `openai_config` experiments at the default sampling
 
 
 class FakeLLM:
@@ -193,3 +195,16 @@ class ViewPoller(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=30)
+
+
+def leftovers(root: Path) -> list[Path]:
+    """Temporary folders of killed writers of Copa experiments and stages."""
+    return sorted(root.glob("_shared/Copa/.tmp-*")) + sorted(root.glob("_stages/Copa/*/.tmp-*"))
+
+
+def reference_file(path: Path, lines: int = 100_000) -> Path:
+    """A large decontamination reference: the publish step spends about a second on it, inside its temporary folder."""
+    words = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "sigma")
+    pick = random.Random(0).choice
+    path.write_text("".join(json.dumps({"text": " ".join(pick(words) for _ in range(12))}) + "\n" for _ in range(lines)))
+    return path

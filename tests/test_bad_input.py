@@ -165,6 +165,7 @@ def _run_with_model(package: Path, root: Path, home: Path, config: Path) -> subp
                           text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_corrupt_local_model_is_refused_before_registering(tmp_path):
     package = _package_with_model(tmp_path / "pkgs", b"<html>404 Not Found</html>")
     done = _run_with_model(package, tmp_path / "root", tmp_path / "home", write_config(tmp_path))
@@ -174,6 +175,7 @@ def test_corrupt_local_model_is_refused_before_registering(tmp_path):
     assert nothing_registered(tmp_path / "root")
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="defect in recipes/rephrase/checks.py:check_gguf (reported): only the 4-byte magic is "
                                        "checked, so a truncated download is registered and fails in the run")
 def test_truncated_local_model_is_refused_before_registering(tmp_path):

@@ -15,10 +15,9 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from tests.safety_support import (
-    Child, FakeLLM, child_env, cli, flat, generation_prompts, openai_config, rewrite_rules, synth, train_file, wait_for,
-    write_config,
+    NAME, Child, FakeLLM, child_env, cli, flat, generation_prompts, leftovers, openai_config, reference_file, rewrite_rules,
+    synth, train_file, wait_for, write_config,
 )
-from tests.test_data_safety import NAME, leftovers, reference_file
 
 pytestmark = pytest.mark.slow
 BATCH = "batch_20250101_store"

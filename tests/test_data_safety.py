@@ -1,14 +1,14 @@
 """Data safety: killed regenerates never leave a batch view without complete data, failed LLM requests are never
-published as success, concurrent runs of one fingerprint send each request once, truncated completions are rejected.
+published as success, concurrent runs of one fingerprint send each request once, truncated completions are rejected,
+writers killed while creating a registration or a lease block no one.
 
-Every test runs `synth` as child processes against the OpenAI-compatible fault-injection server (`backend: openai`).
+Runs `synth` as child processes against the OpenAI-compatible fault-injection server (`backend: openai`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -23,13 +23,12 @@ from dagster import DagsterInstance, DagsterRunStatus
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED
 from tests.conftest import REPO, lineage_for, llm_cache_rows, local_store
 from tests.safety_support import (
-    Child, FakeLLM, ViewPoller, child_env, flat, generation_prompts, openai_config, rewrite_rules, synth, train_file,
-    wait_for, write_config,
+    NAME, Child, FakeLLM, ViewPoller, child_env, flat, generation_prompts, leftovers, openai_config, reference_file,
+    rewrite_rules, synth, train_file, wait_for, write_config,
 )
 
 pytestmark = pytest.mark.slow
 
-NAME = "temp07_topp10_gpt4omini"
 LEASE_TTL_S = "2"
 
 
@@ -67,10 +66,6 @@ def shared_dir(root: Path, name: str = NAME) -> Path:
     return root / "_shared" / "Copa" / name
 
 
-def leftovers(root: Path) -> list[Path]:
-    return sorted(root.glob("_shared/Copa/.tmp-*")) + sorted(root.glob("_stages/Copa/*/.tmp-*"))
-
-
 def rows_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -80,14 +75,6 @@ def run_status(home: Path, pid: int) -> DagsterRunStatus:
     instance = DagsterInstance.from_config(str(home))
     (run,) = [r for r in instance.get_runs() if r.tags.get("synth/pid") == str(pid)]
     return run.status
-
-
-def reference_file(path: Path, lines: int = 100_000) -> Path:
-    """A large decontamination reference: the publish step spends about a second on it, inside its temporary folder."""
-    words = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "sigma")
-    pick = random.Random(0).choice
-    path.write_text("".join(json.dumps({"text": " ".join(pick(words) for _ in range(12))}) + "\n" for _ in range(lines)))
-    return path
 
 
 # ------------------------------------------------------------------ 1. kill -9 during regenerate
