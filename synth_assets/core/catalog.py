@@ -113,8 +113,9 @@ def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)
     if data.get("name") != Path(path).stem:
-        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name: a dataset named {Path(path).stem!r} "
-                                "must be in {name}.yaml", line=line_for(lines, ("name",)), field="name")
+        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name {Path(path).name}: entries are found by "
+                                f"file name, so dataset {data.get('name')!r} must be in {data.get('name')}.yaml (or set name: "
+                                f"{Path(path).stem})", line=line_for(lines, ("name",)), field="name")
     entry = validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
     entry._lines = lines
     return entry

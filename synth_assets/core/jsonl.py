@@ -12,8 +12,13 @@ from synth_assets.core.yaml_lines import ConfigError
 def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """(1-based line number, object) of every non-blank line."""
     out = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line): save the file as UTF-8",
+                                  line=number) from None
             if not line.strip():
                 continue
             try:

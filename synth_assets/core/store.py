@@ -215,6 +215,14 @@ class Store(abc.ABC):
             return record
         return json.loads(self.read_bytes(key))
 
+    def update_registration(self, record: dict[str, Any]) -> None:
+        """Replace a saved registration by one of the same fingerprint (settings that change no data, e.g. failure budgets)."""
+        key = f"{META}/experiments/{record['fingerprint']}.json"
+        saved = json.loads(self.read_bytes(key))
+        if any(saved[k] != record[k] for k in ("fingerprint", "stages", "params", "semantic_name", "dataset", "recipe")):
+            raise ValueError(f"registration {record['fingerprint'][:12]}: only settings outside the fingerprint may change")
+        self.write_bytes(key, json.dumps(record, indent=2, sort_keys=True).encode())
+
     def list_registrations(self) -> None:
         """Remember which fingerprints are registered (one listing), so that looking up the new ones
         of a large drop costs no request each. Safe against other writers: `save_registration`

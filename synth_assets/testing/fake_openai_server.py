@@ -3,8 +3,11 @@
 Run: `python -m synth_assets.testing.fake_openai_server --port P [--latency S] [--max-seconds T]`.
 
 Each request is keyed by the content of its last message. `POST /control` (JSON, all keys optional):
-  rules: {content: {status, times, retry_after, sleep, malformed}}  -- `times` limits a rule to the
-         first k arrivals of that content (default: always); `sleep` delays the answer (seconds)
+  rules: {content: {status, times, retry_after, sleep, malformed, text, finish_reason}}  -- `times` limits the
+         faults (status, sleep, malformed) to the first k arrivals of that content (default: always); `sleep`
+         delays the answer (seconds); `text` is the answer (default `echo: {content}`), `finish_reason` its
+         finish reason (default `stop`)
+  default: a rule for every content that has no rule of its own (default: none)
   hold_after: N  -- once N requests were answered, hold every further request (null releases them)
   latency: seconds added to every answer;  reset: true clears the counts
 `GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic).
@@ -29,6 +32,7 @@ class FakeOpenAI:
     def __init__(self, latency: float):
         self.latency = latency
         self.rules: dict[str, dict] = {}
+        self.default_rule: dict = {}
         self.hold_after: int | None = None
         self.release = asyncio.Event()
         self.reset()
@@ -44,6 +48,8 @@ class FakeOpenAI:
             self.reset()
         if "rules" in body:
             self.rules = body["rules"]
+        if "default" in body:
+            self.default_rule = body["default"] or {}
         if "latency" in body:
             self.latency = float(body["latency"])
         if "hold_after" in body:
@@ -63,7 +69,7 @@ class FakeOpenAI:
         self.arrivals.append(time.monotonic())
         if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
             await self.release.wait()
-        rule = self.rules.get(content, {})
+        rule = self.rules.get(content, self.default_rule)
         active = rule.get("times") is None or self.received[content] <= rule["times"]
         delay = self.latency + (rule.get("sleep", 0) if active else 0)
         if delay:
@@ -76,10 +82,11 @@ class FakeOpenAI:
             return web.Response(text='{"choices": [ this is not json', content_type="application/json")
         self.answered[content] += 1
         words = sum(len(m["content"].split()) for m in body["messages"])
-        text = f"echo: {content}"
+        text = rule.get("text", f"echo: {content}")
+        finish_reason = rule.get("finish_reason", "stop")
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
             "usage": {"prompt_tokens": words, "completion_tokens": len(text.split()), "total_tokens": words + len(text.split())},
         })
 
