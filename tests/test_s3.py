@@ -259,4 +259,10 @@ def test_replace_is_copy_on_write_on_s3(s3_env):
     assert store.is_complete("Copa", "temp07", "fp-a")
     assert store.resolve(f"{ROOT}/batch_20250101_cow/Copa/temp07") == ("Copa", "temp07")
     live = store.files_key("Copa", "temp07")
-    assert live.startswith(f"{prefix}/.v/") and not any(k.endswith(f"{prefix}/Copa/copa_train.jsonl") for k in keys(client))
+    first_copy = f"store/{prefix}/Copa/copa_train.jsonl"
+    assert live.startswith(f"{prefix}/.v/") and first_copy in keys(client)  # a reader of the old copy can finish
+    with store.building(prefix, "fp-a", replace=True) as out:
+        out.write_text("Copa/copa_train.jsonl", '{"v": 3}\n')
+    assert store.read_jsonl(f"{store.files_key('Copa', 'temp07')}/Copa/copa_train.jsonl") == [{"v": 3}]
+    versions = {k.split("/.v/")[1].split("/")[0] for k in keys(client) if "/.v/" in k}
+    assert first_copy not in keys(client) and len(versions) == 2  # the live copy and the one before it

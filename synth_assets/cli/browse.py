@@ -8,7 +8,8 @@ from typing import Any
 import typer
 import yaml
 
-from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, store, when
+from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, root, store, when
+from synth_assets.cli.materialize import dagster_instance
 from synth_assets.core.fingerprint import short
 from synth_assets.core.legacy import has_data, purpose_and_description
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
@@ -37,6 +38,9 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         raise fail(f"no batch {batch_id!r} (see `synth batches`)")
     for m in members:
         m["complete"] = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
+    if any(not m["complete"] and m["scheme"] != IMPORT_SCHEME for m in members):
+        dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
+    for m in members:
         m["failure"] = None if m["complete"] else s.failure(m["fingerprint"])
         # an imported legacy experiment is never generated later: not complete means it has no data
         m["state"] = ("complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME

@@ -6,10 +6,10 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -31,11 +31,18 @@ def resolve_root(root: str | None) -> str:
     return root if root.startswith("s3://") else str(Path(root).resolve())
 
 
+_ROOT: ContextVar[str | None] = ContextVar("synth_root", default=None)
+
+
+def use_root(context: typer.Context, root: str | None) -> None:
+    """The store root of this command (`--root`), until the command ends."""
+    token = _ROOT.set(resolve_root(root))
+    context.call_on_close(lambda: _ROOT.reset(token))
+
+
 def root() -> str:
-    """The store root of the running command (the `synth` callback keeps it in the click context)."""
-    context = click.get_current_context(silent=True)
-    chosen = context.find_root().obj if context is not None else None
-    return chosen if isinstance(chosen, str) else resolve_root(None)
+    """The store root of the running command: `--root` through the `synth` callback, else `$SYNTH_ROOT`, else `./data`."""
+    return _ROOT.get() or resolve_root(None)
 
 
 def store() -> Store:

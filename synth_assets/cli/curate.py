@@ -43,7 +43,7 @@ def curate_command(
     try:
         outcome = curate(config, root(), progress=progress)
     except (ConfigError, EmbeddingModelError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), 2) from None
     reg = outcome["registration"]
     report = outcome["report"]
     if json_out:

@@ -3,7 +3,7 @@
 import typer
 
 from synth_assets.cli import backfill, batches_api, browse, compare, experiments, judge, lineage_cmd, manage, quality
-from synth_assets.cli.common import resolve_root, store
+from synth_assets.cli.common import store, use_root
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 @app.callback()
 def main(context: typer.Context,
          root: str = typer.Option(None, "--root", envvar="SYNTH_ROOT", help="Store root (default ./data).")) -> None:
-    context.obj = resolve_root(root)
+    use_root(context, root)
     if (root or "").startswith("s3://"):
         store()  # a missing bucket or missing credentials fail here, naming the bucket / variables
 

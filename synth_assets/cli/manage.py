@@ -34,6 +34,7 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
         members = lin.batch_members(parts[0])
         removed = s.unlink(parts[0])
         count = lin.remove_membership(parts[0])
+        lin.remove_batch(parts[0])
         dropped = _drop_unused_pending(s, lin, [m["fingerprint"] for m in members])
         console.print(f"removed batch {parts[0]}: {len(removed)} views, {count} memberships"
                       + (f", {len(dropped)} pending experiments no other batch uses" if dropped else "") + "; shared data untouched")

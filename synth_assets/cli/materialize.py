@@ -14,6 +14,7 @@ from filelock import FileLock
 
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import state_dir
+from synth_assets.core.store import Store
 from synth_assets.defs import build_definitions
 from synth_assets.defs.llm_meter import PROGRESS_TAG
 from synth_assets.defs.partitions import add_partitions, partition_key
@@ -39,12 +40,13 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
         instance = DagsterInstance.from_config(str(home))
         instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
-    fail_dead_runs(instance)
+    fail_dead_runs(instance, Store(str(root)))
     return instance
 
 
-def fail_dead_runs(instance: DagsterInstance) -> list[str]:
-    """Runs of `synth` on this machine whose process died (kill -9) stay STARTED forever: report them failed."""
+def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
+    """Runs of `synth` on this machine whose process died (kill -9) stay STARTED forever: report them failed, in
+    Dagster and on their registration (so `synth batch` shows `failed`, not `pending`)."""
     from dagster import DagsterRunStatus, RunsFilter
 
     dead = []
@@ -53,7 +55,14 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
     for run in running:
         pid = int(run.tags.get(PID_TAG, "0"))
         if pid and pid != os.getpid() and not _alive(pid):
-            instance.report_run_failed(run, message=f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone")
+            message = f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone"
+            instance.report_run_failed(run, message=message)
+            try:
+                fingerprint = store.registration(run.tags.get("synth/fingerprint", "-"))["fingerprint"]
+            except KeyError:
+                fingerprint = None
+            if fingerprint and not store.record_complete(store.registration(fingerprint)):
+                store.record_failure(fingerprint, run_id=run.run_id, stage="?", error=f"killed: {message}")
             dead.append(run.run_id)
     return dead
 

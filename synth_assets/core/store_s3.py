@@ -152,18 +152,22 @@ class S3Store(Store):
     @contextlib.contextmanager
     def _new_version(self, prefix: str, fingerprint: str) -> Iterator[DirWriter]:
         """Copy-on-write on S3 (no rename): the new copy goes under `{prefix}/{VERSIONS}/{id}/`, complete with its
-        marker, then `{prefix}/{CURRENT}` switches to it in one PUT; readers follow it (`files_key`)."""
-        old = self.files_key_of(prefix)
+        marker, then `{prefix}/{CURRENT}` switches to it in one PUT; readers follow it (`files_key`). The previous
+        copy stays until the next replace (a reader part-way through it keeps reading); older ones are deleted."""
+        previous = self.files_key_of(prefix)
         version = f"{prefix}/{VERSIONS}/{uuid.uuid4().hex[:12]}"
         with self.building(version, fingerprint) as writer:
             yield writer
         time.sleep(swap_delay_s())
         self.write_bytes(f"{prefix}/{CURRENT}", version.rsplit("/", 1)[1].encode())
-        if old != prefix:
-            self._delete_keys(self._keys(old))
-        else:
-            kept = (f"{prefix}/{FINGERPRINT_FILE}", f"{prefix}/{CURRENT}")
-            self._delete_keys([k for k in self._keys(prefix) if k not in kept and not k.startswith(f"{prefix}/{VERSIONS}/")])
+        versions = f"{prefix}/{VERSIONS}/"
+
+        def kept(key: str) -> bool:
+            if key in (f"{prefix}/{FINGERPRINT_FILE}", f"{prefix}/{CURRENT}") or key.startswith(version + "/"):
+                return True
+            return key.startswith(previous + "/") if previous != prefix else not key.startswith(versions)
+
+        self._delete_keys([k for k in self._keys(prefix) if not kept(k)])
 
     def files_key_of(self, prefix: str) -> str:
         """Where an experiment's files are: `{prefix}`, or the version `{prefix}/{CURRENT}` names after a replace."""

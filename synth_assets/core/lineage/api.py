@@ -224,6 +224,12 @@ class Lineage:
             return count
         return self._write(run)
 
+    def remove_batch(self, batch_id: str) -> None:
+        """Forget a batch that has no members left (`synth rm BATCH`); its usage history is kept."""
+        self._write(lambda con: con.execute(
+            "DELETE FROM batches WHERE batch_id = ? AND NOT EXISTS (SELECT 1 FROM batch_members WHERE batch_id = ?)",
+            [batch_id, batch_id]))
+
     def remove_experiment(self, fingerprint: str) -> None:
         """Forget an experiment and its batch memberships (run history is kept)."""
         def run(con):

