@@ -7,13 +7,18 @@ Each request is keyed by the content of its last message. `POST /control` (JSON,
          first k arrivals of that content (default: always); `sleep` delays the answer (seconds)
   hold_after: N  -- once N requests were answered, hold every further request (null releases them)
   latency: seconds added to every answer;  reset: true clears the counts
-`GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic).
+`GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic),
+and the same counts per distinct request (`received_requests` / `answered_requests`, keyed by
+`request_key(body)`: the same prompt at another temperature is another request). A held request
+whose client went away meanwhile is not counted as answered.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -23,6 +28,11 @@ from collections import Counter
 from pathlib import Path
 
 from aiohttp import web
+
+
+def request_key(body: dict) -> str:
+    """sha256 of the canonical JSON of a chat request body (model, messages, sampling parameters)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class FakeOpenAI:
@@ -36,6 +46,8 @@ class FakeOpenAI:
     def reset(self) -> None:
         self.received: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
+        self.received_requests: Counter[str] = Counter()
+        self.answered_requests: Counter[str] = Counter()
         self.arrivals: list[float] = []
 
     async def control(self, request: web.Request) -> web.Response:
@@ -54,15 +66,20 @@ class FakeOpenAI:
         return web.json_response({"ok": True})
 
     async def counts(self, _: web.Request) -> web.Response:
-        return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals})
+        return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals,
+                                  "received_requests": self.received_requests, "answered_requests": self.answered_requests})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         content = body["messages"][-1]["content"]
+        key = request_key(body)
         self.received[content] += 1
+        self.received_requests[key] += 1
         self.arrivals.append(time.monotonic())
         if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
             await self.release.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the client is gone: nothing was answered
         rule = self.rules.get(content, {})
         active = rule.get("times") is None or self.received[content] <= rule["times"]
         delay = self.latency + (rule.get("sleep", 0) if active else 0)
@@ -75,6 +92,7 @@ class FakeOpenAI:
         if active and rule.get("malformed"):
             return web.Response(text='{"choices": [ this is not json', content_type="application/json")
         self.answered[content] += 1
+        self.answered_requests[key] += 1
         words = sum(len(m["content"].split()) for m in body["messages"])
         text = f"echo: {content}"
         return web.json_response({
