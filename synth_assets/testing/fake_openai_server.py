@@ -8,9 +8,9 @@ Each request is keyed by the content of its last message. `POST /control` (JSON,
   hold_after: N  -- once N requests were answered, hold every further request (null releases them)
   latency: seconds added to every answer;  reset: true clears the counts
 `GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic),
-and the same counts per distinct request (`received_requests` / `answered_requests`, keyed by
-`request_key(body)`: the same prompt at another temperature is another request). A held request
-whose client went away meanwhile is not counted as answered.
+`held`: how many requests wait for the hold to be released, and the same counts per distinct request (`received_requests` / `answered_requests`, keyed by
+`request_key(body)`: the same prompt at another temperature is another request). A request whose
+client went away before its answer (held, or during the latency) is not counted as answered.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class FakeOpenAI:
         self.rules: dict[str, dict] = {}
         self.hold_after: int | None = None
         self.release = asyncio.Event()
+        self.held = 0
         self.reset()
 
     def reset(self) -> None:
@@ -67,7 +68,8 @@ class FakeOpenAI:
 
     async def counts(self, _: web.Request) -> web.Response:
         return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals,
-                                  "received_requests": self.received_requests, "answered_requests": self.answered_requests})
+                                  "received_requests": self.received_requests, "answered_requests": self.answered_requests,
+                                  "held": self.held})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -77,9 +79,11 @@ class FakeOpenAI:
         self.received_requests[key] += 1
         self.arrivals.append(time.monotonic())
         if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
-            await self.release.wait()
-            if request.transport is None or request.transport.is_closing():
-                return web.Response(status=499)  # the client is gone: nothing was answered
+            self.held += 1
+            try:
+                await self.release.wait()
+            finally:
+                self.held -= 1
         rule = self.rules.get(content, {})
         active = rule.get("times") is None or self.received[content] <= rule["times"]
         delay = self.latency + (rule.get("sleep", 0) if active else 0)
@@ -91,6 +95,8 @@ class FakeOpenAI:
             return web.json_response(error, status=rule["status"], headers=headers)
         if active and rule.get("malformed"):
             return web.Response(text='{"choices": [ this is not json', content_type="application/json")
+        if request.transport is None or request.transport.is_closing():
+            return web.Response(status=499)  # the client went away while held or waiting: nothing was answered
         self.answered[content] += 1
         self.answered_requests[key] += 1
         words = sum(len(m["content"].split()) for m in body["messages"])
