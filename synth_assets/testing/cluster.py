@@ -19,6 +19,33 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def shared_env(pg, redis_url: str, llm_base_url: str, bucket: str) -> dict[str, str]:
+    """What every machine of a cluster shares: this process's environment without SYNTH_*/DAGSTER_* settings, plus
+    the Dagster storage and the DuckLake lineage catalog (two new databases of `pg`), Redis as broker, the store,
+    the lineage's Parquet and the step logs in `bucket`, the Celery executor, an OpenAI-compatible LLM (dummy key)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTH_", "DAGSTER_"))}
+    dagster_db, lake = f"dagster_{time.monotonic_ns()}", f"lake_{time.monotonic_ns()}"
+    pg.create_database(dagster_db)
+    return {**base, "PYTHONPATH": str(REPO), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": dagster_db,
+            "DAGSTER_PG_USER": pg.user, "DAGSTER_PG_PASSWORD": "", "SYNTH_LOG_BUCKET": bucket,
+            "SYNTH_ROOT": f"s3://{bucket}/store", "SYNTH_LINEAGE": "ducklake:postgres:" + pg.create_database(lake),
+            "SYNTH_LINEAGE_DATA": f"s3://{bucket}/lineage/", "SYNTH_EXECUTOR": "celery",
+            "SYNTH_CELERY_BROKER": redis_url, "SYNTH_CELERY_BACKEND": redis_url, "SYNTH_LEASE_TTL_S": "5",
+            "OPENAI_API_KEY": "sk-dummy", "OPENAI_BASE_URL": llm_base_url}
+
+
+def sweep_config(path: Path, temperatures: list[float], batch: str, limit: int) -> Path:
+    """A rephrase sweep on Copa (one generation request per premise and temperature) with the openai backend and
+    the rules validator (no LLM call, no embedding model)."""
+    config = {"experiment": {"batch_id": batch, "purpose": "distributed"},
+              "dataset": {"dataset_name": "Copa", "limit": limit},
+              "generation": {"backend": "openai", "model": "gpt-4o-mini", "temperature": temperatures, "max_tokens": 16},
+              "validation": {"validators": ["rules"]}}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def machine_env(folder: Path, dagster_yaml: Path | None = None) -> dict[str, str]:
     """The private folders of one machine (created); DAGSTER_HOME gets a copy of `dagster_yaml`."""
     env = {"HOME": folder / "home", "SYNTH_STATE_DIR": folder / "state", "TMPDIR": folder / "tmp"}

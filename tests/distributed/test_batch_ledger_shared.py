@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from synth_assets.recipes.batch_api.pipeline import BatchPipeline
 from tests.batch_api import batch_server
 from tests.batch_api.conftest import Server, make_requests, write_input
-from tests.distributed.conftest import fresh_bucket, machine
+from tests.distributed.conftest import fresh_bucket, machine, s3_keys
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-shared-ledger"
@@ -83,6 +84,7 @@ def test_a_machine_finishes_what_another_submitted_without_resubmitting(shared, 
     monkeypatch.undo()
     for key, value in shared.items():
         monkeypatch.setenv(key, value)
+    shutil.rmtree(tmp_path / "a")  # b sees nothing of a's disk
 
     b = on_machine("b", tmp_path, server, monkeypatch)
     path_b = write_input(tmp_path / "b_files" / "in.jsonl", rows)  # the same input, b's own copy
@@ -92,7 +94,9 @@ def test_a_machine_finishes_what_another_submitted_without_resubmitting(shared, 
     assert job["batch_id"] == server.state()["batches"][0]["id"]
 
     s_b = b.ledger.set_by_partition("demo", s["partition_fp"])
-    assert s_b["spec"]["inputs"][0]["stored"].startswith(shared["SYNTH_ROOT"])  # kept in the store, not on a
+    kept = s_b["spec"]["inputs"][0]
+    assert not Path(kept["stored"]).exists()  # recorded by a, on a's disk ...
+    assert s3_keys(shared["SYNTH_ROOT"][5:].split("/")[0], f"store/.synth/batch_api/inputs/{kept['sha256']}")  # ... and in the store
     settle(b, s_b)
     records, failures = b.compile_set(s_b)
     assert len(records) == 6 and not failures and {r["name"] for r in records} == {f"f{i}" for i in range(6)}

@@ -9,7 +9,6 @@ a third machine; `synth lineage` is asked from a fourth."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -17,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from synth_assets.testing.cluster import celery_yaml, kill, machine_env, start_worker, stop, wait_for_workers
+from synth_assets.testing.cluster import (celery_yaml, kill, machine_env, shared_env, start_worker, stop, sweep_config,
+                                          wait_for_workers)
 from tests.distributed.conftest import fresh_bucket, s3_keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,24 +45,11 @@ class Cluster:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for log in self.logs)
 
 
-def _shared_env(pg, redis_url: str, fake_llm, bucket: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTH_", "DAGSTER_"))}
-    dagster_db, lake = f"dagster_{time.monotonic_ns()}", f"lake_{time.monotonic_ns()}"
-    pg.create_database(dagster_db)
-    return {**base, "PYTHONPATH": str(REPO), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port), "DAGSTER_PG_DB": dagster_db,
-            "DAGSTER_PG_USER": pg.user, "DAGSTER_PG_PASSWORD": "", "SYNTH_LOG_BUCKET": bucket,
-            "SYNTH_ROOT": f"s3://{bucket}/store", "SYNTH_LINEAGE": "ducklake:postgres:" + pg.create_database(lake),
-            "SYNTH_LINEAGE_DATA": f"s3://{bucket}/lineage/", "SYNTH_EXECUTOR": "celery",
-            "SYNTH_CELERY_BROKER": redis_url, "SYNTH_CELERY_BACKEND": redis_url, "SYNTH_LEASE_TTL_S": "5",
-            "OPENAI_API_KEY": "sk-dummy", "OPENAI_BASE_URL": fake_llm.base_url}
-
-
 @pytest.fixture(scope="module")
 def cluster(pg, redis_url, s3_endpoint, fake_llm, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     bucket = fresh_bucket("sweep")
-    env = _shared_env(pg, redis_url, fake_llm, bucket)
+    env = shared_env(pg, redis_url, fake_llm.base_url, bucket)
     config = celery_yaml(tmp / "celery.yaml", visibility_timeout_s=VISIBILITY_TIMEOUT_S)
     c = Cluster(env, tmp, bucket, {}, [tmp / f"{name}.log" for name in WORKERS])
     c.workers = {name: start_worker(name, {**c.machine(name), "SYNTH_TEST_WORKER": name}, config, log)
@@ -74,15 +60,6 @@ def cluster(pg, redis_url, s3_endpoint, fake_llm, tmp_path_factory):
     finally:
         for worker in c.workers.values():
             stop(worker)
-
-
-def _sweep_config(path: Path, temperatures: list[float], batch: str) -> Path:
-    config = {"experiment": {"batch_id": batch, "purpose": "distributed"},
-              "dataset": {"dataset_name": "Copa", "limit": LIMIT},
-              "generation": {"backend": "openai", "model": "gpt-4o-mini", "temperature": temperatures, "max_tokens": 16},
-              "validation": {"validators": ["rules"]}}
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def _driver(cluster: Cluster, config: Path, out: Path) -> subprocess.Popen:
@@ -150,7 +127,7 @@ def _assert_nothing_partial(bucket: str) -> None:
 def test_sweep_on_two_workers(cluster, fake_llm, monkeypatch):
     temperatures = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     fake_llm.control(reset=True, rules={}, hold_after=None, latency=LATENCY_S)
-    config = _sweep_config(cluster.tmp / "sweep.yaml", temperatures, "batch_20250301_sweep")
+    config = sweep_config(cluster.tmp / "sweep.yaml", temperatures, "batch_20250301_sweep", LIMIT)
     out = cluster.tmp / "sweep.json"
     runs = _finish(cluster, _driver(cluster, config, out), out)
     assert len(runs) == len(temperatures)
@@ -195,7 +172,7 @@ def test_a_worker_killed_mid_run(cluster, fake_llm, monkeypatch):
     cached_before = len(s3_keys(cluster.bucket, "store/.synth/llm_cache/"))
     fake_llm.control(reset=True, rules={}, latency=LATENCY_S, hold_after=hold_after)
     out = cluster.tmp / "kill.json"
-    driver = _driver(cluster, _sweep_config(cluster.tmp / "kill.yaml", temperatures, batch), out)
+    driver = _driver(cluster, sweep_config(cluster.tmp / "kill.yaml", temperatures, batch, LIMIT), out)
     try:
         deadline = time.monotonic() + 120
         while True:  # a `rephrased` step is mid-call: answers came back, every request still out is held

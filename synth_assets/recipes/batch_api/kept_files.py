@@ -1,9 +1,10 @@
 """Where the Batch API pipeline keeps the input files it submits (and the slice metadata of a set).
 
-Content-addressed copies, so that resubmissions of missing lines are cut from exactly what was sent:
-in the local state dir (`{state}/.synth/batch_api/`) for a machine's own ledger; in the store
-(`{root}/.synth/batch_api/`, e.g. on S3) when the ledger is shared, so that every machine can read
-what another one submitted. Locations are local paths or `s3://` URLs.
+Content-addressed copies, so that resubmissions of missing lines are cut from exactly what was sent,
+in the local state dir (`{state}/.synth/batch_api/{inputs|meta}/{digest}.jsonl`, the location the
+ledger records). When the ledger is shared, every copy also goes into the store under the same
+relative key (`{root}/.synth/batch_api/...`, e.g. on S3), and a machine that lacks a copy another
+machine recorded reads it from there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.store import Store
-from synth_assets.core.store_s3 import read_url
 from synth_assets.recipes.batch_api.build import InputFile, read_meta, validate_input
 from synth_assets.recipes.batch_api.util import atomic_write_bytes
 
@@ -25,36 +25,41 @@ class KeptFiles:
         self.root, self.folder, self.shared = root, folder, shared
         self._store: Store | None = None
 
-    def keep(self, relative: str, data: bytes) -> str:
-        """Keep `data` once under `relative` (content-addressed: an existing copy is the same); its location."""
-        if not self.shared:
-            path = self.folder / relative
-            if not path.is_file():
-                atomic_write_bytes(path, data)
-            return str(path)
+    @property
+    def store(self) -> Store:
         if self._store is None:
             self._store = Store(self.root)
-        key = f"{PREFIX}/{relative}"
-        self._store.create_exclusive(key, data)
-        return self._store.uri(key)
+        return self._store
 
+    def keep(self, relative: str, data: bytes) -> Path:
+        """Keep `data` once as `relative` (content-addressed: an existing copy is the same); its local path."""
+        path = self.folder / relative
+        if not path.is_file():
+            atomic_write_bytes(path, data)
+        if self.shared:
+            self.store.create_exclusive(f"{PREFIX}/{relative}", data)
+        return path
 
-def read_input(location: str | Path) -> InputFile:
-    """A kept (or the user's) input file, validated."""
-    if str(location).startswith("s3://"):
+    def _read(self, location: str | Path) -> bytes | None:
+        """A kept file: this machine's copy, else (shared ledger) the store's; None when neither exists."""
+        path = Path(location)
+        if path.is_file():
+            return path.read_bytes()
+        if not self.shared:
+            return None
         try:
-            return validate_input(location, read_url(str(location)))
+            return self.store.read_bytes(f"{PREFIX}/{path.parent.name}/{path.name}")
         except FileNotFoundError:
-            return validate_input(location)  # the InputError that names it
-    return validate_input(location)
+            return None
 
+    def read_input(self, location: str | Path) -> InputFile:
+        """A kept (or the user's own) input file, validated; an InputError names it when it is nowhere."""
+        data = self._read(location)
+        return validate_input(location, data) if data is not None else validate_input(location)
 
-def read_kept_meta(location: str | Path | None) -> dict[str, dict[str, Any]]:
-    """custom_id -> slice fields of a kept `meta.jsonl` (empty when there is none)."""
-    if location is None or not str(location).startswith("s3://"):
-        return read_meta(location)
-    try:
-        lines = read_url(str(location)).decode("utf-8").splitlines()
-    except FileNotFoundError:
-        return {}
-    return {row["custom_id"]: row for row in map(json.loads, filter(str.strip, lines))}
+    def read_meta(self, location: str | Path | None) -> dict[str, dict[str, Any]]:
+        """custom_id -> slice fields of a kept `meta.jsonl` (empty when there is none)."""
+        data = self._read(location) if location else None
+        if data is None:
+            return read_meta(location)
+        return {row["custom_id"]: row for row in map(json.loads, filter(str.strip, data.decode("utf-8").splitlines()))}

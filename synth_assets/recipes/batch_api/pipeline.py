@@ -27,7 +27,7 @@ from synth_assets.recipes.batch_api import cost as costs
 from synth_assets.recipes.batch_api.build import InputFile, encode_lines, validate_input
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
 from synth_assets.recipes.batch_api.errors import BatchAPIError
-from synth_assets.recipes.batch_api.kept_files import KeptFiles, read_input, read_kept_meta
+from synth_assets.recipes.batch_api.kept_files import KeptFiles
 from synth_assets.recipes.batch_api.ledger import now
 from synth_assets.recipes.batch_api.ledger_postgres import open_ledger
 from synth_assets.recipes.batch_api.results import ResultLine, parse_results
@@ -86,12 +86,12 @@ class BatchPipeline:
 
     # ------------------------------------------------------------------ inputs
 
-    def input_copy(self, checked: InputFile) -> str:
-        """Content-addressed copy of an input file (resubmissions are cut from it); its location."""
+    def input_copy(self, checked: InputFile) -> Path:
+        """Content-addressed copy of an input file (resubmissions are cut from it)."""
         return self.kept.keep(f"inputs/{checked.sha256}.jsonl", checked.data)
 
     def _read_input(self, job: dict[str, Any]) -> InputFile:
-        return read_input(job["input_path"])
+        return self.kept.read_input(job["input_path"])
 
     # ------------------------------------------------------------------ submit
 
@@ -99,7 +99,7 @@ class BatchPipeline:
                     parent_key: str | None = None, attempt: int = 0, salt: str = "",
                     metadata: dict[str, str] | None = None) -> dict[str, Any]:
         """Submit one input file (validated first: nothing is uploaded for a bad file); idempotent."""
-        checked = validate_input(path, data) if data is not None else read_input(path)
+        checked = validate_input(path, data) if data is not None else self.kept.read_input(path)
         key = job_key(checked.sha256, checked.endpoint, checked.model, self.backend, salt)
         stored = self.input_copy(checked)
         with self.ledger.lock(key):
@@ -316,7 +316,7 @@ class BatchPipeline:
             roots.append(job_key(checked.sha256, checked.endpoint, checked.model, self.backend))
             files.append({"source": str(path), "stored": str(stored), "sha256": checked.sha256, "requests": len(checked.requests)})
             models.add(checked.model)
-        ids = [cid for f in files for cid in read_input(f["stored"]).custom_ids]
+        ids = [cid for f in files for cid in self.kept.read_input(f["stored"]).custom_ids]
         dupes = {c for c in ids if ids.count(c) > 1} if len(ids) != len(set(ids)) else set()
         if dupes:
             raise BatchAPIError(f"custom_id(s) used in more than one input file: {', '.join(sorted(dupes)[:5])}")
@@ -324,7 +324,7 @@ class BatchPipeline:
         if meta_path and Path(meta_path).is_file():
             data = Path(meta_path).read_bytes()
             meta_digest = digest(data.decode("utf-8"))
-            meta_stored = self.kept.keep(f"meta/{meta_digest}.jsonl", data)
+            meta_stored = str(self.kept.keep(f"meta/{meta_digest}.jsonl", data))
         set_fp = digest({"scheme": SCHEME, "stage": "batchapi", "dataset": dataset, "roots": roots,
                          "meta_sha256": meta_digest, "max_retries": self.max_retries})
         spec = {"dataset": dataset, "inputs": files, "meta": meta_stored,
@@ -352,11 +352,11 @@ class BatchPipeline:
 
     def compile_set(self, s: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(training records, failures) of a set: results joined to requests and slices by custom_id."""
-        meta = read_kept_meta(s["spec"].get("meta"))
+        meta = self.kept.read_meta(s["spec"].get("meta"))
         rows, failures = [], []
         for root, f in zip(s["roots"], s["spec"]["inputs"]):
             results = self.ledger.results(root)
-            for request in read_input(f["stored"]).requests:
+            for request in self.kept.read_input(f["stored"]).requests:
                 cid = request["custom_id"]
                 r = results.get(cid)
                 info = meta.get(cid, {})
