@@ -37,8 +37,8 @@ from resources.llm.store_cache import StoreResponseCache  # noqa: E402
 from synth_assets.core.lineage import Lineage  # noqa: E402
 from synth_assets.core.lineage.migrate import migrate  # noqa: E402
 from synth_assets.testing import fake_openai_server  # noqa: E402
-from synth_assets.testing.cluster import (REPO, celery_yaml, machine_env, shared_env, start_worker, stop,  # noqa: E402
-                                          sweep_config, wait_for_workers)
+from synth_assets.testing.cluster import (REPO, celery_yaml, machine_env, prepare_instance, shared_env,  # noqa: E402
+                                          start_worker, stop, sweep_config, wait_for_workers)
 from synth_assets.testing.s3_server import make_bucket, s3_server  # noqa: E402
 from synth_assets.testing.servers import postgres_server, redis_server  # noqa: E402
 
@@ -55,6 +55,7 @@ def sweep(workers: int, args, pg, redis_url: str, llm: str, tmp: Path) -> float:
     logs = [folder / f"{name}.log" for name in names]
     folder.mkdir()
     config = celery_yaml(folder / "celery.yaml")
+    prepare_instance({**env, **machine_env(folder / "admin", DAGSTER_YAML)})
     processes = [start_worker(name, {**env, **machine_env(folder / name, DAGSTER_YAML)}, config, log) for name, log in zip(names, logs)]
     try:
         wait_for_workers(redis_url, names, processes, logs)

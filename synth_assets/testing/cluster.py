@@ -69,6 +69,12 @@ def celery_yaml(target: Path, visibility_timeout_s: float | None = None) -> Path
     return target
 
 
+def prepare_instance(env: dict[str, str]) -> None:
+    """Create the Dagster storage's tables once, before processes that would race to create them start."""
+    subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().get_runs(limit=1)"],
+                   cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
+
+
 def start_worker(name: str, env: dict[str, str], config: Path, log: Path, concurrency: int = 1) -> subprocess.Popen:
     """`dagster-celery worker start` (which execs `celery worker`) in its own process group."""
     command = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config), "-n", name,

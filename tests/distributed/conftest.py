@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
+from dagster import DagsterInstance
 
 from synth_assets.testing import fake_openai_server
 from synth_assets.testing.servers import PostgresServer, ServerUnavailable, postgres_server, redis_server
@@ -100,4 +101,6 @@ def dagster_home(pg, s3_endpoint, tmp_path, monkeypatch) -> Path:
            "SYNTH_LOG_BUCKET": fresh_bucket("synth-logs")}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    with DagsterInstance.get() as instance:  # its tables, before workers that would race to create them start
+        instance.get_runs(limit=1)
     yield home

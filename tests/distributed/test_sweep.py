@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from synth_assets.testing.cluster import (celery_yaml, kill, machine_env, shared_env, start_worker, stop, sweep_config,
-                                          wait_for_workers)
+from synth_assets.testing.cluster import (celery_yaml, kill, machine_env, prepare_instance, shared_env, start_worker, stop,
+                                          sweep_config, wait_for_workers)
 from tests.distributed.conftest import fresh_bucket, s3_keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ def cluster(pg, redis_url, s3_endpoint, fake_llm, tmp_path_factory):
     env = shared_env(pg, redis_url, fake_llm.base_url, bucket)
     config = celery_yaml(tmp / "celery.yaml", visibility_timeout_s=VISIBILITY_TIMEOUT_S)
     c = Cluster(env, tmp, bucket, {}, [tmp / f"{name}.log" for name in WORKERS])
+    prepare_instance(c.machine("admin"))
     c.workers = {name: start_worker(name, {**c.machine(name), "SYNTH_TEST_WORKER": name}, config, log)
                  for name, log in zip(WORKERS, c.logs)}
     try:
