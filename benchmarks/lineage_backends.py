@@ -141,7 +141,7 @@ def main() -> None:
         for name in local_t:
             print(f"{name:40s} {local_t[name]:10.3f}s {lake_t[name]:10.3f}s {lake_t[name] / local_t[name]:6.1f}x")
 
-        print(f"\nParquet files created per 1,000 materializations (S3 objects; registration + 4 stages per experiment)")
+        print("\nParquet files created per 1,000 materializations (S3 objects; registration + 4 stages per experiment)")
         runs = (("inlined + flush every 1,000 snapshots (default)", DuckLakeSettings(), args.materializations),
                 ("baseline: inlining off", DuckLakeSettings(inline_rows=0, flush_every=0, compact_every=0),
                  args.baseline_materializations))

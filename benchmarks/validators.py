@@ -36,7 +36,7 @@ from synth_assets.quality.decontamination import DecontaminationIndex, reference
 from synth_assets.quality.validators import (  # noqa: E402
     Candidate, ResourceChat, SpecDefaults, Verdict, build_validators,
 )
-from synth_assets.recipes.rephrase import verdict as freetext_verdict  # noqa: E402
+from synth_assets.recipes.rephrase.judging import legacy_verdict as freetext_verdict  # noqa: E402
 
 SUPERGLUE = REPO / "datasets" / "superglue"
 COMBINATIONS = [
@@ -146,7 +146,7 @@ def similarity_sweep(pairs: list[LabelledPair], verdicts: dict) -> list[dict]:
     sims = [v.score for v in verdicts["similarity"]]
     rules = [v.accepted for v in verdicts["rules"]]
     rows = []
-    for lo in (0.5, 0.6, 0.7, 0.75, 0.8):
+    for lo in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
         for hi in (0.97, 0.99, 1.0):
             alone = [lo <= s <= hi for s in sims]
             both = [a and r for a, r in zip(alone, rules)]

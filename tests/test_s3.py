@@ -235,3 +235,28 @@ def test_one_run_per_fingerprint_and_undecodable_configs_are_rejected(s3_env):
     assert len(result.run_requests) == 1
     error = client.get_object(Bucket=BUCKET, Key="store/configs/latin1.yaml.error.txt")["Body"].read().decode()
     assert "not UTF-8" in error
+
+
+def test_replace_is_copy_on_write_on_s3(s3_env):
+    """S3 has no rename: a rebuilt folder goes under a new version, the `.current` pointer switches last, views and
+    readers follow it; a rebuild that fails leaves the old data served."""
+    client, _ = s3_env
+    store = Store(ROOT)
+    prefix = store.experiment_key("Copa", "temp07")
+    with store.building(prefix, "fp-a") as out:
+        out.write_text("Copa/copa_train.jsonl", '{"v": 1}\n')
+        out.write_text("experiment_metadata.json", json.dumps({"summary": {"data_file": "Copa/copa_train.jsonl"}}))
+    store.link("batch_20250101_cow", "Copa", "temp07")
+    with pytest.raises(RuntimeError):
+        with store.building(prefix, "fp-a", replace=True) as out:
+            out.write_text("Copa/copa_train.jsonl", '{"v": "half"}\n')
+            raise RuntimeError("killed mid-build")
+    assert store.read_jsonl(store.published_data_file("Copa", "temp07")) == [{"v": 1}]  # the old data, still served
+    with store.building(prefix, "fp-a", replace=True) as out:
+        out.write_text("Copa/copa_train.jsonl", '{"v": 2}\n')
+        out.write_text("experiment_metadata.json", json.dumps({"summary": {"data_file": "Copa/copa_train.jsonl"}}))
+    assert store.read_jsonl(store.published_data_file("Copa", "temp07")) == [{"v": 2}]
+    assert store.is_complete("Copa", "temp07", "fp-a")
+    assert store.resolve(f"{ROOT}/batch_20250101_cow/Copa/temp07") == ("Copa", "temp07")
+    live = store.files_key("Copa", "temp07")
+    assert live.startswith(f"{prefix}/.v/") and not any(k.endswith(f"{prefix}/Copa/copa_train.jsonl") for k in keys(client))

@@ -12,6 +12,7 @@ from synth_assets.cli.common import JsonOption, console, err_console, fail, line
 from synth_assets.core.fingerprint import short
 from synth_assets.core.legacy import has_data, purpose_and_description
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
+from synth_assets.cli.compare import cell, flatten
 from synth_assets.core.splits import split_keys
 
 Verbose = typer.Option(False, "--verbose", "-v", help="Show parameters and paths too.")
@@ -102,22 +103,8 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
 def _parameters(params: dict[str, Any] | None) -> str:
     """Generation and validation parameters, one `key=value` a line (long texts cut)."""
     sections = {k: (params or {}).get(k) for k in ("generation", "validation")}
-    flat = _flatten("", {k: v for k, v in sections.items() if v}, {})
-    return "\n".join(f"{k.replace('generation.', '').replace('validation.', 'val.')}={_cell(v, 40)}" for k, v in flat.items())
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else key, item, out)
-    else:
-        out[prefix] = value
-    return out
-
-
-def _cell(value: Any, width: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= width else text[:width - 1] + "…"
+    flat = flatten("", {k: v for k, v in sections.items() if v}, {})
+    return "\n".join(f"{k.replace('generation.', '').replace('validation.', 'val.')}={cell(v, 40)}" for k, v in flat.items())
 
 
 def data_paths_command(dataset: str | None = typer.Option(None, "--dataset", "-d"),

@@ -6,14 +6,12 @@ import dataclasses
 from pathlib import Path
 
 import typer
-from dagster import DagsterInstance
 
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.curation.embeddings import EmbeddingModelError
 
 
-def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: str = "WARNING",
-           instance: DagsterInstance | None = None) -> dict:
+def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: str = "WARNING") -> dict:
     """Register and materialize a collection in-process; return {registration, success, run_id, report, error, shared_path}."""
     from synth_assets.cli.materialize import materialize
     from synth_assets.core.lineage import Lineage
@@ -25,7 +23,7 @@ def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: 
     store = Store(str(root))
     reg = register_collection(config, store, Lineage(lineage_path(str(root))))
     rerun = dataclasses.replace(reg, complete=False)  # a complete collection runs again: every stage reused, nothing embedded
-    outcome = materialize([rerun], str(root), instance=instance, log_level=log_level,
+    outcome = materialize([rerun], str(root), log_level=log_level,
                           tags={PROGRESS_TAG: "bar" if progress else "log"}).get(reg.fingerprint)
     report = read_report(store, artifacts_key(reg.dataset, "deduplicated", reg.record["stages"]["deduplicated"])) or {}
     return {"registration": reg, "success": outcome is None or outcome.success, "run_id": outcome.run_id if outcome else None,

@@ -9,10 +9,11 @@ from rich.tree import Tree
 
 from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, root, store
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, register, semantic_name
+from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
+from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
 from synth_assets.core.fingerprint import SCHEME, short
 from synth_assets.core.registry import Registration
+from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.defs.llm_meter import NO_CACHE_TAG, REGENERATE_TAG
 from synth_assets.recipes.base import get as get_recipe
@@ -48,7 +49,26 @@ def _register_all(configs: list[Path]) -> list[Registration]:
     experiments = _load(configs)
     s, lin = store(), lineage()
     with lin.session():
-        return [register(exp, s, lin) for exp in experiments]
+        regs = [register(exp, s, lin) for exp in experiments]
+    for reg in regs:
+        _take_current_settings(reg, s)
+    return regs
+
+
+def _take_current_settings(reg: Registration, s: Store) -> None:
+    """A pending registration saved by an earlier config of the same fingerprint (so the same data) runs with the
+    settings of the config given now: failure budgets, blocking checks, anything outside the fingerprint. Its
+    `experiment` section (origin batch, purpose, description) stays the one it was registered with."""
+    exp = reg.job
+    if reg.complete or not isinstance(exp, Experiment) or "config" not in reg.record:
+        return
+    config = {**exp.config.model_dump(mode="json"), "experiment": reg.record["config"].get("experiment", {})}
+    if config == reg.record["config"]:
+        return
+    as_registered = Experiment(config=ExperimentConfig.model_validate(config), entry=exp.entry, source_file=exp.source_file)
+    updated = {**reg.record, "config": config, "config_yaml": config_yaml(as_registered, reg.record["origin_batch"])}
+    s.update_registration(updated)
+    reg.record.update(updated)
 
 
 def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:

@@ -9,7 +9,10 @@ import typer
 
 from synth_assets.cli.common import console, fail, lineage, print_table, store
 from synth_assets.core.fingerprint import short
+from synth_assets.core.leases import held
 from synth_assets.core.legacy import PlannedExperiment, import_legacy, plan_import
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.store import Store
 
 
 MIN_PREFIX = 4  # a shorter fingerprint prefix is too easy to mistype into another experiment
@@ -28,14 +31,18 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     key = s.relative_key(target) or target
     parts = key.split("/")
     if len(parts) == 1 and (parts[0] in s.batches() or (parts[0].startswith("batch_") and lin.batch_members(parts[0]))):
+        members = lin.batch_members(parts[0])
         removed = s.unlink(parts[0])
-        members = lin.remove_membership(parts[0])
-        console.print(f"removed batch {parts[0]}: {len(removed)} views, {members} memberships; shared data untouched")
+        count = lin.remove_membership(parts[0])
+        dropped = _drop_unused_pending(s, lin, [m["fingerprint"] for m in members])
+        console.print(f"removed batch {parts[0]}: {len(removed)} views, {count} memberships"
+                      + (f", {len(dropped)} pending experiments no other batch uses" if dropped else "") + "; shared data untouched")
         return
     if parts[0] in s.batches() and len(parts) == 3 and s.read_view(key) is not None:
-        record = s.find(target)
+        record = s.record_by_name(*s.resolve(key))  # None: the view leads to nothing registered (a dangling link)
         s.unlink(*parts)
-        lin.remove_membership(parts[0], parts[1], record["fingerprint"])
+        if record is not None:
+            lin.remove_membership(parts[0], parts[1], record["fingerprint"])
         console.print(f"removed view {target}; shared data untouched")
         return
     try:
@@ -56,6 +63,28 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     s.release_name(dataset, name)
     lin.remove_experiment(record["fingerprint"])
     console.print(f"removed {dataset}/{name} ({short(record['fingerprint'])})" + (f" and {len(users)} views" if users else ""))
+
+
+def _drop_unused_pending(s: Store, lin: Lineage, fingerprints: list[str]) -> list[str]:
+    """Registrations without data that no batch uses any more are forgotten, releasing their names (a corrected
+    config gets the name, not a `_suffix`); those with data, or with a run under way, stay."""
+    dropped = []
+    for fingerprint in dict.fromkeys(fingerprints):
+        try:
+            record = s.registration(fingerprint)
+        except KeyError:
+            continue
+        dataset, name = record["dataset"], record["semantic_name"]
+        keys = [s.experiment_key(dataset, name)] + [s.stage_key(dataset, stage, fp) for stage, fp in record.get("stages", {}).items()]
+        if lin.batches_using(fingerprint) or s.record_complete(record) or any(held(s, key) for key in keys):
+            continue
+        s.remove_registration(fingerprint)
+        s.clear_failure(fingerprint)
+        if s.record_by_name(dataset, name) is None:
+            s.release_name(dataset, name)
+        lin.remove_experiment(fingerprint)
+        dropped.append(fingerprint)
+    return dropped
 
 
 def import_legacy_command(path: Path = typer.Argument(..., exists=True, file_okay=False, help="Root of an old tooling tree."),

@@ -86,9 +86,15 @@ class RunOutcome:
 
 
 def _first_error(result) -> str | None:
+    """The first failed step's own error: the innermost cause, not Dagster's "Error occurred while executing op" wrapper."""
     for event in result.all_events:
         if event.is_failure and event.step_failure_data is not None:
-            return event.step_failure_data.error.message.strip()
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip()
+            qualified, _, rest = message.partition(": ")
+            return f"{error.cls_name}: {rest}" if rest and qualified.endswith(error.cls_name) else message
     return None
 
 

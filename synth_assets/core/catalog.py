@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from synth_assets.core.fields import check_syntax
 from synth_assets.core.hashing import file_sha256
+from synth_assets.core.jsonl import read_jsonl
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+FieldPathText = Annotated[str, AfterValidator(check_syntax)]  # a field path (core/fields.py), e.g. choices.text[*]
 
 
 class Prompts(BaseModel):
@@ -36,9 +38,9 @@ class CatalogEntry(BaseModel):
     source: str = ""
     license: str = "unknown"  # the source data's licence (a Hugging Face licence id); not fingerprinted
     splits: dict[str, str] = Field(default_factory=dict)
-    fields: list[str] = Field(default_factory=list)
-    rewrite_fields: list[str] = Field(default_factory=list)
-    label_field: str | None = None
+    fields: list[FieldPathText] = Field(default_factory=list)  # field paths the data has
+    rewrite_fields: list[FieldPathText] = Field(default_factory=list)  # `choices.text[*]`: each element on its own
+    label_field: FieldPathText | None = None
     files: dict[str, str] = Field(default_factory=dict)
     max_words: int | None = None
     prompts: Prompts = Field(default_factory=Prompts)
@@ -111,8 +113,9 @@ def _load_entry(path: str, mtime_ns: int, size: int) -> CatalogEntry:
     if not isinstance(data, dict):
         raise ConfigError(path, "a catalog entry must be a mapping", line=1)
     if data.get("name") != Path(path).stem:
-        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name: a dataset named {Path(path).stem!r} "
-                                "must be in {name}.yaml", line=line_for(lines, ("name",)), field="name")
+        raise ConfigError(path, f"name {data.get('name')!r} differs from the file name {Path(path).name}: entries are found by "
+                                f"file name, so dataset {data.get('name')!r} must be in {data.get('name')}.yaml (or set name: "
+                                f"{Path(path).stem})", line=line_for(lines, ("name",)), field="name")
     entry = validate_model(CatalogEntry, {**data, "path": Path(path).resolve()}, path, lines)
     entry._lines = lines
     return entry
@@ -132,20 +135,3 @@ def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
             return load_entry(candidate)
     known = sorted({p.stem for d in catalog_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
     raise KeyError(f"unknown dataset {name!r}; the catalog has: {', '.join(known)}")
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read JSONL; a line that does not parse is an error naming file and line."""
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
-            if not isinstance(row, dict):
-                raise ConfigError(path, "each line must be a JSON object", line=number)
-            rows.append(row)
-    return rows

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from synth_assets.core.catalog import CatalogEntry, find_entry
+from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
@@ -75,7 +75,7 @@ FailureRate = Field(default=0.0, ge=0.0, le=1.0, description="share of failed LL
 
 
 class GenerationSection(Sampling):
-    fields: list[str] | None = None
+    fields: list[FieldPathText] | None = None  # field paths to rewrite (default: the catalog's rewrite_fields)
     k_shot: int = Field(default=2, ge=0)
     n: int = Field(default=1, ge=1, le=16, description="candidates per rewritten field (best-of-n rejection sampling)")
     allow_truncated: bool = False  # keep completions cut at max_tokens (rejected by default)

@@ -65,12 +65,15 @@ class Lease:
 
 
 def _live(store: "Store", key: str) -> bool | None:
-    """Whether a lease object is held and unexpired (None: it vanished meanwhile)."""
+    """Whether a lease object is held and unexpired (None: it vanished meanwhile). One that cannot be read (a writer
+    died creating it, before creation was atomic) holds nothing: the next generation may be taken."""
     try:
         state = json.loads(store.read_bytes(key))
-    except (FileNotFoundError, ValueError):
+    except FileNotFoundError:
         return None
-    return not state.get("released") and state.get("expires", 0) > time.time()
+    except ValueError:
+        return False
+    return isinstance(state, dict) and not state.get("released") and state.get("expires", 0) > time.time()
 
 
 def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | None = None, poll_s: float = 0.5,
@@ -78,6 +81,14 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
     """The lease on `key`, or None when `done()` holds (someone else did the work) before or after taking it."""
     ttl = ttl_s or lease_ttl_s()
     prefix = f".synth/leases/{key}"
+    if done():
+        return None
+    first = Lease(store, prefix, 0, ttl)
+    if store.create_exclusive(first.key, first.body()):  # nobody ever claimed it: no listing needed
+        if done():
+            first.release()
+            return None
+        return first.start()
     told = False
     while True:
         if done():
@@ -101,3 +112,10 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
                 lease.release()
                 return None
             return lease.start()
+
+
+def held(store: "Store", key: str) -> bool:
+    """Someone holds an unexpired lease on `key` now (its work is under way)."""
+    prefix = f".synth/leases/{key}"
+    generations = sorted(int(n) for n in store.children(prefix) if n.isdigit())
+    return bool(generations) and bool(_live(store, f"{prefix}/{generations[-1]}"))

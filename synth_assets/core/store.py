@@ -215,6 +215,14 @@ class Store(abc.ABC):
             return record
         return json.loads(self.read_bytes(key))
 
+    def update_registration(self, record: dict[str, Any]) -> None:
+        """Replace a saved registration by one of the same fingerprint (settings that change no data, e.g. failure budgets)."""
+        key = f"{META}/experiments/{record['fingerprint']}.json"
+        saved = json.loads(self.read_bytes(key))
+        if any(saved[k] != record[k] for k in ("fingerprint", "stages", "params", "semantic_name", "dataset", "recipe")):
+            raise ValueError(f"registration {record['fingerprint'][:12]}: only settings outside the fingerprint may change")
+        self.write_bytes(key, json.dumps(record, indent=2, sort_keys=True).encode())
+
     def list_registrations(self) -> None:
         """Remember which fingerprints are registered (one listing), so that looking up the new ones
         of a large drop costs no request each. Safe against other writers: `save_registration`
@@ -297,9 +305,6 @@ class Store(abc.ABC):
 
     def read_jsonl(self, key: str) -> list[dict[str, Any]]:
         return parse_jsonl(self.read_bytes(key))
-
-    def remove_stage(self, dataset: str, stage: str, stage_fp: str) -> None:
-        self.delete_prefix(self.stage_key(dataset, stage, stage_fp))
 
     # --- batch views -----------------------------------------------------------------------------
     def link(self, batch_id: str, dataset: str, name: str) -> str:

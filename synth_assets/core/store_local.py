@@ -122,14 +122,21 @@ class LocalStore(Store):
         atomic_write_bytes(self.path(key), data)
 
     def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Written in full under a temporary name, then linked into place (`link` fails if the name exists): a writer
+        killed meanwhile leaves no empty or partial registration, name marker or lease, which would block others."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(tmp, path)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        finally:
+            tmp.unlink(missing_ok=True)
         return True
 
     def delete(self, key: str) -> None:

@@ -51,7 +51,11 @@ def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}", line=mark.line + 1 if mark else None) from None
+        line = mark.line + 1 if mark else None
+        hint = ""
+        if line and "[*]" in text.splitlines()[line - 1 if line <= len(text.splitlines()) else -1]:
+            hint = " (a field path with [*] inside a [...] list must be quoted: ['choices.text[*]'])"
+        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}{hint}", line=line) from None
     if node is None:
         raise ConfigError(path, "file is empty")
     lines: dict[Path_, int] = {}

@@ -7,13 +7,13 @@ is predicting "same"; a failed verdict counts as a rejection.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synth_assets.core.jsonl import numbered_rows
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.validators.base import Candidate, Validator, Verdict
 
@@ -43,28 +43,19 @@ class LabelledPair:
 def load_pairs(path: str | Path) -> list[LabelledPair]:
     """Read a pairs file; a bad line raises `ConfigError` naming file, line and field."""
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
-            if not isinstance(row, dict):
-                raise ConfigError(path, "each line must be a JSON object", line=number)
-            unknown = sorted(set(row) - _KEYS)
-            if unknown:
-                raise ConfigError(path, f"unknown key (expected {', '.join(sorted(_KEYS))})", line=number, field=unknown[0])
-            for key in ("original", "rephrased", "label"):
-                if key not in row:
-                    raise ConfigError(path, "missing", line=number, field=key)
-            for key in sorted(_KEYS & set(row)):
-                if not isinstance(row[key], str) or not row[key].strip():
-                    raise ConfigError(path, f"must be a non-empty string, got {row[key]!r}", line=number, field=key)
-            if row["label"] not in LABELS:
-                raise ConfigError(path, f"must be 'same' or 'not the same', got {row['label']!r}", line=number, field="label")
-            pairs.append(LabelledPair(**row, line=number))
+    for number, row in numbered_rows(path):
+        unknown = sorted(set(row) - _KEYS)
+        if unknown:
+            raise ConfigError(path, f"unknown key (expected {', '.join(sorted(_KEYS))})", line=number, field=unknown[0])
+        for key in ("original", "rephrased", "label"):
+            if key not in row:
+                raise ConfigError(path, "missing", line=number, field=key)
+        for key in sorted(_KEYS & set(row)):
+            if not isinstance(row[key], str) or not row[key].strip():
+                raise ConfigError(path, f"must be a non-empty string, got {row[key]!r}", line=number, field=key)
+        if row["label"] not in LABELS:
+            raise ConfigError(path, f"must be 'same' or 'not the same', got {row['label']!r}", line=number, field="label")
+        pairs.append(LabelledPair(**row, line=number))
     if not pairs:
         raise ConfigError(path, "no labelled pairs")
     return pairs

@@ -10,7 +10,6 @@ no Python loop runs per word or per n-gram.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.core.jsonl import numbered_rows
 
 _PRIME = np.uint64(1099511628211)
 _SENTENCE_BREAK = r"[.!?]+(\s+|$)|\n+"
@@ -179,19 +178,7 @@ def references_from_rows(rows: Iterable[dict[str, Any]], source: str, fields: Se
 def references_from_jsonl(path: str | Path, fields: Sequence[str] | None = None) -> list[Reference]:
     """References from a JSONL file (an evaluation split or a benchmark), sourced `{file name}:{line}:{field}`;
     a bad line raises `ConfigError` naming file and line."""
-    numbered = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number) from None
-            if not isinstance(row, dict):
-                raise ConfigError(path, "each line must be a JSON object", line=number)
-            numbered.append((number, row))
-    return _references(numbered, Path(path).name, fields)
+    return _references(numbered_rows(path), Path(path).name, fields)
 
 
 def _references(numbered: Iterable[tuple[int, dict[str, Any]]], source: str, fields: Sequence[str] | None) -> list[Reference]:

@@ -72,6 +72,17 @@ def reason_key(reason: str) -> str:
     return re.split(r"\s*[\d\[(]", head, maxsplit=1)[0].strip() or head.strip()
 
 
+def rejection_counts(verdict_lists: Any) -> dict[str, int]:
+    """`rejections.{validator}` and `rejections.{validator}.{reason}` over lists of verdict dicts."""
+    rejections: Counter[str] = Counter()
+    for verdicts in verdict_lists:
+        for v in verdicts:
+            if not v["accepted"]:
+                rejections[f"rejections.{v['validator']}"] += 1
+                rejections[f"rejections.{v['validator']}.{reason_key(v['reason'])}"] += 1
+    return dict(sorted(rejections.items()))
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -105,13 +116,7 @@ def quality_metrics(rows: list[dict[str, Any]], *, decontamination_hits: int | l
         "length_ratio_mean": float(np.mean(ratios)) if ratios else None,
         "decontamination_hits": decontamination_hits if isinstance(decontamination_hits, int) else len(decontamination_hits),
     }
-    rejections: Counter[str] = Counter()
-    for s in judged:
-        for v in s["verdicts"]:
-            if not v["accepted"]:
-                rejections[f"rejections.{v['validator']}"] += 1
-                rejections[f"rejections.{v['validator']}.{reason_key(v['reason'])}"] += 1
-    out.update(sorted(rejections.items()))
+    out.update(rejection_counts(s["verdicts"] for s in judged))
     for when in ("before", "after"):
         labels = Counter(str(row.get(f"label_{when}")) for row in rows if row.get(f"label_{when}") is not None)
         out.update({f"label_{when}.{k}": v for k, v in sorted(labels.items())})

@@ -3,14 +3,18 @@
 Run: `python -m synth_assets.testing.fake_openai_server --port P [--latency S] [--max-seconds T]`.
 
 Each request is keyed by the content of its last message. `POST /control` (JSON, all keys optional):
-  rules: {content: {status, times, retry_after, sleep, malformed}}  -- `times` limits a rule to the
-         first k arrivals of that content (default: always); `sleep` delays the answer (seconds)
+  rules: {content: {status, times, retry_after, sleep, malformed, text, finish_reason}}  -- `times` limits the
+         faults (status, sleep, malformed) to the first k arrivals of that content (default: always); `sleep`
+         delays the answer (seconds); `text` is the answer (default `echo: {content}`), `finish_reason` its
+         finish reason (default `stop`)
+  default: a rule for every content that has no rule of its own (default: none)
   hold_after: N  -- once N requests were answered, hold every further request (null releases them)
   latency: seconds added to every answer;  reset: true clears the counts
 `GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic),
-`held`: how many requests wait for the hold to be released, and the same counts per distinct request (`received_requests` / `answered_requests`, keyed by
-`request_key(body)`: the same prompt at another temperature is another request). A request whose
-client went away before its answer (held, or during the latency) is not counted as answered.
+`held`: how many requests wait for the hold to be released, and the same counts per distinct request
+(`received_requests` / `answered_requests`, keyed by `request_key(body)`: the same prompt at another
+temperature is another request). A request whose client went away before its answer (held, or during
+the latency) is not counted as answered.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class FakeOpenAI:
     def __init__(self, latency: float):
         self.latency = latency
         self.rules: dict[str, dict] = {}
+        self.default_rule: dict = {}
         self.hold_after: int | None = None
         self.release = asyncio.Event()
         self.held = 0
@@ -57,6 +62,8 @@ class FakeOpenAI:
             self.reset()
         if "rules" in body:
             self.rules = body["rules"]
+        if "default" in body:
+            self.default_rule = body["default"] or {}
         if "latency" in body:
             self.latency = float(body["latency"])
         if "hold_after" in body:
@@ -84,7 +91,7 @@ class FakeOpenAI:
                 await self.release.wait()
             finally:
                 self.held -= 1
-        rule = self.rules.get(content, {})
+        rule = self.rules.get(content, self.default_rule)
         active = rule.get("times") is None or self.received[content] <= rule["times"]
         delay = self.latency + (rule.get("sleep", 0) if active else 0)
         if delay:
@@ -100,10 +107,11 @@ class FakeOpenAI:
         self.answered[content] += 1
         self.answered_requests[key] += 1
         words = sum(len(m["content"].split()) for m in body["messages"])
-        text = f"echo: {content}"
+        text = rule.get("text", f"echo: {content}")
+        finish_reason = rule.get("finish_reason", "stop")
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
             "usage": {"prompt_tokens": words, "completion_tokens": len(text.split()), "total_tokens": words + len(text.split())},
         })
 

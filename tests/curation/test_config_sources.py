@@ -160,3 +160,14 @@ def test_bad_helpsteer_score_is_malformed(write_jsonl):
                                        "fields": {"prompt": "p", "response1": "r1", "response2": "r2", "scores": "s"}})
     loaded = load_source(src)
     assert len(loaded.records) == 2 and loaded.malformed[0]["row"] == 2 and "-3..3" in loaded.malformed[0]["reason"]
+
+
+def test_a_mapping_naming_a_missing_column_is_caught_before_registration(write_text, write_jsonl):
+    src = write_jsonl([{"text": "a prompt", "answer": "an answer"}, {"text": "another", "answer": "x"}])
+    path = write_text(f"collection: mapped\nsources:\n  - name: s1\n    path: {src}\n    fields:\n      prompt: question\n"
+                      "dedup: {semantic: false}\nformat: [sft]\n")
+    with pytest.raises(ConfigError) as info:
+        load_collection(path)
+    err = info.value
+    assert err.file == str(path) and err.line == 6 and err.field == "sources.0.fields.prompt"
+    assert "'question'" in str(err) and "text" in str(err)  # the missing column and the columns found

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from resources.llm import ChatRequest, ChatResponse, LLMUsage
+from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import JudgeExample, JudgeSpec
 
@@ -85,7 +86,7 @@ def fill(prompt: str, values: dict[str, Any], where: str) -> str:
     """`prompt.format_map(values)` with errors that name the placeholder and where it was filled."""
     try:
         return prompt.format_map(_PromptFields(values, where))
-    except (IndexError, ValueError) as exc:
+    except (IndexError, ValueError, KeyError, AttributeError, TypeError) as exc:
         if "placeholder" in str(exc):
             raise
         raise ValueError(f"judge prompt cannot be filled for {where}: {exc} (write literal braces as {{{{ and }}}})") from None
@@ -107,7 +108,7 @@ class JudgeValidator:
         turns = []
         for i, ex in enumerate(examples):
             same = ex.answer == "same"
-            values = {"field_name": "", "text": ex.original, **ex.model_dump(exclude_none=True)}
+            values = prompt_fields({"field_name": "", "text": ex.original, **ex.model_dump(exclude_none=True)})
             turns.append({"role": "user", "content": fill(prompt, values, f"examples[{i}]")})
             turns.append({"role": "assistant", "content": json.dumps({
                 "verdict": ex.answer, "score": ex.score or (5 if same else 1),

@@ -5,7 +5,8 @@ Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input 
 `results` (the one parser of batch output / error files, API or local), `client` (the official
 `openai` SDK or a local executor behind one small interface), `ledger` (SQLite job ledger under
 `{root}/.synth/batch_api/`), `pipeline` (submit / refresh / download / resubmit / compile),
-`local_run` (run a batch input file through the LLM layer), `cost` (estimates), `dagster_defs`.
+`local_run` (run a batch input file through the LLM layer), `cost` (estimates), `stages` (the recipe: its Dagster
+assets are built by `synth_assets.defs`; the sensor and jobs live in `synth_assets/defs/batch_api`).
 """
 
 from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError

@@ -262,7 +262,27 @@ def load_collection(path: str | Path, text: str | None = None) -> Collection:
         if source.name in seen:
             raise ConfigError(path, f"two sources are named {source.name!r}", line=line_for(lines, ("sources", i)), field=f"sources.{i}.name")
         seen.add(source.name)
+        _check_mapping(source, i, path, lines, source_file=Path(files[source.name]))
     return Collection(config=config, path=str(path.resolve()), source_files=files)
+
+
+MAPPING_SAMPLE = 200  # rows read to check a source's field mapping before anything is registered
+
+
+def _check_mapping(source: SourceConfig, index: int, path: Path, lines: dict, *, source_file: Path) -> None:
+    """The source's first rows have the columns its `fields` mapping names (the collection file is blamed, at that line)."""
+    from synth_assets.recipes.curation.sources import load_source
+
+    try:
+        load_source(source.model_copy(update={"limit": min(source.limit or MAPPING_SAMPLE, MAPPING_SAMPLE)}))
+    except ConfigError as exc:
+        if not (exc.field or "").startswith("fields."):
+            raise
+        inline = source_file == path.resolve()
+        where = path if inline else source_file
+        loc = ("sources", index, *exc.field.split(".")) if inline else tuple(exc.field.split("."))
+        raise ConfigError(where, f"{exc.message} (in {exc.file})", line=line_for(lines, loc) if inline else None,
+                          field=".".join(map(str, loc))) from None
 
 
 def collection_from_record(record: dict[str, Any]) -> Collection:

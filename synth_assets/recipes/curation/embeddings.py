@@ -14,12 +14,11 @@ an error). ``backend: model2vec`` loads a static (distilled) model folder with `
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,16 +216,3 @@ class EmbeddingCache:
             out[i] = vectors[sha]
         stats.seconds = round(time.perf_counter() - started, 3)
         return out, stats
-
-
-def embed_texts(texts: Iterable[str], model: str = DEFAULT_MODEL, cache_dir: str | Path | None = None, **kwargs) -> np.ndarray:
-    """Convenience: embed with the cache under `cache_dir` (or without a cache)."""
-    encoder = Encoder(model, kwargs.pop("backend", "sentence-transformers"), kwargs.pop("batch_size", 64))
-    texts = list(texts)
-    if cache_dir is None:
-        return encoder.encode(texts)
-    return EmbeddingCache(cache_dir).embed(texts, encoder, **kwargs)[0]
-
-
-def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

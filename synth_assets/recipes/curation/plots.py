@@ -58,9 +58,6 @@ def markdown_image_bytes(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def markdown_image(path: Path, alt: str) -> str:
-    return markdown_image_bytes(Path(path).read_bytes(), alt)
-
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     if not rows:

@@ -1,21 +1,22 @@
-"""Everything a rephrase experiment needs, checked before it is registered.
+"""Everything a rephrase experiment needs, checked before it is registered (prompts: `prompt_checks.py`).
 
 Every error names the file that is wrong (the experiment config or the catalog entry), the line and
-the dotted field: split files that do not parse, catalog fields the data lacks, fields that are not
-text, prompt placeholders that do not resolve against a real record, a missing API key, a missing or
-corrupt GGUF model.
+the dotted field, and the record (split file and line) that does not fit: split files that do not
+parse, catalog fields the data lacks, rewritten field paths that a record lacks or that do not name
+text, a value named twice, a rewritten label, a missing API key, a missing or corrupt GGUF model.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import string
+from pathlib import Path
 from typing import Any
 
 from synth_assets.core.config import Experiment
+from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
 from synth_assets.core.yaml_lines import ConfigError, line_for
 
-JSON_TYPES = {str: "text", bool: "boolean", int: "integer", float: "number", list: "list", dict: "object", type(None): "null"}
 GGUF_MAGIC = b"GGUF"
 
 
@@ -45,16 +46,68 @@ def is_default(section: Any, key: str) -> bool:
 
 
 def field_types(rows: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """The JSON types each field takes across the records."""
+    """The JSON types each top-level field takes across the records."""
     types: dict[str, set[str]] = {}
     for row in rows:
         for key, value in row.items():
-            types.setdefault(key, set()).add(JSON_TYPES.get(type(value), type(value).__name__))
+            types.setdefault(key, set()).add(json_type(value))
     return types
 
 
+def record_line(path: Path, index: int) -> int:
+    """The line of the `index`-th record of a JSONL file (blank lines hold no record)."""
+    with open(path, encoding="utf-8") as handle:
+        records = (number for number, line in enumerate(handle, start=1) if line.strip())
+        return next(itertools.islice(records, index, None))
+
+
+def where_in_split(exp: Experiment, index: int) -> str:
+    """`{split file}:{line}`: where the selected split's `index`-th record is."""
+    path = exp.entry.split_path(exp.config.dataset.split)
+    return f"{path}:{record_line(path, index)}"
+
+
+def _rewrite_blame(exp: Experiment, blame: Blame, message: str, index: int) -> ConfigError:
+    """An error about the `index`-th rewritten field path: in the config when it names them, else in the catalog."""
+    if exp.config.generation.fields:
+        return blame.config(message, "generation", "fields", index)
+    return exp.entry.error(message, "rewrite_fields", index)
+
+
+def _declared(exp: Experiment, rows: list[dict[str, Any]]) -> None:
+    """The catalog's fields are in the data: a top-level name in some record, a deeper path in some record."""
+    entry = exp.entry
+    types = field_types(rows)
+    missing = [f for f in entry.fields if parse(f).root not in types]
+    if missing:
+        raise entry.error(f"fields {missing} are not in the data ({entry.split_path(exp.config.dataset.split)} has "
+                          f"{sorted(types)})", "fields")
+    for index, declared in enumerate(entry.fields):
+        if not any(resolve(row, declared, missing_ok=True) for row in rows):
+            try:
+                resolve(rows[0], declared)
+            except FieldPathError as exc:
+                raise entry.error(f"field {declared!r} is in no record of {entry.split_path(exp.config.dataset.split)}: "
+                                  f"{exc}", "fields", index) from None
+
+
+def _not_text(written: str, kinds: set[str], found: list[Any]) -> str:
+    """Why the values a rewritten path names (of these JSON types; `found`: those not text) cannot be rewritten,
+    with what to write instead."""
+    message = f"field {written!r} is {' or '.join(sorted(kinds))} in the data, not text: only text fields can be rewritten"
+    lists = [value for value in found if isinstance(value, list)]
+    if lists and all(isinstance(item, str) for value in lists for item in value):
+        return message + f" (a list of texts is rewritten element by element: write {written}[*])"
+    objects = [value for value in found if isinstance(value, dict)]
+    if objects:
+        return message + f" (name a text inside it, e.g. {written}.{next(iter(objects[0]), 'key')})"
+    return message
+
+
 def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
-    """Every split parses, the catalog's fields are in the data, rewritten fields are text; the selected split's rows."""
+    """Every split parses, the catalog's fields are in the data, every rewritten path names text in every record
+    (`choices.text[*]`: every element), no record gets the same value twice, the label is in every record and
+    never rewritten; returns the selected split's rows."""
     entry = exp.entry
     for split in entry.splits:
         entry.rows(split)  # a bad line raises, naming the split file and the line
@@ -62,56 +115,58 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
     if not rows:
         raise entry.error(f"split {exp.config.dataset.split!r} has no records ({entry.split_path(exp.config.dataset.split)})",
                           "splits", exp.config.dataset.split)
-    types = field_types(rows)
-    missing = [f for f in entry.fields if f not in types]
-    if missing:
-        raise entry.error(f"fields {missing} are not in the data ({entry.split_path(exp.config.dataset.split)} has "
-                          f"{sorted(types)})", "fields")
-    for field in exp.rewrite_fields():
-        kinds = types.get(field, set())
-        if kinds != {"text"}:
-            message = (f"field {field!r} is {' or '.join(sorted(kinds)) or 'missing'} in the data, not text: only text fields "
-                       "can be rewritten")
-            if exp.config.generation.fields:
-                raise blame.config(message, "generation", "fields")
-            raise entry.error(message, "rewrite_fields")
+    _declared(exp, rows)
+    written = exp.rewrite_fields()
+    paths = [parse(p) for p in written]
+    label = parse(entry.label_field) if entry.label_field else None
+    has_text = [False] * len(paths)
+    not_text: dict[int, list[Any]] = {}
+    for n, row in enumerate(rows):
+        if label is not None:
+            try:
+                resolve(row, label)
+            except FieldPathError as exc:
+                raise entry.error(f"label {entry.label_field!r} is not in the record at {where_in_split(exp, n)}: {exc}",
+                                  "label_field") from None
+        seen: dict[Concrete, int] = {}
+        for index, path in enumerate(paths):
+            try:
+                found = resolve(row, path)
+            except FieldPathError as exc:
+                raise _rewrite_blame(exp, blame, f"field {written[index]!r} is not in the record at {where_in_split(exp, n)}: "
+                                                 f"{exc}", index) from None
+            for where, value in found:
+                if isinstance(value, str):
+                    has_text[index] = True
+                else:
+                    not_text.setdefault(index, []).append(value)
+                if label is not None and where[0] == label.root and label.covers(where):
+                    raise _rewrite_blame(exp, blame, f"field {written[index]!r} would rewrite the label {entry.label_field!r} "
+                                                     f"({format_path(where)}): labels are never rewritten", index)
+                if where in seen:
+                    raise _rewrite_blame(exp, blame, f"fields {written[seen[where]]!r} and {written[index]!r} both name "
+                                                     f"{format_path(where)} (record at {where_in_split(exp, n)}): rewrite "
+                                                     "each value once", index)
+                seen[where] = index
+    for index, values in not_text.items():
+        kinds = {json_type(value) for value in values} | ({"text"} if has_text[index] else set())
+        raise _rewrite_blame(exp, blame, _not_text(written[index], kinds, values), index)
     return rows
 
 
-def _names(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-
-
-def render(template: str, values: dict[str, Any]) -> str:
-    """A prompt rendered the way the stages render it (raises KeyError, AttributeError, IndexError, ValueError)."""
-    return template.format_map(values)
-
-
-def check_prompts(exp: Experiment, blame: Blame, record: dict[str, Any]) -> None:
-    """Each prompt only names fields the dataset has, and renders against a real record (a dry run)."""
-    entry = exp.entry
-    field = exp.rewrite_fields()[0]
-    prompts = [("generation", "prompt", "generation", exp.generation_prompt(), {**record, "text": record[field], "field_name": field})]
+def check_validator_fields(exp: Experiment, blame: Blame, rows: list[dict[str, Any]]) -> None:
+    """A rules validator's `required_words_field` (a field path) names a value in every record."""
     v = exp.config.validation
-    judged = {**record, "text": record[field], "original": record[field], "rephrased": record[field], "field_name": field}
-    if v is not None and v.validators is None:
-        prompts.append(("validation", "prompt", "validation", exp.validation_prompt(),
-                        {"original": record[field], "rephrased": record[field], "field_name": field}))
-    elif v is not None and v.prompt and any(getattr(s, "kind", None) == "judge" for s in v.validators):
-        prompts.append(("validation", "prompt", "validation", v.prompt, judged))
-    for section, key, catalog_key, template, values in prompts:
-        try:
-            unknown = sorted(n for n in _names(template) if n.split(".")[0].split("[")[0] not in values)
-        except ValueError as exc:
-            raise blame.prompt(f"bad prompt template: {exc}", section, key, catalog_key) from None
-        if unknown:
-            raise blame.prompt(f"prompt references {unknown}, which dataset {entry.name} lacks (it has: {sorted(values)})",
-                               section, key, catalog_key)
-        try:
-            render(template, values)
-        except (KeyError, AttributeError, IndexError, ValueError, TypeError) as exc:
-            raise blame.prompt(f"prompt does not render against a record of {entry.name}: {type(exc).__name__}: {exc}",
-                               section, key, catalog_key) from None
+    for i, spec in enumerate((v.validators or []) if v else []):
+        field = getattr(spec, "required_words_field", None)
+        if field is None:
+            continue
+        for n, row in enumerate(rows):
+            try:
+                resolve(row, field)
+            except FieldPathError as exc:
+                raise blame.config(f"{field!r} is not in the record at {where_in_split(exp, n)}: {exc}",
+                                   "validation", "validators", i, "required_words_field") from None
 
 
 def check_backends(exp: Experiment, blame: Blame) -> None:

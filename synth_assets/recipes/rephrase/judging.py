@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from synth_assets.core.config import Experiment, Sampling
+from synth_assets.core.fields import assign
+from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
 from synth_assets.recipes.base import META, StageRun
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED, request
 
-Slot = tuple[int, str]  # (row index, field)
+Slot = tuple[int, str]  # (row index, concrete field path)
 
 
 def judge_defaults(exp: Experiment) -> SpecDefaults:
@@ -79,7 +81,7 @@ def choose(run: StageRun, rows: list[dict], combined: AllOf) -> None:
                 and _usable(rows[i][META]["fields"][f]["candidates"][k], allow)]
         if not best and not todo:
             break
-        row_fields = [{key: value for key, value in rows[i].items() if key != META} for i, _ in todo]
+        row_fields = [prompt_fields(rows[i]) for i, _ in todo]
         candidates = [Candidate(original=rows[i][META]["fields"][f]["original"], rewrite=rows[i][META]["fields"][f]["candidates"][k]["text"],
                                 field=f, row=fields, label_field=label_field,
                                 finish_reason=None if allow else rows[i][META]["fields"][f]["candidates"][k]["finish_reason"])
@@ -116,6 +118,12 @@ def legacy_verdict(text: str | None) -> str:
     return "unclear"
 
 
+def judge_values(row: dict[str, Any], original: str, rephrased: str, field: str) -> dict[str, Any]:
+    """What the free-text judge's prompt is filled with: the row's fields (as a judge validator sees them),
+    `{original}` and `{text}` (the value before), `{rephrased}` and `{field_name}` (its concrete path)."""
+    return {**prompt_fields(row), "text": original, "original": original, "rephrased": rephrased, "field_name": field}
+
+
 def legacy_judge(run: StageRun, rows: list[dict]) -> None:
     """The free-text judge on each field's first usable candidate (configs without `validators`)."""
     exp: Experiment = run.job
@@ -123,7 +131,7 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
     prompt = exp.validation_prompt()
     shots: list[dict[str, str]] = []
     for example in exp.validation_examples():
-        shots.append({"role": "user", "content": prompt.format_map({"field_name": "", **example})})
+        shots.append({"role": "user", "content": prompt.format_map({"field_name": "", "text": example.get("original", ""), **example})})
         shots.append({"role": "assistant", "content": example["answer"]})
     jobs = []
     for i, row in enumerate(rows):
@@ -132,7 +140,7 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
             info["outcomes"] = [None] * len(info["candidates"])
             if f in row[META]["errors"] or first is None:
                 continue
-            question = prompt.format_map({"original": info["original"], "rephrased": info["candidates"][first]["text"], "field_name": f})
+            question = prompt.format_map(judge_values(row, info["original"], info["candidates"][first]["text"], f))
             jobs.append((i, f, first, request(v, shots + [{"role": "user", "content": question}])))
     responses = run.chat(v, [r for *_, r in jobs])
     for (i, f, k, _), response in zip(jobs, responses):
@@ -153,7 +161,7 @@ def keep_first_usable(run: StageRun, rows: list[dict]) -> None:
 
 
 def validate(run: StageRun) -> list[dict]:
-    """The validated rows: each field holds its chosen rewrite or its original text."""
+    """The validated rows: each rewritten value holds its chosen rewrite or its original text, in place."""
     exp: Experiment = run.job
     rows = [{**r, META: {**r[META], "fields": {f: dict(info) for f, info in r[META]["fields"].items()}}} for r in run.upstream]
     v = exp.config.validation
@@ -163,12 +171,13 @@ def validate(run: StageRun) -> list[dict]:
         legacy_judge(run, rows)
     else:
         choose(run, rows, build(run))
-    for row in rows:
+    for index, row in enumerate(rows):
         meta = row[META]
         for f, info in meta["fields"].items():
             info.setdefault("chosen", None)
             info["rewritten"] = info["chosen"] is not None
             if info["rewritten"]:
-                row[f] = info["candidates"][info["chosen"]]["text"]
+                row = assign(row, f, info["candidates"][info["chosen"]]["text"])  # in place of the original, structure kept
         meta["accepted"] = not meta["errors"] and all(info["rewritten"] for info in meta["fields"].values())
+        rows[index] = row
     return rows
