@@ -53,8 +53,7 @@ def cluster(pg, redis_url, s3_endpoint, fake_llm, tmp_path_factory):
     config = celery_yaml(tmp / "celery.yaml", visibility_timeout_s=VISIBILITY_TIMEOUT_S)
     c = Cluster(env, tmp, bucket, {}, [tmp / f"{name}.log" for name in WORKERS])
     prepare_instance(c.machine("admin"))
-    c.workers = {name: start_worker(name, {**c.machine(name), "SYNTH_TEST_WORKER": name}, config, log)
-                 for name, log in zip(WORKERS, c.logs)}
+    c.workers = {name: start_worker(name, c.machine(name), config, log) for name, log in zip(WORKERS, c.logs)}
     try:
         wait_for_workers(redis_url, list(WORKERS), list(c.workers.values()), c.logs)
         yield c
@@ -64,9 +63,9 @@ def cluster(pg, redis_url, s3_endpoint, fake_llm, tmp_path_factory):
 
 
 def _driver(cluster: Cluster, config: Path, out: Path) -> subprocess.Popen:
-    log = open(cluster.tmp / f"{out.stem}.driver.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "synth_assets.testing.sweep_driver", str(config), "--out", str(out)],
-                            cwd=REPO, env=cluster.machine("driver"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(cluster.tmp / f"{out.stem}.driver.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "synth_assets.testing.sweep_driver", str(config), "--out", str(out)],
+                                cwd=REPO, env=cluster.machine("driver"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _finish(cluster: Cluster, driver: subprocess.Popen, out: Path, timeout_s: float = 180) -> list[dict]:
