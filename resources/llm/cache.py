@@ -1,4 +1,9 @@
-"""Durable, multi-process safe request cache (SQLite, WAL mode)."""
+"""Durable request cache: a SQLite file (WAL mode) per machine, or objects in the shared store.
+
+`SYNTH_LLM_CACHE` chooses: `sqlite` (the default for local store roots: `.cache/llm_cache.sqlite`
+in the store's state dir) or `store` (the default for `s3://` roots: `.synth/llm_cache/` in the
+store itself, seen by every worker; `store_cache.StoreResponseCache`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,15 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from resources.llm.store_cache import StoreResponseCache
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
 _CHUNK = 500  # stays under SQLite's host-parameter limit
+CACHE_ENV = "SYNTH_LLM_CACHE"
+KINDS = ("sqlite", "store")
 
 
 def default_cache_path() -> Path:
@@ -19,6 +29,31 @@ def default_cache_path() -> Path:
     from synth_assets.core.root import default_root, state_dir
 
     return state_dir(default_root()) / ".cache" / "llm_cache.sqlite"
+
+
+def cache_kind(root: str | os.PathLike[str]) -> str:
+    """`$SYNTH_LLM_CACHE` (sqlite | store), else `store` for an `s3://` root and `sqlite` for a local one."""
+    kind = os.environ.get(CACHE_ENV, "").strip().lower()
+    if not kind:
+        return "store" if str(root).startswith("s3://") else "sqlite"
+    if kind not in KINDS:
+        raise ValueError(f"{CACHE_ENV}={kind!r}: expected one of {', '.join(KINDS)}")
+    return kind
+
+
+def open_cache(path: str | os.PathLike[str] | None = None, root: str | None = None) -> "ResponseCache | StoreResponseCache":
+    """The store cache of `root` when given, else the SQLite file `path`; with neither, what the
+    default store root (`$SYNTH_ROOT`) selects (`cache_kind`)."""
+    if root is None and path is None:
+        from synth_assets.core.root import default_root
+
+        if cache_kind(default_root()) == "store":
+            root = default_root()
+    if root is not None:
+        from resources.llm.store_cache import StoreResponseCache
+
+        return StoreResponseCache(root)
+    return ResponseCache(path or default_cache_path())
 
 
 def cache_key(backend: str, model: str, params: dict[str, Any], messages: list[dict[str, str]], sample_index: int) -> str:

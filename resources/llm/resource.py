@@ -14,7 +14,7 @@ from pydantic import Field
 from resources.llm.backends import local_server
 from resources.llm.backends.openai_compat import OpenAICompatBackend
 from resources.llm.backends.vllm_engine import VLLMBackend
-from resources.llm.cache import ResponseCache, cache_key, default_cache_path
+from resources.llm.cache import cache_key, open_cache
 from resources.llm.errors import LLMConfigError
 from resources.llm.limits import RateLimits
 from resources.llm.pricing import FREE, PriceTable, load_prices
@@ -45,6 +45,8 @@ class LLMResource(ConfigurableResource):
     retry_max_wait_s: float = Field(60.0, ge=0, description="Backoff cap (also caps Retry-After)")
     timeout_s: float = Field(120.0, gt=0, description="Per-attempt timeout")
     cache_path: str | None = Field(None, description="SQLite cache (default $SYNTH_ROOT/.cache/llm_cache.sqlite)")
+    cache_root: str | None = Field(None, description="Store root whose .synth/llm_cache/ holds the responses, shared by "
+                                                     "every worker (replaces the SQLite file; see resources/llm/cache.py)")
     use_cache: bool = Field(True, description="Answer identical requests from the durable cache")
     n_parallel: int = Field(8, ge=1, description="Local server slots (concurrent sequences)")
     n_ctx: int = Field(8192, ge=256, description="Local server total context, shared by the slots")
@@ -145,7 +147,7 @@ class LLMResource(ConfigurableResource):
         kind = self._validate()
         cached = self.use_cache if use_cache is None else use_cache
         samples = self._samples(reqs, kind, cached)
-        cache = ResponseCache(self.cache_path or default_cache_path()) if cached else None
+        cache = open_cache(self.cache_path, self.cache_root) if cached else None
         bar = make_progress(len(samples), description, logger=logger, progress=progress)
         settings = RunSettings(kind, self.max_in_flight, self.max_retries, self.retry_min_wait_s, self.retry_max_wait_s)
         runner = BatchRunner(lambda: asyncio.to_thread(self._open_backend), settings, RateLimits(self.rpm, self.tpm),

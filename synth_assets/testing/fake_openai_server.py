@@ -10,13 +10,19 @@ Each request is keyed by the content of its last message. `POST /control` (JSON,
   default: a rule for every content that has no rule of its own (default: none)
   hold_after: N  -- once N requests were answered, hold every further request (null releases them)
   latency: seconds added to every answer;  reset: true clears the counts
-`GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic).
+`GET /counts` returns per-content `received` / `answered` counts and the arrival times (monotonic),
+`held`: how many requests wait for the hold to be released, and the same counts per distinct request
+(`received_requests` / `answered_requests`, keyed by `request_key(body)`: the same prompt at another
+temperature is another request). A request whose client went away before its answer (held, or during
+the latency) is not counted as answered.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -28,6 +34,11 @@ from pathlib import Path
 from aiohttp import web
 
 
+def request_key(body: dict) -> str:
+    """sha256 of the canonical JSON of a chat request body (model, messages, sampling parameters)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 class FakeOpenAI:
     def __init__(self, latency: float):
         self.latency = latency
@@ -35,11 +46,14 @@ class FakeOpenAI:
         self.default_rule: dict = {}
         self.hold_after: int | None = None
         self.release = asyncio.Event()
+        self.held = 0
         self.reset()
 
     def reset(self) -> None:
         self.received: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
+        self.received_requests: Counter[str] = Counter()
+        self.answered_requests: Counter[str] = Counter()
         self.arrivals: list[float] = []
 
     async def control(self, request: web.Request) -> web.Response:
@@ -60,15 +74,23 @@ class FakeOpenAI:
         return web.json_response({"ok": True})
 
     async def counts(self, _: web.Request) -> web.Response:
-        return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals})
+        return web.json_response({"received": self.received, "answered": self.answered, "arrivals": self.arrivals,
+                                  "received_requests": self.received_requests, "answered_requests": self.answered_requests,
+                                  "held": self.held})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         content = body["messages"][-1]["content"]
+        key = request_key(body)
         self.received[content] += 1
+        self.received_requests[key] += 1
         self.arrivals.append(time.monotonic())
         if self.hold_after is not None and sum(self.answered.values()) >= self.hold_after:
-            await self.release.wait()
+            self.held += 1
+            try:
+                await self.release.wait()
+            finally:
+                self.held -= 1
         rule = self.rules.get(content, self.default_rule)
         active = rule.get("times") is None or self.received[content] <= rule["times"]
         delay = self.latency + (rule.get("sleep", 0) if active else 0)
@@ -80,7 +102,10 @@ class FakeOpenAI:
             return web.json_response(error, status=rule["status"], headers=headers)
         if active and rule.get("malformed"):
             return web.Response(text='{"choices": [ this is not json', content_type="application/json")
+        if request.transport is None or request.transport.is_closing():
+            return web.Response(status=499)  # the client went away while held or waiting: nothing was answered
         self.answered[content] += 1
+        self.answered_requests[key] += 1
         words = sum(len(m["content"].split()) for m in body["messages"])
         text = rule.get("text", f"echo: {content}")
         finish_reason = rule.get("finish_reason", "stop")

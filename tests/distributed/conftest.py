@@ -1,5 +1,6 @@
-"""Servers for the distributed tests: PostgreSQL 15, Redis and a moto S3 on 127.0.0.1, and a Dagster
-home that uses deploy/dagster.yaml unchanged (its variables pointed at those servers)."""
+"""Servers for the distributed tests: PostgreSQL 15, Redis, a moto S3 and the fake OpenAI server on
+127.0.0.1, "machines" that share nothing but those servers, and a Dagster home that uses
+deploy/dagster.yaml unchanged (its variables pointed at those servers)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import shutil
 import time
 from pathlib import Path
 
+import boto3
+import httpx
 import pytest
+from dagster import DagsterInstance
 
+from synth_assets.testing import fake_openai_server
 from synth_assets.testing.servers import PostgresServer, ServerUnavailable, postgres_server, redis_server
-from synth_assets.testing.s3_server import make_bucket, s3_server
+from synth_assets.testing.s3_server import s3_server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,8 +38,58 @@ def redis_url() -> str:
         pytest.skip(str(exc))
 
 
+@pytest.fixture(scope="module")
+def s3_endpoint() -> str:
+    """A moto S3 server in its own process (stopped by PID); the AWS variables point at it for the module."""
+    with s3_server(separate_process=True) as endpoint:
+        yield endpoint
+
+
+def fresh_bucket(prefix: str) -> str:
+    name = f"{prefix}-{time.monotonic_ns()}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def s3_keys(bucket: str, prefix: str = "") -> list[str]:
+    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+class FakeLLM:
+    """Control and counts of a running fake OpenAI server (synth_assets/testing/fake_openai_server.py)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.root = base_url.removesuffix("/v1")
+
+    def control(self, **body) -> None:
+        httpx.post(f"{self.root}/control", json=body, timeout=5).raise_for_status()
+
+    def counts(self) -> dict:
+        return httpx.get(f"{self.root}/counts", timeout=5).json()
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> FakeLLM:
+    process, base_url = fake_openai_server.start(max_seconds=900)
+    try:
+        yield FakeLLM(base_url)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def machine(tmp_path: Path, name: str) -> dict[str, str]:
+    """What makes a process another "machine": its own HOME, SYNTH_STATE_DIR and TMPDIR."""
+    folders = {"HOME": tmp_path / name / "home", "SYNTH_STATE_DIR": tmp_path / name / "state", "TMPDIR": tmp_path / name / "tmp"}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {key: str(folder) for key, folder in folders.items()}
+
+
 @pytest.fixture
-def dagster_home(pg, tmp_path, monkeypatch) -> Path:
+def dagster_home(pg, s3_endpoint, tmp_path, monkeypatch) -> Path:
     """$DAGSTER_HOME with deploy/dagster.yaml: storage in a fresh Postgres database, step logs on S3."""
     db = f"dagster_{time.monotonic_ns()}"
     pg.create_database(db)
@@ -43,9 +98,9 @@ def dagster_home(pg, tmp_path, monkeypatch) -> Path:
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port),
            "DAGSTER_PG_DB": db, "DAGSTER_PG_USER": pg.user, "DAGSTER_PG_PASSWORD": "",
-           "SYNTH_LOG_BUCKET": "synth-logs"}
+           "SYNTH_LOG_BUCKET": fresh_bucket("synth-logs")}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    with s3_server(separate_process=True):
-        make_bucket("synth-logs")
-        yield home
+    with DagsterInstance.get() as instance:  # its tables, before workers that would race to create them start
+        instance.get_runs(limit=1)
+    yield home

@@ -75,7 +75,7 @@ def test_celery_executor_runs_steps_on_two_workers(dagster_home, redis_url, tmp_
             assert len(names) == 4 and set(names) == set(WORKERS), names  # steps ran on both workers
             successes = instance.get_records_for_run(result.run_id, of_type=DagsterEventType.STEP_SUCCESS).records
             assert len(successes) == 5  # written by the workers into the shared Postgres event log
-        logs_on_s3 = boto3.client("s3").list_objects_v2(Bucket="synth-logs", Prefix="dagster-compute-logs/")
+        logs_on_s3 = boto3.client("s3").list_objects_v2(Bucket=os.environ["SYNTH_LOG_BUCKET"], Prefix="dagster-compute-logs/")
         assert logs_on_s3.get("KeyCount", 0) > 0  # the workers' step logs, readable from any machine
         dsn = (f"dbname={os.environ['DAGSTER_PG_DB']} host={os.environ['DAGSTER_PG_HOST']} "
                f"port={os.environ['DAGSTER_PG_PORT']} user={os.environ['DAGSTER_PG_USER']}")

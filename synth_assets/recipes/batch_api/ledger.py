@@ -1,4 +1,6 @@
-"""The job ledger: `{root}/.synth/batch_api/ledger.sqlite` (SQLite, one transaction per change).
+"""The job ledger: one transaction per change, in `{state dir}/.synth/batch_api/ledger.sqlite` (SQLite,
+one machine), or, where the lineage is shared (`$SYNTH_LINEAGE`), in its PostgreSQL database
+(`ledger_postgres.PostgresLedger`), so that no machine resubmits what another one submitted.
 
 * `jobs`: one row per submitted input file, keyed by `digest(input sha256, endpoint, model, backend, salt)`
   (salt is empty for an original file, `{root_key}:{attempt}` for a resubmission of missing lines).
@@ -7,7 +9,10 @@
   line: a completed response is never overwritten; failures are counted for the retry limit.
 * `sets` / `set_roots`: a (dataset, fingerprint) partition and the original files it is made of.
 
-Nothing secret is stored: no key, no header.
+Nothing secret is stored: no key, no header. The same SQL runs on both databases; writers are
+serialized (SQLite's `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), and
+`lock(key)` keeps two processes from submitting the same file at once (a file lock, or a
+PostgreSQL session lock that the server releases when its holder dies).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+from filelock import FileLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -47,7 +54,7 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _job(row: sqlite3.Row | None) -> dict[str, Any] | None:
+def _job(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     job = dict(row)
@@ -57,6 +64,10 @@ def _job(row: sqlite3.Row | None) -> dict[str, Any] | None:
 
 
 class Ledger:
+    """The ledger of one machine, in SQLite (`folder/ledger.sqlite`)."""
+
+    shared = False  # seen by every machine
+
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -68,8 +79,14 @@ class Ledger:
         finally:
             con.close()
 
+    def lock(self, key: str) -> AbstractContextManager[Any]:
+        """Held while one process submits the file of `key`."""
+        (self.folder / "locks").mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.folder / "locks" / f"{key[:32]}.lock"), timeout=600)
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Any]:
+        """A serialized transaction; `execute(sql, params)` returns a cursor of rows indexable by column name."""
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         con.row_factory = sqlite3.Row
         try:
@@ -93,7 +110,8 @@ class Ledger:
         fields.setdefault("updated_at", fields["created_at"])
         cols = ", ".join(fields)
         with self._tx() as con:
-            con.execute(f"INSERT OR IGNORE INTO jobs ({cols}) VALUES ({', '.join('?' * len(fields))})", list(fields.values()))
+            con.execute(f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(fields))}) ON CONFLICT DO NOTHING",
+                        list(fields.values()))
             return _job(con.execute("SELECT * FROM jobs WHERE key = ?", [fields["key"]]).fetchone())
 
     def update_job(self, key: str, **fields: Any) -> dict[str, Any]:
@@ -141,7 +159,7 @@ class Ledger:
         custom_id's failure count unless it already succeeded. `not_run` custom_ids are only noted."""
         counts = {"ok": 0, "failed": 0, "missing": 0, "already_ok": 0}
         with self._tx() as con:
-            if con.execute("SELECT ingested FROM jobs WHERE key = ?", [job["key"]]).fetchone()[0]:
+            if con.execute("SELECT ingested FROM jobs WHERE key = ?", [job["key"]]).fetchone()["ingested"]:
                 return counts
             stamp = now()
             for line in lines:
@@ -185,17 +203,18 @@ class Ledger:
 
     def add_set(self, set_fp: str, dataset: str, partition_fp: str, spec: dict[str, Any], roots: list[str]) -> None:
         with self._tx() as con:
-            con.execute("INSERT OR IGNORE INTO sets (set_fp, dataset, partition_fp, spec, created_at) VALUES (?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO sets (set_fp, dataset, partition_fp, spec, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         [set_fp, dataset, partition_fp, json.dumps(spec, sort_keys=True), now()])
             for i, root in enumerate(roots):
-                con.execute("INSERT OR IGNORE INTO set_roots VALUES (?, ?, ?)", [set_fp, root, i])
+                con.execute("INSERT INTO set_roots (set_fp, root_key, chunk) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [set_fp, root, i])
 
     def sets(self) -> list[dict[str, Any]]:
         with self._tx() as con:
             rows = [dict(r) for r in con.execute("SELECT * FROM sets ORDER BY created_at").fetchall()]
             for r in rows:
                 r["spec"] = json.loads(r["spec"])
-                r["roots"] = [x[0] for x in con.execute("SELECT root_key FROM set_roots WHERE set_fp = ? ORDER BY chunk", [r["set_fp"]])]
+                r["roots"] = [x["root_key"] for x in
+                              con.execute("SELECT root_key FROM set_roots WHERE set_fp = ? ORDER BY chunk", [r["set_fp"]]).fetchall()]
         return rows
 
     def set_by_partition(self, dataset: str, partition_fp: str) -> dict[str, Any] | None:

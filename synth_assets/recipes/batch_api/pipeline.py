@@ -6,7 +6,9 @@ Idempotency of `submit_file` (key = input sha256 + endpoint + model + backend + 
      earlier upload of the same file name and size before uploading (dies after upload, before record);
   3. before creating a batch for a job that already had a file, the batches are listed and matched on
      `metadata.synth_job_key` (dies after create, before record); the batch id is recorded at once.
-A per-key file lock keeps two processes from submitting the same file at the same time.
+A per-key lock keeps two processes from submitting the same file at the same time. Where the lineage
+is shared (`$SYNTH_LINEAGE`), the ledger, that lock and the kept input files are shared too
+(`ledger_postgres`, `kept_files`): these guarantees then hold across machines.
 """
 
 from __future__ import annotations
@@ -19,18 +21,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from filelock import FileLock
 
 from resources.llm.pricing import PriceTable, load_prices
 from synth_assets.recipes.batch_api import cost as costs
-from synth_assets.recipes.batch_api.build import InputFile, encode_lines, read_meta, validate_input
+from synth_assets.recipes.batch_api.build import InputFile, encode_lines, validate_input
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
 from synth_assets.recipes.batch_api.errors import BatchAPIError
-from synth_assets.recipes.batch_api.ledger import Ledger, now
+from synth_assets.recipes.batch_api.kept_files import KeptFiles
+from synth_assets.recipes.batch_api.ledger import now
+from synth_assets.recipes.batch_api.ledger_postgres import open_ledger
 from synth_assets.recipes.batch_api.results import ResultLine, parse_results
 from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
 from synth_assets.core.registry import Registration, draft_record, register_record
-from synth_assets.recipes.batch_api.util import atomic_write_bytes, atomic_write_text, lineage_db, state_dir
+from synth_assets.recipes.batch_api.util import atomic_write_bytes, lineage_db, state_dir
 
 SCHEME = "batchapi/1"
 RECIPE = "batchapi"
@@ -66,7 +69,8 @@ class BatchPipeline:
                  record_lineage: bool = True, logger: Any = None):
         self.root = str(root)
         self.folder = state_dir(root) / ".synth" / "batch_api"
-        self.ledger = Ledger(self.folder)
+        self.ledger = open_ledger(self.folder)
+        self.kept = KeptFiles(self.root, self.folder, self.ledger.shared)
         self._client = client
         self.backend = backend
         self.max_retries, self.max_resubmits = max_retries, max_resubmits
@@ -84,13 +88,10 @@ class BatchPipeline:
 
     def input_copy(self, checked: InputFile) -> Path:
         """Content-addressed copy of an input file (resubmissions are cut from it)."""
-        path = self.folder / "inputs" / f"{checked.sha256}.jsonl"
-        if not path.is_file():
-            atomic_write_bytes(path, checked.data)
-        return path
+        return self.kept.keep(f"inputs/{checked.sha256}.jsonl", checked.data)
 
     def _read_input(self, job: dict[str, Any]) -> InputFile:
-        return validate_input(job["input_path"])
+        return self.kept.read_input(job["input_path"])
 
     # ------------------------------------------------------------------ submit
 
@@ -98,10 +99,10 @@ class BatchPipeline:
                     parent_key: str | None = None, attempt: int = 0, salt: str = "",
                     metadata: dict[str, str] | None = None) -> dict[str, Any]:
         """Submit one input file (validated first: nothing is uploaded for a bad file); idempotent."""
-        checked = validate_input(path, data)
+        checked = validate_input(path, data) if data is not None else self.kept.read_input(path)
         key = job_key(checked.sha256, checked.endpoint, checked.model, self.backend, salt)
         stored = self.input_copy(checked)
-        with self._lock(key):
+        with self.ledger.lock(key):
             existing = self.ledger.job(key)
             job = existing or self.ledger.add_job(
                 key=key, root_key=root_key or key, parent_key=parent_key, attempt=attempt, backend=self.backend,
@@ -111,10 +112,6 @@ class BatchPipeline:
             if job["batch_id"]:
                 return job
             return self._send(job, checked.data, resumed=existing is not None, metadata=metadata or {})
-
-    def _lock(self, key: str) -> FileLock:
-        (self.folder / "locks").mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.folder / "locks" / f"{key[:32]}.lock"), timeout=600)
 
     def _send(self, job: dict[str, Any], data: bytes, *, resumed: bool, metadata: dict[str, str]) -> dict[str, Any]:
         client, key = self.client, job["key"]
@@ -164,7 +161,7 @@ class BatchPipeline:
         if job["batch_id"]:
             return job
         checked = self._read_input(job)
-        with self._lock(job["key"]):
+        with self.ledger.lock(job["key"]):
             job = self.ledger.job(job["key"]) or job
             return job if job["batch_id"] else self._send(job, checked.data, resumed=True, metadata={})
 
@@ -319,19 +316,18 @@ class BatchPipeline:
             roots.append(job_key(checked.sha256, checked.endpoint, checked.model, self.backend))
             files.append({"source": str(path), "stored": str(stored), "sha256": checked.sha256, "requests": len(checked.requests)})
             models.add(checked.model)
-        ids = [cid for f in files for cid in validate_input(f["stored"]).custom_ids]
+        ids = [cid for f in files for cid in self.kept.read_input(f["stored"]).custom_ids]
         dupes = {c for c in ids if ids.count(c) > 1} if len(ids) != len(set(ids)) else set()
         if dupes:
             raise BatchAPIError(f"custom_id(s) used in more than one input file: {', '.join(sorted(dupes)[:5])}")
-        meta_stored = None
+        meta_stored = meta_digest = None
         if meta_path and Path(meta_path).is_file():
             data = Path(meta_path).read_bytes()
-            meta_stored = self.folder / "meta" / f"{digest(data.decode('utf-8'))}.jsonl"
-            if not meta_stored.is_file():
-                atomic_write_text(meta_stored, data.decode("utf-8"))
+            meta_digest = digest(data.decode("utf-8"))
+            meta_stored = str(self.kept.keep(f"meta/{meta_digest}.jsonl", data))
         set_fp = digest({"scheme": SCHEME, "stage": "batchapi", "dataset": dataset, "roots": roots,
-                         "meta_sha256": meta_stored.stem if meta_stored else None, "max_retries": self.max_retries})
-        spec = {"dataset": dataset, "inputs": files, "meta": str(meta_stored) if meta_stored else None,
+                         "meta_sha256": meta_digest, "max_retries": self.max_retries})
+        spec = {"dataset": dataset, "inputs": files, "meta": meta_stored,
                 "model": ", ".join(sorted(models)), "backend": self.backend, "max_retries": self.max_retries,
                 "description": description}
         self.ledger.add_set(set_fp, dataset, set_fp[:12], spec, roots)
@@ -356,11 +352,11 @@ class BatchPipeline:
 
     def compile_set(self, s: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(training records, failures) of a set: results joined to requests and slices by custom_id."""
-        meta = read_meta(s["spec"].get("meta"))
+        meta = self.kept.read_meta(s["spec"].get("meta"))
         rows, failures = [], []
         for root, f in zip(s["roots"], s["spec"]["inputs"]):
             results = self.ledger.results(root)
-            for request in validate_input(f["stored"]).requests:
+            for request in self.kept.read_input(f["stored"]).requests:
                 cid = request["custom_id"]
                 r = results.get(cid)
                 info = meta.get(cid, {})

@@ -1,0 +1,82 @@
+"""Launch the runs of a sweep through Dagster, as the run workers of a deployment would:
+`python -m synth_assets.testing.sweep_driver CONFIG... --out RESULT.json`.
+
+Registers the experiments (store at `$SYNTH_ROOT`, lineage at `$SYNTH_LINEAGE`), adds their partitions
+to the instance at `$DAGSTER_HOME`, and executes one run of the recipe job per incomplete
+experiment, all at once, each in a process forked for it (`execute_job` of the reconstructable job of
+`synth_assets.definitions`, with the executor `$SYNTH_EXECUTOR` selects: steps go to the Celery
+workers; Dagster's run setup is not thread-safe). Writes per experiment the run id, success and first
+error, and the wall time of the runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+from dagster import DagsterInstance, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+from synth_assets.core.config import load_experiments
+from synth_assets.core.experiments import register
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.registry import Registration
+from synth_assets.core.root import default_root, lineage_path
+from synth_assets.core.store import Store
+from synth_assets.defs.partitions import add_partitions, partition_key
+from synth_assets.defs.recipes import recipe_job_name
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def first_error(result) -> str | None:
+    for event in result.all_events:
+        if event.is_failure and event.step_failure_data is not None:
+            return event.step_failure_data.error.message.strip()
+    return None
+
+
+def run_one(reg: Registration, out: Path) -> None:
+    """One run of the registration's recipe job for its partition; its outcome as JSON in `out`."""
+    repository = ReconstructableRepository.for_module("synth_assets.definitions", "defs", working_directory=str(REPO))
+    recon = repository.get_reconstructable_job(recipe_job_name(reg.recipe))
+    key = partition_key(reg.record)
+    tags = {**recon.get_definition().get_tags_for_partition_key(str(key), None), "synth/batch": reg.batch_id,
+            "synth/fingerprint": reg.fingerprint[:12]}
+    with DagsterInstance.get() as instance, execute_job(recon, instance=instance, tags=tags) as result:
+        outcome = {"fingerprint": reg.fingerprint, "name": reg.name, "run_id": result.run_id, "success": result.success,
+                   "error": None if result.success else first_error(result)}
+    out.write_text(json.dumps(outcome))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("configs", nargs="+")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    root = default_root()
+    store, lineage = Store(root), Lineage(lineage_path(root))
+    experiments = [exp for path in args.configs for exp in load_experiments(path, store.root_uri)]
+    with lineage.session():
+        registrations = [register(exp, store, lineage) for exp in experiments]
+    todo = list({reg.fingerprint: reg for reg in registrations if not reg.complete}.values())
+    with DagsterInstance.get() as instance:
+        add_partitions(instance, [reg.record for reg in registrations])
+    outs = [Path(f"{args.out}.{i}") for i in range(len(todo))]
+    fork = multiprocessing.get_context("fork")
+    started = time.monotonic()
+    processes = [fork.Process(target=run_one, args=(reg, out)) for reg, out in zip(todo, outs)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    wall_s = time.monotonic() - started
+    runs = [json.loads(out.read_text()) if out.is_file() else {"success": False, "error": f"run process exited with {p.exitcode}"}
+            for out, p in zip(outs, processes)]
+    Path(args.out).write_text(json.dumps({"runs": runs, "wall_s": wall_s}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
