@@ -3,8 +3,9 @@ monitoring -> download / partial resubmission -> compiled training records in th
 
 Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input JSONL, validation),
 `results` (the one parser of batch output / error files, API or local), `client` (the official
-`openai` SDK or a local executor behind one small interface), `ledger` (SQLite job ledger under
-`{root}/.synth/batch_api/`), `pipeline` (submit / refresh / download / resubmit / compile),
+`openai` SDK or a local executor behind one small interface), `ledger` (the job ledger: SQLite under
+`{state dir}/.synth/batch_api/`, or the shared lineage's PostgreSQL with `SYNTH_LINEAGE`; `kept_files`: inputs
+kept where every machine reads them), `pipeline` (submit / refresh / download / resubmit / compile),
 `local_run` (run a batch input file through the LLM layer), `cost` (estimates), `stages` (the recipe: its Dagster
 assets are built by `synth_assets.defs`; the sensor and jobs live in `synth_assets/defs/batch_api`).
 """

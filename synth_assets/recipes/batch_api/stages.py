@@ -13,7 +13,6 @@ from typing import Any
 from synth_assets.core.store import Store
 from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun, register
 from synth_assets.recipes.batch_api import cost
-from synth_assets.recipes.batch_api.build import read_meta, validate_input
 from synth_assets.recipes.batch_api.errors import BatchAPIError
 from synth_assets.recipes.batch_api.pipeline import RECIPE as NAME
 
@@ -34,10 +33,10 @@ def _pipeline_and_set(run: StageRun):
 
 def _requests(run: StageRun) -> Rows:
     pipe, s = _pipeline_and_set(run)
-    meta = read_meta(s["spec"].get("meta"))
+    meta = pipe.kept.read_meta(s["spec"].get("meta"))  # kept in the store too: readable on any machine
     rows, estimate = [], {"requests": 0, "prompt_tokens": 0, "completion_tokens_max": 0, "cost_usd": 0.0}
     for f in s["spec"]["inputs"]:
-        checked = validate_input(f["stored"])
+        checked = pipe.kept.read_input(f["stored"])
         est = cost.estimate(checked.requests, pipe.prices, free=pipe.backend == "local")
         for k in estimate:
             estimate[k] += est[k]

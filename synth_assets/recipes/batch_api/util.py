@@ -1,4 +1,4 @@
-"""Small local-file helpers (the batch ledger and its files always live on the local disk)."""
+"""Small local-file helpers: atomic writes of the files a machine keeps for itself (its state dir)."""
 
 from __future__ import annotations
 
