@@ -81,7 +81,6 @@ class SharedStoreIOManager(ConfigurableIOManager):
             "stage_fingerprint": short(out.stage_fingerprint),
             "semantic_name": record["semantic_name"],
             "reused": out.reused,
-            "preview": MetadataValue.md(preview_markdown(out.preview_rows if has_rewrites(out.preview_rows) else rows)),
         }
         with lineage.session():  # one lock and transaction for everything this output records
             lineage.record_materialization(
@@ -95,7 +94,8 @@ class SharedStoreIOManager(ConfigurableIOManager):
                 lineage.record_llm_usage(run_id=context.run_id, asset=asset, partition_key=partition, fingerprint=record["fingerprint"],
                                          batch_id=record["origin_batch"], backend=backend, model=model, usage=out.llm_usage)
                 metadata.update({f"llm_{k}": rounded(v) for k, v in out.llm_usage.items() if isinstance(v, (int, float))})
-        return {**metadata, **out.metadata}
+        preview = preview_markdown(out.preview_rows if has_rewrites(out.preview_rows) else rows)
+        return {**metadata, **out.metadata, "preview": MetadataValue.md(preview)}  # the long preview last
 
     def load_input(self, context: InputContext) -> dict[str, list[dict[str, Any]]]:
         """The upstream stage's rows per partition key of this run."""

@@ -103,7 +103,7 @@ def test_a_batch_shows_its_experiments_quality_sweep_and_cost(fake_openai, synth
     for reg in regs:
         assert f"| Copa | {reg.name} | {reg.fingerprint[:12]} | new | complete |" in view["experiments_table"]
         assert f"| {reg.name} |" in view["quality"]
-    assert "swept generation.temperature" in view["sweep"] and "data:image/png;base64," in view["sweep"]
+    assert "swept generation.temperature" in view["sweep"] and "data:image/png;base64," in view["sweep_chart"]
     rows = [line for line in view["sweep"].splitlines() if line.startswith(("| temp02", "| temp09"))]
     assert [row.split(" | ")[1] for row in rows] == ["0.2", "0.9"]
     assert view["cost_usd"] > 0 and view["prompt_tokens"] > 0 and view["view_folder"] == BATCH

@@ -40,23 +40,30 @@ class ExperimentUsage:
         return {k: self.totals[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd", "saved_usd")}
 
 
+def experiment_usages(lineage: Lineage, store: Store, records: list[dict[str, Any]]) -> list[ExperimentUsage]:
+    """Tokens, cost and cache savings of all stages of each registration (one lineage query for all of them; the
+    savings files are read only for stages that called an LLM)."""
+    wanted = sorted({fp for record in records for fp in record["stages"].values()})
+    rows = {r["stage_fingerprint"]: r for r in lineage.query(_BY_STAGE, [wanted])} if wanted else {}
+    out = []
+    for record in records:
+        usage = ExperimentUsage()
+        for stage, stage_fp in record["stages"].items():
+            if stage_fp not in rows:
+                continue
+            figures = {k: rows[stage_fp][k] or 0 for k in TOTALS}
+            saved = stage_savings(store, record["dataset"], stage, stage_fp)
+            figures["saved_usd"], figures["cached_calls"] = saved.get("saved_usd", 0.0), saved.get("cached_calls", 0)
+            usage.stages[stage] = figures
+            for key in usage.totals:
+                usage.totals[key] += figures[key]
+        out.append(usage)
+    return out
+
+
 def experiment_usage(lineage: Lineage, store: Store, record: dict[str, Any]) -> ExperimentUsage:
-    """Tokens, cost and cache savings of all stages of a registration."""
-    stages: dict[str, str] = record["stages"]
-    rows = {r["stage_fingerprint"]: r for r in lineage.query(_BY_STAGE, [list(stages.values())])}
-    usage = ExperimentUsage()
-    for stage, stage_fp in stages.items():
-        found = dict(rows.get(stage_fp) or {})
-        saved = stage_savings(store, record["dataset"], stage, stage_fp)
-        if not found and not saved:
-            continue
-        figures = {k: found.get(k, 0) or 0 for k in TOTALS}
-        figures["saved_usd"] = saved.get("saved_usd", 0.0)
-        figures["cached_calls"] = saved.get("cached_calls", 0)
-        usage.stages[stage] = figures
-        for key in usage.totals:
-            usage.totals[key] += figures[key]
-    return usage
+    """Tokens, cost and cache savings of all stages of one registration."""
+    return experiment_usages(lineage, store, [record])[0]
 
 
 def usage_markdown(usage: ExperimentUsage) -> str:

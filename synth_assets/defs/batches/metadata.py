@@ -44,28 +44,32 @@ def quality_markdown(view: BatchView) -> str:
     return "\n".join(lines)
 
 
-def sweep_markdown(view: BatchView) -> str | None:
-    """Per dataset with two or more experiments that differ in parameters: quality against the swept ones."""
-    parts = []
+def sweep_markdown(view: BatchView) -> tuple[str | None, str | None]:
+    """(table, chart) per dataset with experiments that differ in parameters: quality against the swept ones.
+    The chart is a separate entry: the UI shows long markdown (an inline PNG) behind a button, the table at once."""
+    tables, charts = [], []
     for dataset in dict.fromkeys(m.dataset for m in view.members):
         members = [m for m in view.members if m.dataset == dataset]
         keys = swept_parameters(members) if len(members) > 1 else []
         if not keys:
             continue
-        parts.append(f"**{dataset}**: swept {', '.join(keys)}\n\n{sweep_table(members, keys)}")
+        tables.append(f"**{dataset}**: swept {', '.join(keys)}\n\n{sweep_table(members, keys)}")
         png = sweep_png(members, keys[0])
         if png is not None:
-            parts.append(f"![quality against {keys[0]}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
-    return "\n\n".join(parts) or None
+            charts.append(f"**{dataset}**\n\n![quality against {keys[0]}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})")
+    return "\n\n".join(tables) or None, "\n\n".join(charts) or None
 
 
 def batch_metadata(view: BatchView) -> dict[str, Any]:
     """Experiments, quality, sweep chart, cost and the view folder (relative to the store root, given once)."""
     costs = view.costs()
+    table, chart = sweep_markdown(view)
     metadata: dict[str, Any] = {
         **view.counts(),
         "experiments_table": MetadataValue.md(experiments_markdown(view)),
         "quality": MetadataValue.md(quality_markdown(view)),
+        **({"sweep": MetadataValue.md(table)} if table else {}),
+        **({"sweep_chart": MetadataValue.md(chart)} if chart else {}),
         "cost_usd": rounded(float(costs["cost_usd"])),
         "saved_by_reuse_usd": rounded(float(costs["saved_by_reuse_usd"])),
         "saved_by_cache_usd": rounded(float(costs["saved_by_cache_usd"])),
@@ -79,7 +83,4 @@ def batch_metadata(view: BatchView) -> dict[str, Any]:
     }
     if view.description:
         metadata["description"] = view.description
-    sweep = sweep_markdown(view)
-    if sweep:
-        metadata["sweep"] = MetadataValue.md(sweep)
     return metadata

@@ -54,7 +54,7 @@ def batch_views_sensor(context: SensorEvaluationContext, store: StoreResource) -
     signatures = batch_signatures(store.store, store.lineage)
     changed = [b for b, signature in signatures.items() if seen.get(b) != signature]
     reported = report_batches(context.instance, store.store, store.lineage, changed) if changed else {}
-    watched = f"watched {len(signatures)} batches in the lineage of {store.store.root_uri}"
+    watched = f"watched {len(signatures)} batch{'es' if len(signatures) != 1 else ''} in the lineage of {store.store.root_uri}"
     for batch_id, held in reported.items():
         context.log.info(f"{batch_id}: reported its view: {held}")
     if not changed:
@@ -65,5 +65,6 @@ def batch_views_sensor(context: SensorEvaluationContext, store: StoreResource) -
         listed = [f"{b} ({held})" for b, held in reported.items()]
         more = f"; and {len(listed) - SHOWN} more" if len(listed) > SHOWN else ""
         found = f"{len(changed)} changed, reported the view of " + "; ".join(listed[:SHOWN]) + more
+    context.log.info(f"{watched}: {found}")
     # a sensor tick without run requests is always shown as skipped: its reason says what it did
     return SensorResult(skip_reason=f"{watched}: {found}", cursor=json.dumps(signatures, sort_keys=True))

@@ -74,6 +74,7 @@ def sweep_png(members: list[Member], key: str) -> bytes | None:
             ax.plot([x for x, _ in measured], [y for _, y in measured], marker="o", label=metric)
     ax.set_xlabel(key)
     ax.set_ylabel("value")
+    ax.set_ylim(-0.02, 1.02)  # every charted figure is a rate or a share
     ax.set_title(f"Quality against {key.split('.')[-1]}")
     ax.legend(fontsize="small")
     fig.tight_layout()

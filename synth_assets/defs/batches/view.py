@@ -17,7 +17,7 @@ from typing import Any
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.defs.usage import ExperimentUsage, experiment_usage
+from synth_assets.defs.usage import ExperimentUsage, experiment_usages
 
 
 @dataclass
@@ -94,16 +94,16 @@ def batch_view(store: Store, lineage: Lineage, batch_id: str) -> BatchView | Non
         return None
     rows = lineage.batch_members(batch_id)
     quality = lineage.quality([r["fingerprint"] for r in rows])
+    records = [_registration(store, row["fingerprint"]) for row in rows]
+    usages = iter(experiment_usages(lineage, store, [r for r in records if r is not None]))
     members = []
-    for row in rows:
+    for row, record in zip(rows, records):
         status, failure = _status(store, row)
-        record = _registration(store, row["fingerprint"])
         member = Member(dataset=row["dataset"], semantic_name=row["semantic_name"] or "", fingerprint=row["fingerprint"],
                         reused=bool(row["reused"]), origin_batch=row["origin_batch"], status=status,
                         view_key=store.view_key(batch_id, row["dataset"], row["semantic_name"] or ""), failure=failure,
                         quality=quality.get(row["fingerprint"], {}))
         if record is not None:
-            member.params, member.stages = record.get("params") or {}, record.get("stages") or {}
-            member.usage = experiment_usage(lineage, store, record)
+            member.params, member.stages, member.usage = record.get("params") or {}, record["stages"], next(usages)
         members.append(member)
     return BatchView(batch_id, found[0]["purpose"], found[0]["description"], store.root_uri, members)
