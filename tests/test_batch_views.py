@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dagster import AssetRecordsFilter, DagsterEventType, build_sensor_context
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, build_sensor_context
 
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import Fingerprints, short, stage_fingerprints
@@ -36,7 +36,8 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
 
 TALLY = Recipe(
     name="tally", description="The first `count` numbers.",
-    stages=(Stage("numbers", "numbers", "The numbers.", _numbers, reads_upstream=False, required_fields=lambda job: ["n"]),
+    stages=(Stage("numbers", "numbers", "The numbers.", _numbers, reads_upstream=False, required_fields=lambda job: ["n"],
+                  metadata=lambda run, rows: {"even_share": sum(r["n"] % 2 == 0 for r in rows) / max(len(rows), 1)}),
             Stage("published", "published", "The numbers, published.", lambda run: run.upstream)),
     load=lambda record, store: record["config"], publish=_publish,
 )
@@ -129,6 +130,16 @@ def test_publishing_reports_the_view_of_every_batch_using_the_experiment(tally, 
     assert (view["experiments"], view["complete"], view["new"], view["pending"]) == (1, 1, 1, 0)
     assert f"| integers | count4 | {short(reg.fingerprint)} | new | complete |" in view["experiments_table"]
     assert view["view_folder"] == "batch_20250101_views" and view["store_root"] == str(synth_root)
+
+
+def test_recipe_metadata_is_rounded(tally, synth_root):
+    defs, instance = tally
+    reg = register(synth_root, 3, "batch_20250101_round")
+
+    run_like_the_ui(defs, instance, reg)
+
+    [record] = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(["tally", "numbers"])), limit=1).records
+    assert record.asset_materialization.metadata["even_share"].value == 0.6667  # 2/3
 
 
 def test_a_failed_run_shows_in_its_batch_with_the_stage_and_error(tally, synth_root):

@@ -52,9 +52,9 @@ def usage_of(root, fingerprint: str) -> dict:
                                    [fingerprint])[0]
 
 
-def decimals(value: float) -> int:
-    text = repr(value)
-    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+def is_rounded(value: float) -> bool:
+    """At most 4 significant digits (no `0.007308305000009341`)."""
+    return float(f"{value:.4g}") == value
 
 
 def test_the_published_asset_shows_quality_cost_savings_batches_and_each_rewrite(fake_openai, synth_root, write_yaml):
@@ -74,10 +74,13 @@ def test_the_published_asset_shows_quality_cost_savings_batches_and_each_rewrite
     assert meta["saved_by_cache_usd"] == pytest.approx(load_prices().cost("gpt-4o-mini", paid_before["p"], paid_before["c"]), rel=1e-3)
     assert (meta["llm_calls"], meta["cached_calls"]) == (3, 2)
     assert re.search(r"\| generated \| 3 \| 2 \|", meta["cost"]) and "**all stages**" in meta["cost"]
+    stage = latest(instance, AssetKey(["rephrase", "rephrased"]), str(partition_key(second.record)))  # the stage itself
+    assert (stage["llm_cache_hits"], stage["llm_cached_calls"]) == (2, 2) and stage["llm_saved_usd"] == meta["saved_by_cache_usd"]
+    assert stage["llm_cost_usd"] == meta["cost_usd"] and is_rounded(stage["llm_cost_usd"])
     # quality, rounded
     assert meta["rows"] == 3 and "rewrite_rate" in meta and "acceptance_rate" in meta and "| rewrite_rate |" in meta["quality"]
     for key in ("cost_usd", "saved_by_cache_usd", "rewrite_rate", "acceptance_rate"):
-        assert decimals(meta[key]) <= 6, (key, meta[key])
+        assert is_rounded(meta[key]), (key, meta[key])
     # where it comes from and who uses it; paths relative to the store root, given once
     assert meta["origin_batch"] == BATCH and meta["batches"] == f"{BATCH} (origin)"
     assert meta["shared_path"] == f"_shared/Copa/{second.name}" and meta["path"] == f"_shared/Copa/{second.name}/Copa/copa_train.jsonl"
@@ -107,3 +110,22 @@ def test_a_batch_shows_its_experiments_quality_sweep_and_cost(fake_openai, synth
     rows = [line for line in view["sweep"].splitlines() if line.startswith(("| temp02", "| temp09"))]
     assert [row.split(" | ")[1] for row in rows] == ["0.2", "0.9"]
     assert view["cost_usd"] > 0 and view["prompt_tokens"] > 0 and view["view_folder"] == BATCH
+
+
+def test_an_experiment_sharing_a_stage_counts_its_cost(fake_openai, synth_root, write_yaml):
+    """Two experiments that differ only in validation share the generated stage: the second never calls the LLM,
+    yet its published asset shows what that stage cost (lineage usage is summed per stage fingerprint)."""
+    from synth_assets.defs.partitions import partition_key
+
+    [first], _, instance = run_config(write_yaml(openai_config(limit=2)), synth_root)
+    stricter = openai_config(limit=2)
+    stricter["validation"]["min_pass_rate"] = 0.0001
+    [second], outcome, _ = run_config(write_yaml(stricter), synth_root)
+    assert outcome[second.fingerprint].success
+    assert second.record["stages"]["generated"] == first.record["stages"]["generated"]
+
+    meta = latest(instance, PUBLISHED, str(partition_key(second.record)))
+    paid = usage_of(synth_root, first.fingerprint)
+    assert usage_of(synth_root, second.fingerprint)["requests"] is None  # no LLM call of its own
+    assert meta["cost_usd"] == pytest.approx(paid["usd"], rel=1e-3) and meta["cost_usd"] > 0
+    assert (meta["prompt_tokens"], meta["completion_tokens"], meta["llm_calls"]) == (paid["p"], paid["c"], 2)
