@@ -17,7 +17,7 @@ from synth_assets.defs.batches.report import BATCH_SET, BATCHES
 from synth_assets.defs.batches.sensor import batch_views_sensor
 from synth_assets.defs.partitions import partition_key
 from synth_assets.recipes import base
-from synth_assets.recipes.base import Published, Recipe, Rows, Stage, StageRun
+from synth_assets.recipes.base import Check, CheckResult, Published, Recipe, Rows, Stage, StageRun
 from tests.conftest import lineage_for, local_store
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -34,10 +34,13 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     return Published("numbers.jsonl", {"numbers": len(rows)})
 
 
+SMALL = Check("small", "At most 10 numbers.", lambda run, rows: CheckResult(len(rows) <= 10, {"rows": len(rows)}), blocking=True)
+
 TALLY = Recipe(
     name="tally", description="The first `count` numbers.",
     stages=(Stage("numbers", "numbers", "The numbers.", _numbers, reads_upstream=False, required_fields=lambda job: ["n"],
-                  metadata=lambda run, rows: {"even_share": sum(r["n"] % 2 == 0 for r in rows) / max(len(rows), 1)}),
+                  metadata=lambda run, rows: {"even_share": sum(r["n"] % 2 == 0 for r in rows) / max(len(rows), 1)},
+                  checks=(SMALL,)),
             Stage("published", "published", "The numbers, published.", lambda run: run.upstream)),
     load=lambda record, store: record["config"], publish=_publish,
 )
@@ -151,6 +154,19 @@ def test_a_failed_run_shows_in_its_batch_with_the_stage_and_error(tally, synth_r
     [view] = batch_events(instance, "batch_20250101_broken")
     assert view["failed"] == 1 and view["complete"] == 0
     assert "failed in numbers: ValueError: a negative count cannot be counted" in view["experiments_table"]
+
+
+def test_a_failed_blocking_check_stops_the_run_and_shows_in_its_batch(tally, synth_root):
+    defs, instance = tally
+    reg = register(synth_root, 12, "batch_20250101_big")
+
+    result = run_like_the_ui(defs, instance, reg)
+
+    assert not result.success
+    published = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(["tally", "published"])), limit=1).records
+    assert published == []
+    [view] = batch_events(instance, "batch_20250101_big")
+    assert view["failed"] == 1 and "failed in numbers: blocking check small failed: rows 12" in view["experiments_table"]
 
 
 def test_the_sensor_reports_a_batch_registered_without_a_run_and_says_what_it_found(tally, synth_root):
