@@ -52,7 +52,10 @@ class BatchView:
             for stage, figures in m.usage.stages.items():
                 (reused if m.reused else new)[m.stages[stage]] = figures
         reused = {fp: f for fp, f in reused.items() if fp not in new}
-        total = lambda stages, key: sum(f[key] for f in stages.values())  # noqa: E731
+
+        def total(stages: dict[str, dict[str, float]], key: str) -> float:
+            return sum(f[key] for f in stages.values())
+
         return {"cost_usd": total(new, "cost_usd"), "prompt_tokens": total(new, "prompt_tokens"),
                 "completion_tokens": total(new, "completion_tokens"), "llm_calls": total(new, "requests"),
                 "saved_by_cache_usd": total(new, "saved_usd"), "saved_by_reuse_usd": total(reused, "cost_usd")}
