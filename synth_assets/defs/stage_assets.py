@@ -114,9 +114,7 @@ class _StageRunner:
         try:
             made = self._publish(run, out) if self.recipe.publishes(self.stage) else self._compute(run, out)
         except Exception as exc:
-            self.store.record_failure(self.record["fingerprint"], run_id=run.run_id, stage=self.stage.name,
-                                      error=f"{type(exc).__name__}: {exc}")
-            self.report_batches()
+            self.record_failure(f"{type(exc).__name__}: {exc}")
             raise
         if not made:
             return None, run
@@ -124,6 +122,11 @@ class _StageRunner:
         extra = self.stage.metadata(run, rows) if self.stage.metadata else {}
         out.metadata = {k: metadata_value(v) for k, v in {**run.metadata, **extra}.items()}
         return out, run
+
+    def record_failure(self, error: str) -> None:
+        """The experiment shows as failed in this stage (store, batch views) until a run completes it."""
+        self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        self.report_batches()
 
     def report_batches(self) -> None:
         """The views of the batches using this experiment (a view failing to report never fails the stage)."""
@@ -291,6 +294,8 @@ def _stage_asset(recipe: Recipe, stage: Stage, previous: Stage | None, partition
             for check, result in ([] if stage.waits else runner.checks(run, out.read_rows(runner.store))):
                 named = (check, None) if isinstance(check, str) else (check.name, check)
                 results.append((runner.partition, *named, result))
+                if not result.passed and named[1] is not None and named[1].blocking and not named[1].warn_only:
+                    runner.record_failure(f"blocking check {named[0]} {explain(result)}")  # the step fails once it is reported
         if outputs:
             yield Output(outputs)
             yield from _check_evaluations(context, key, results)
