@@ -2,23 +2,25 @@
 
 Stage outputs are written by the stage-asset builder while it holds the stage's claim (so that the
 computation and the write are one worker's); the IO manager records each materialization (with its
-upstream edges) and its LLM usage in lineage, attaches metadata (path, rows, fingerprints, semantic
-name, reused flag, preview, tokens and cost) and loads upstream stages for downstream assets.
-Handles runs that target one partition or a range.
+upstream edges) and its LLM usage in lineage, attaches metadata (the path relative to the store root
+and the root once, rows, fingerprints, semantic name, reused flag, a preview, rounded tokens, cost and
+cost saved by the LLM cache) and loads upstream stages for downstream assets. Handles runs that
+target one partition or a range.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 
+from io_managers.previews import has_rewrites, preview_markdown
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import short
 from synth_assets.core.store import Store
+from synth_assets.defs.display import rounded
 from synth_assets.defs.partitions import parse_experiment_key, split_key
 
 
@@ -38,6 +40,7 @@ class StageOutput:
     llm_model: tuple[str, str] | None = None
     upstream: list[dict[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    preview_rows: list[dict[str, Any]] | None = None  # rows carrying rewrite provenance, when the output's own rows lack it
 
     @property
     def stage_fingerprint(self) -> str:
@@ -48,22 +51,6 @@ class StageOutput:
         if self.rows is None:
             self.rows = store.read_jsonl(self.key)
         return self.rows
-
-
-def preview_markdown(rows: list[dict[str, Any]], limit: int = 5, width: int = 60) -> str:
-    """A small markdown table of the first rows."""
-    if not rows:
-        return "_no rows_"
-    columns = [c for c in rows[0] if not c.startswith("_")][:6]
-
-    def cell(value: Any) -> str:
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= width else text[: width - 1] + "…"
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows[:limit]]
-    return "\n".join(lines)
 
 
 class SharedStoreIOManager(ConfigurableIOManager):
@@ -87,13 +74,13 @@ class SharedStoreIOManager(ConfigurableIOManager):
         uri = store.uri(out.key)
         asset = context.asset_key.to_user_string()
         metadata: dict[str, Any] = {
-            "path": MetadataValue.path(uri),
+            "path": MetadataValue.path(out.key),
+            "store_root": MetadataValue.path(store.root_uri),
             "rows": len(rows),
             "fingerprint": short(record["fingerprint"]),
             "stage_fingerprint": short(out.stage_fingerprint),
             "semantic_name": record["semantic_name"],
             "reused": out.reused,
-            "preview": MetadataValue.md(preview_markdown(rows)),
         }
         with lineage.session():  # one lock and transaction for everything this output records
             lineage.record_materialization(
@@ -106,8 +93,9 @@ class SharedStoreIOManager(ConfigurableIOManager):
                 backend, model = out.llm_model or ("", "")
                 lineage.record_llm_usage(run_id=context.run_id, asset=asset, partition_key=partition, fingerprint=record["fingerprint"],
                                          batch_id=record["origin_batch"], backend=backend, model=model, usage=out.llm_usage)
-                metadata.update({f"llm_{k}": v for k, v in out.llm_usage.items() if isinstance(v, (int, float))})
-        return {**metadata, **out.metadata}
+                metadata.update({f"llm_{k}": rounded(v) for k, v in out.llm_usage.items() if isinstance(v, (int, float))})
+        preview = preview_markdown(out.preview_rows if has_rewrites(out.preview_rows) else rows)
+        return {**metadata, **out.metadata, "preview": MetadataValue.md(preview)}  # the long preview last
 
     def load_input(self, context: InputContext) -> dict[str, list[dict[str, Any]]]:
         """The upstream stage's rows per partition key of this run."""

@@ -2,7 +2,7 @@
 
 import typer
 
-from synth_assets.cli import backfill, batches_api, browse, compare, experiments, judge, lineage_cmd, manage, quality
+from synth_assets.cli import backfill, batches_api, browse, compare, experiments, judge, lineage_cmd, manage, quality, sensors
 from synth_assets.cli.common import store, use_root
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
@@ -41,3 +41,4 @@ app.command("export")(export_command)
 app.command("llm")(llm_command)
 app.add_typer(lineage_cmd.app, name="lineage")
 app.add_typer(batches_api.app, name="batches-api")
+app.add_typer(sensors.app, name="sensors")

@@ -1,35 +1,49 @@
 """One builder turns any recipe into its partitioned Dagster assets.
 
-For every stage and every partition of the run it resolves the registration once, reuses the stage
-when the store holds its fingerprint (no LLM call), else runs the recipe's stage function with
-metered LLM calls and the failure policy, publishes the last stage through the one publish path
-(`core.publish`), and yields the output (stored and recorded by the IO manager) and the asset checks.
+For every stage and every partition of the run it resolves the registration once, tags the run
+with its batches and fingerprints (`run_tags`), reuses the stage when the store holds its
+fingerprint (no LLM call), else runs the recipe's stage function with metered LLM calls (cached
+answers priced as saved cost) and the failure policy, publishes the last stage through the one
+publish path (`core.publish`) and reports the views of the batches using it (`defs.batches`), and
+yields the output (stored and recorded by the IO manager) and one result per check and partition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
+    AssetCheckKey,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetRecordsFilter,
     AssetsDefinition,
     MetadataValue,
     Output,
+    PreviewWarning,
     asset,
 )
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from io_managers.shared_store import StageOutput
 from synth_assets.core.publish import link_views, write_experiment_files
+from synth_assets.defs.batches.report import report_batches
+from synth_assets.defs.display import rounded
 from synth_assets.defs.llm_meter import REGENERATE_TAG, LLMMeter
+from synth_assets.defs.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
+from synth_assets.defs.published_story import story_metadata
+from synth_assets.defs.run_tags import tag_run
+from synth_assets.defs.usage import experiment_usage
 from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Recipe, Rows, Stage, StageFailed, StageRun
+
 
 NON_EMPTY = "non_empty"
 SCHEMA = "schema"
@@ -44,14 +58,14 @@ def asset_key(recipe: Recipe, stage: Stage) -> AssetKey:
 
 
 def metadata_value(value: Any) -> Any:
-    """Recipe metadata (plain Python) as Dagster metadata values."""
+    """Recipe metadata (plain Python) as Dagster metadata values, floats rounded."""
     if isinstance(value, Markdown):
         return MetadataValue.md(str(value))
     if isinstance(value, FilePath):
         return MetadataValue.path(str(value))
     if isinstance(value, (dict, list)):
         return MetadataValue.json(value)
-    return value
+    return rounded(value)
 
 
 def _standard_checks(rows: Rows, required: list[str] | None) -> list[tuple[str, CheckResult]]:
@@ -80,7 +94,8 @@ class _StageRunner:
                        resources=resources, upstream=upstream, tags=self.context.run.tags, run_id=self.context.run.run_id,
                        partition_key=self.partition, lineage=self.store_resource.lineage)
         if "llm" in resources:
-            run.chat = LLMMeter(resources["llm"], run, f"{self.recipe.name}/{self.stage.name} {self.record['dataset']}")
+            meter = LLMMeter(resources["llm"], run, f"{self.recipe.name}/{self.stage.name} {self.record['dataset']}")
+            run.chat = SavingsMeter(meter, resources["llm"].prices_path)
         return run
 
     def upstream_edges(self) -> list[dict[str, str]]:
@@ -99,8 +114,7 @@ class _StageRunner:
         try:
             made = self._publish(run, out) if self.recipe.publishes(self.stage) else self._compute(run, out)
         except Exception as exc:
-            self.store.record_failure(self.record["fingerprint"], run_id=run.run_id, stage=self.stage.name,
-                                      error=f"{type(exc).__name__}: {exc}")
+            self.record_failure(f"{type(exc).__name__}: {exc}")
             raise
         if not made:
             return None, run
@@ -108,6 +122,21 @@ class _StageRunner:
         extra = self.stage.metadata(run, rows) if self.stage.metadata else {}
         out.metadata = {k: metadata_value(v) for k, v in {**run.metadata, **extra}.items()}
         return out, run
+
+    def record_failure(self, error: str) -> None:
+        """The experiment shows as failed in this stage (store, batch views) until a run completes it."""
+        self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        self.report_batches()
+
+    def report_batches(self) -> None:
+        """The views of the batches using this experiment (a view failing to report never fails the stage)."""
+        lineage = self.store_resource.lineage
+        try:
+            batches = [b["batch_id"] for b in lineage.batches_using(self.record["fingerprint"])]
+            for batch_id, held in report_batches(self.context.instance, self.store, lineage, batches).items():
+                self.context.log.info(f"batch view {batch_id}: {held}")
+        except Exception as exc:  # noqa: BLE001  (batch_views_sensor reports it later)
+            self.context.log.warning(f"batch views of {self.record['semantic_name']} not reported: {type(exc).__name__}: {exc}")
 
     @property
     def rebuild(self) -> bool:
@@ -134,11 +163,13 @@ class _StageRunner:
                 return False
             self._check_failures(run)
             out.rows = rows
+            if isinstance(run.chat, SavingsMeter) and run.chat.usage is not None:
+                out.llm_usage = {**run.chat.usage.to_dict(), **vars(run.chat.savings)}
+                out.llm_model = run.chat.model
+                run.extra_files[SAVINGS_FILE] = savings_file(out.llm_usage, run.chat.savings, out.llm_model)
             out.key, out.content_hash = self.store.write_stage(dataset, self.stage.name, stage_fp, rows,
                                                                {"asset": asset_key(self.recipe, self.stage).to_user_string()},
                                                                run.extra_files, replace=self.rebuild)
-        if isinstance(run.chat, LLMMeter) and run.chat.usage is not None:
-            out.llm_usage, out.llm_model = run.chat.usage.to_dict(), run.chat.model
         return True
 
     def _check_failures(self, run: StageRun) -> None:
@@ -149,13 +180,14 @@ class _StageRunner:
         if rate > allowed:
             raise StageFailed(f"{run.failed_requests} of {run.total_requests} LLM requests failed ({rate:.0%} > max_failure_rate "
                               f"{allowed:.0%}); nothing was stored, a rerun sends only the failed requests. First error: "
-                              f"{run.chat.first_error if isinstance(run.chat, LLMMeter) else 'n/a'}")
+                              f"{run.chat.first_error if isinstance(run.chat, SavingsMeter) else 'n/a'}")
 
     def _publish(self, run: StageRun, out: StageOutput) -> bool:
         """Write `_shared/{dataset}/{name}/` once (claimed; copy-on-write when regenerating), then link every batch's view."""
         store, record, lineage = self.store, self.record, self.store_resource.lineage
         dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
         prefix = store.experiment_key(dataset, name)
+        usage = experiment_usage(lineage, store, record)  # all stages, shared ones included (their upstream steps are done)
         lease = self._claim(prefix, lambda: store.is_complete(dataset, name, fingerprint))
         if lease is None:
             out.reused = True
@@ -164,17 +196,16 @@ class _StageRunner:
             with lease:
                 store.clear_leftovers(prefix)
                 rows = self.stage.run(run)
-                usage = lineage.query(
-                    "SELECT coalesce(sum(prompt_tokens),0) AS prompt_tokens, coalesce(sum(completion_tokens),0) AS completion_tokens, "
-                    "coalesce(sum(cost_usd),0) AS cost_usd FROM llm_usage WHERE fingerprint = ?", [fingerprint])[0]
                 with store.building(prefix, fingerprint, replace=self.rebuild) as files:
                     published = self.recipe.publish(run, rows, files)
-                    summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage}
+                    summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage.summary()}
                     write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
             out.key = store.published_data_file(dataset, name)
         store.clear_failure(fingerprint)
-        batches = link_views(store, lineage, record)
-        run.metadata.update({"batches": ", ".join(batches), "shared_path": FilePath(store.experiment_uri(dataset, name))})
+        link_views(store, lineage, record)
+        out.preview_rows = run.upstream  # the rows before publishing keep each rewrite's story
+        run.metadata.update(story_metadata(store, lineage, record, usage))
+        self.report_batches()
         return True
 
     def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:
@@ -182,23 +213,52 @@ class _StageRunner:
         return [*_standard_checks(rows, required), *((c, c.evaluate(run, rows)) for c in self.stage.checks)]
 
 
-def _check_specs(key: AssetKey, stage: Stage) -> list[AssetCheckSpec]:
+def _check_specs(key: AssetKey, stage: Stage, partitions) -> list[AssetCheckSpec]:
     if stage.waits:  # a check needs an output to check, and a waiting stage may have none
         return []
-    names = [NON_EMPTY] + ([SCHEMA] if stage.required_fields else [])
-    specs = [AssetCheckSpec(n, asset=key, description=CHECK_DESCRIPTIONS[n]) for n in names]
-    return specs + [AssetCheckSpec(c.name, asset=key, description=c.description, blocking=c.blocking) for c in stage.checks]
+    named = [(n, CHECK_DESCRIPTIONS[n], False) for n in [NON_EMPTY] + ([SCHEMA] if stage.required_fields else [])]
+    named += [(c.name, c.description, c.blocking) for c in stage.checks]
+    with warnings.catch_warnings():  # checks are partitioned like their asset: `partitions_def` on a check spec is a preview in 1.13
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [AssetCheckSpec(name, asset=key, description=description, blocking=blocking, partitions_def=partitions)
+                for name, description, blocking in named]
 
 
-def _check_results(results: dict[str, list[tuple[str, Check | None, CheckResult]]]) -> Iterator[AssetCheckResult]:
-    """One result per check over the run's partitions (passed when every partition passed)."""
-    for name, per_partition in results.items():
-        check = per_partition[0][1]
-        passed = all(r.passed for _, _, r in per_partition)
-        metadata = per_partition[0][2].metadata if len(per_partition) == 1 else {p: str(r.metadata) for p, _, r in per_partition}
-        severity = AssetCheckSeverity.WARN if check is not None and check.warn_only else AssetCheckSeverity.ERROR
-        yield AssetCheckResult(check_name=name, passed=passed, severity=severity,
-                               metadata={k: metadata_value(v) for k, v in metadata.items()})
+def explain(result: CheckResult) -> str:
+    """What a check found, in one line: `failed: pass_rate 0.3333, floor 0.5`."""
+    found = ", ".join(f"{k} {rounded(v)}" for k, v in result.metadata.items() if isinstance(v, (int, float, str)))
+    text = f"{'passed' if result.passed else 'failed'}" + (f": {found}" if found else "")
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _target(context: AssetExecutionContext, key: AssetKey, partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The partition's materialization a check result is about (the one this step just recorded)."""
+    found = context.instance.fetch_materializations(AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    if not found:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(storage_id=found[0].storage_id, run_id=found[0].run_id,
+                                                         timestamp=found[0].timestamp)
+
+
+def _check_evaluations(context: AssetExecutionContext, key: AssetKey,
+                       results: list[tuple[str, str, Check | None, CheckResult]]) -> Iterator[Output | AssetCheckEvaluation]:
+    """One evaluation per check and partition, attached to the partition (an `AssetCheckResult` takes the partition
+    from a `dagster/partition` run tag, which backfill runs over a partition range do not have)."""
+    selected = context.selected_asset_check_keys
+    for name in dict.fromkeys(name for _, name, _, _ in results):
+        if AssetCheckKey(key, name) in selected:  # the check's output, as an AssetCheckResult would yield it
+            yield Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(AssetCheckKey(key, name)))
+    targets: dict[str, Any] = {}
+    for partition, name, check, result in results:
+        if AssetCheckKey(key, name) not in selected:
+            continue
+        if partition not in targets:
+            targets[partition] = _target(context, key, partition)
+        yield AssetCheckEvaluation(
+            asset_key=key, check_name=name, passed=result.passed, partition=partition, description=explain(result),
+            severity=AssetCheckSeverity.WARN if check is not None and check.warn_only else AssetCheckSeverity.ERROR,
+            blocking=check is not None and check.blocking, target_materialization_data=targets[partition],
+            metadata={k: metadata_value(v) for k, v in result.metadata.items()})
 
 
 def build_stage_assets(recipe: Recipe) -> list[AssetsDefinition]:
@@ -218,23 +278,26 @@ def _stage_asset(recipe: Recipe, stage: Stage, previous: Stage | None, partition
     deps = [asset_key(recipe, previous)] if previous is not None and not reads else []
 
     @asset(key=key, ins=ins, deps=deps, partitions_def=partitions, io_manager_key="shared_store", metadata={"stage": stage.name},
-           group_name=recipe.name, check_specs=_check_specs(key, stage), backfill_policy=ONE_RUN_PER_PARTITION,
+           group_name=recipe.name, check_specs=_check_specs(key, stage, partitions), backfill_policy=ONE_RUN_PER_PARTITION,
            description=stage.description, required_resource_keys={"store", *stage.resources}, output_required=not stage.waits)
     def _stage(context, **inputs: Any):  # an AssetExecutionContext
         upstream = inputs.get("upstream") or {}
+        runners = [_StageRunner(context, recipe, stage, partition) for partition in context.partition_keys]
+        tag_run(context, [r.record for r in runners], runners[0].store_resource.lineage)
         outputs: dict[str, StageOutput] = {}
-        results: dict[str, list] = {}
-        for partition in context.partition_keys:
-            runner = _StageRunner(context, recipe, stage, partition)
-            out, run = runner.run(upstream.get(partition))
+        results: list[tuple[str, str, Check | None, CheckResult]] = []
+        for runner in runners:
+            out, run = runner.run(upstream.get(runner.partition))
             if out is None:
                 continue
-            outputs[partition] = out
+            outputs[runner.partition] = out
             for check, result in ([] if stage.waits else runner.checks(run, out.read_rows(runner.store))):
-                name = check if isinstance(check, str) else check.name
-                results.setdefault(name, []).append((partition, None if isinstance(check, str) else check, result))
+                named = (check, None) if isinstance(check, str) else (check.name, check)
+                results.append((runner.partition, *named, result))
+                if not result.passed and named[1] is not None and named[1].blocking and not named[1].warn_only:
+                    runner.record_failure(f"blocking check {named[0]} {explain(result)}")  # the step fails once it is reported
         if outputs:
             yield Output(outputs)
-            yield from _check_results(results)
+            yield from _check_evaluations(context, key, results)
 
     return _stage

@@ -1,9 +1,10 @@
 """Fixtures for tests that use the Dagster UI in a real browser.
 
-A small store (a three-experiment Copa sweep made by `synth run` with the local model), one
-`dagster dev` over it for the whole session, and a Chromium page per test whose screenshot is saved
-to `$SYNTH_UI_ARTIFACTS` (default `tests/ui/artifacts/`) after every test, named by test; a test that
-does not pass also leaves a Playwright trace (`playwright show-trace NAME.trace.zip`).
+A small store (a three-experiment Copa sweep made by `synth run` with the local model, and a second
+batch that reuses one of its experiments without a run), one `dagster dev` over it for the whole
+session, and a Chromium page per test whose screenshot is saved to `$SYNTH_UI_ARTIFACTS` (default
+`tests/ui/artifacts/`) after every test, named by test; a test that does not pass also leaves a
+Playwright trace (`playwright show-trace NAME.trace.zip`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from synth_assets.testing.dagster_dev import DagsterDev
 from synth_assets.testing.webserver_api import BackfillResult, RunInfo
@@ -38,8 +40,12 @@ UI_TIMEOUT_MS = 60_000  # two shared cores: the first page load compiles a large
 
 SWEEP_BATCH = "batch_20250101_ui"
 SWEEP_TEMPERATURES = [0.3, 0.7, 1.0]
+SWEEP_MAX_TOKENS = 24  # short enough to be quick, long enough for the small model to finish some rewrites
+REUSE_BATCH = "batch_20250102_reuse"  # takes up the 0.7 experiment of the sweep: a view, no run
+REUSED_TEMPERATURE = 0.7
 REPHRASE_ASSETS = ("source", "rephrased", "validated", "published")
 BACKFILL_TIMEOUT_S = 300.0
+SENSOR_TICK_TIMEOUT_S = 120.0  # the daemon's first ticks after `dagster dev` starts
 
 expect.set_options(timeout=UI_TIMEOUT_MS)
 
@@ -51,7 +57,8 @@ class UIStore:
     root: Path
     home: Path
     env: dict[str, str]
-    experiments: list[dict]  # `synth run --json` rows: dataset, semantic_name, fingerprint, run, ...
+    experiments: list[dict]  # `synth run --json` rows of the sweep: dataset, semantic_name, fingerprint, run, ...
+    reuse: dict  # the `synth run --json` row of the batch that reuses one of the sweep's experiments
 
 
 class BackfillRunsFailed(AssertionError):
@@ -83,22 +90,35 @@ def assert_backfill_succeeded(dev: DagsterDev, backfill: BackfillResult) -> None
     raise BackfillRunsFailed(f"backfill {backfill.backfill_id}: {backfill.status} {backfill.error or ''}\n{details}")
 
 
+def synth(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the `synth` command of this environment; fail the test with its output if it fails."""
+    done = subprocess.run([str(Path(sys.executable).with_name("synth")), *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"synth {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def _run_config(env: dict[str, str], path: Path, config: dict) -> list[dict]:
+    path.write_text(yaml.safe_dump(config))
+    out = synth(env, "run", str(path), "--json").stdout
+    return json.loads(out[out.index("["):])
+
+
 @pytest.fixture(scope="session")
 def ui_store(tmp_path_factory: pytest.TempPathFactory) -> UIStore:
-    """The Copa sweep (3 experiments, 3 rows, tiny max_tokens) registered and materialized by `synth run`."""
+    """The Copa sweep (3 experiments, 3 rows, short max_tokens) registered and materialized by `synth run`, then a
+    second batch registering one of its experiments again (complete: a view, no run)."""
     base = tmp_path_factory.mktemp("ui")
     root, home = base / "root", base / "dagster_home"
     home.mkdir(parents=True)
-    config = base / "sweep.yaml"
-    config.write_text(yaml.safe_dump(copa_config(batch_id=SWEEP_BATCH, limit=3, max_tokens=8, temperature=SWEEP_TEMPERATURES)))
     env = _isolated_env(root, home)
-    synth = Path(sys.executable).with_name("synth")
-    done = subprocess.run([str(synth), "run", str(config), "--json"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"synth run failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    experiments = json.loads(done.stdout[done.stdout.index("["):])
+    experiments = _run_config(env, base / "sweep.yaml", copa_config(batch_id=SWEEP_BATCH, limit=3, max_tokens=SWEEP_MAX_TOKENS,
+                                                                     temperature=SWEEP_TEMPERATURES))
     assert len(experiments) == len(SWEEP_TEMPERATURES) and all(e["run"]["success"] for e in experiments), experiments
-    return UIStore(root, home, env, experiments)
+    [reuse] = _run_config(env, base / "reuse.yaml", copa_config(batch_id=REUSE_BATCH, limit=3, max_tokens=SWEEP_MAX_TOKENS,
+                                                                 temperature=REUSED_TEMPERATURE))
+    assert reuse["complete"] and reuse["reused"] and reuse["run"] is None, reuse
+    return UIStore(root, home, env, experiments, reuse)
 
 
 @pytest.fixture(scope="session")
@@ -151,11 +171,39 @@ def page(browser: Browser, dagster_dev: DagsterDev, request: pytest.FixtureReque
         context.close()
 
 
+def snapshot(page: Page, name: str) -> None:
+    """A screenshot of the page as it is now, `{name}.png` beside the per-test ones (for pages a test passes through)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def metadata_row(page: Page, key: str) -> Locator:
+    """The row of the metadata table whose first cell is `key` (not a row of a markdown table shown inside a value)."""
+    return page.locator(f"xpath=//tr[not(ancestor::tr)][td[1][normalize-space(.)='{key}']]")
+
+
+def experiment_key(experiment: dict) -> str:
+    """The `fingerprint` partition key of a `synth run --json` row: `{semantic_name}·{fp12}`."""
+    return f"{experiment['semantic_name']}·{experiment['fingerprint'][:12]}"
+
+
 @pytest.fixture(scope="session")
 def location_name(dagster_dev: DagsterDev) -> str:
     """The name the UI gives the project's code location (from workspace.yaml)."""
     [location] = dagster_dev.locations()
     return location["name"]
+
+
+def wait_until(condition, timeout: float, what: str, poll: float = 2.0):
+    """`condition()`'s first truthy value, polled; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout:.0f} s")
+        time.sleep(poll)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from synth_assets.testing.dagster_dev import DagsterDev
 from synth_assets.testing.webserver_api import BackfillResult
-from tests.ui.conftest import BACKFILL_TIMEOUT_S, REPHRASE_ASSETS, assert_backfill_succeeded, run_partition
+from tests.ui.conftest import BACKFILL_TIMEOUT_S, REPHRASE_ASSETS, REUSE_BATCH, REUSED_TEMPERATURE, SWEEP_BATCH, \
+    assert_backfill_succeeded, run_partition
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -26,12 +27,17 @@ def pick_partitions(page: Page, select: Locator, values: list[str]) -> None:
 
 
 def check_backfill(dev: DagsterDev, backfill: BackfillResult, partitions: list[str]) -> None:
-    """One run per chosen partition (the assets' policy), all successful, each materializing `published`."""
+    """One run per chosen partition (the assets' policy), all successful, each materializing `published` and
+    tagged by the stage assets with its experiment's fingerprint and the batches using it."""
     assert sorted(run_partition(r) for r in backfill.runs) == sorted(partitions), backfill.runs
     assert_backfill_succeeded(dev, backfill)
     published = dev.materializations("rephrase/published", partitions)
     for run in backfill.runs:
         assert (run.run_id, run_partition(run)) in published, (run, published)
+        experiment = run_partition(run).split("|")[1]
+        assert run.tags["synth/fingerprint"] == experiment.split("·")[1], run.tags
+        reused = experiment.startswith(f"temp{str(REUSED_TEMPERATURE).replace('.', '')}_")
+        assert run.tags["synth/batch"] == (f"{SWEEP_BATCH},{REUSE_BATCH}" if reused else SWEEP_BATCH), run.tags
 
 
 def test_backfill_of_two_partitions_launched_by_clicks(page: Page, dagster_dev: DagsterDev, location_name: str,
