@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dagster import AssetsDefinition
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
@@ -17,7 +18,8 @@ from synth_assets.core.store import Store
 def test_every_stage_asset_backfills_one_partition_per_run():
     from synth_assets.definitions import defs
 
-    policies = {a.key.to_user_string(): a.backfill_policy for a in defs.assets if a.partitions_def is not None}
+    policies = {a.key.to_user_string(): a.backfill_policy for a in defs.assets
+                if isinstance(a, AssetsDefinition) and a.partitions_def is not None}
     assert len(policies) >= 11
     assert all(p is not None and p.max_partitions_per_run == 1 for p in policies.values()), policies
 

@@ -101,7 +101,7 @@ def test_copa_end_to_end(synth_root, write_yaml):
     published = mats["rephrase/published"]
     store = Store(synth_root)
     shared = store.experiment_dir("Copa", reg.name)
-    assert Path(published["path"]) == shared / "Copa" / "copa_train.jsonl"
+    assert Path(published["store_root"]) / published["path"] == shared / "Copa" / "copa_train.jsonl"
     assert mats["rephrase/rephrased"]["llm_requests"] == 3
 
     # the published folder

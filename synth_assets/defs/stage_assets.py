@@ -200,6 +200,8 @@ class _StageRunner:
                     published = self.recipe.publish(run, rows, files)
                     summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage.summary()}
                     write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
+            if summary.get("quality"):  # recorded once the folder is complete, never for data that was not published
+                lineage.record_quality(fingerprint=fingerprint, dataset=dataset, metrics=summary["quality"])
             out.key = store.published_data_file(dataset, name)
         store.clear_failure(fingerprint)
         link_views(store, lineage, record)

@@ -92,7 +92,9 @@ def batchapi_sensor(context: SensorEvaluationContext, batch_api: BatchAPIResourc
         context.log.info(f"batch {job['batch_id']} is now {job['status']} ({job['request_counts']})")
     run_requests, records = collect_requests(pipe, store)
     add_partitions(context.instance, records)
-    return SensorResult(run_requests=run_requests)
+    found = f"watched the Batch API ledger: {len(pipe.ledger.sets())} sets, {len(run_requests)} ready to collect"
+    context.log.info(found)
+    return SensorResult(run_requests=run_requests, skip_reason=None if run_requests else found)
 
 
 def definitions(root: str) -> Definitions:

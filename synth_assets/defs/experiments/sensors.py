@@ -68,8 +68,10 @@ def config_drop_sensor(context: SensorEvaluationContext, store: StoreResource) -
                 seen[path.name] = digest
                 results.append((process_drop(path, s, lineage), digest))
     registered = _registered(context, results)
-    context.log.info(f"watched {folder}: {len(results)} new or changed configs, {len(registered)} experiments registered")
-    return SensorResult(run_requests=run_requests(context, registered), cursor=json.dumps(seen, sort_keys=True))
+    found = f"watched {folder}: {len(results)} new or changed configs, {len(registered)} experiments registered"
+    context.log.info(found)
+    requests = run_requests(context, registered)
+    return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True), skip_reason=None if requests else found)
 
 
 @sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED,
@@ -109,5 +111,7 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, store: StoreResource
         with lineage.session():
             results = list(pool.map(handle, fetched))
     registered = _registered(context, results)
-    context.log.info(f"watched {url}: {len(objects)} objects, {len(fresh)} new configs, {len(registered)} experiments registered")
-    return SensorResult(run_requests=run_requests(context, registered), cursor=cursor_after(objects, cursor))
+    found = f"watched {url}: {len(objects)} objects, {len(fresh)} new configs, {len(registered)} experiments registered"
+    context.log.info(found)
+    requests = run_requests(context, registered)
+    return SensorResult(run_requests=requests, cursor=cursor_after(objects, cursor), skip_reason=None if requests else found)

@@ -67,8 +67,10 @@ def judge_drop_sensor(context: SensorEvaluationContext, store: StoreResource, s3
                 _reject(obj["url"], str(exc), client)
                 continue
             registered.append((reg, obj["ETag"].strip('"'), obj["url"]))
-    context.log.info(f"watched {url}: {len(fresh)} new drops, {len(registered)} registered")
-    return SensorResult(run_requests=run_requests(context, registered), cursor=cursor_after(objects, cursor))
+    found = f"watched {url}: {len(fresh)} new drops, {len(registered)} registered"
+    context.log.info(found)
+    requests = run_requests(context, registered)
+    return SensorResult(run_requests=requests, cursor=cursor_after(objects, cursor), skip_reason=None if requests else found)
 
 
 def definitions(root: str) -> Definitions:

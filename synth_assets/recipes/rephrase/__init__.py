@@ -165,7 +165,6 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
             f"{run.store.files_key_of(run.stage_key('validated'))}/{CALIBRATION_FILE}"))["accuracy"]
     except FileNotFoundError:
         pass
-    run.lineage.record_quality(fingerprint=run.record["fingerprint"], dataset=exp.dataset, metrics=figures)
     return Published(published.data_file, published.rows,
                      {**published.summary, "quality": figures, "decontamination": {"hits": len(hits), "dropped_rows": len(dropped),
                                                                                   "listed": publishing.hit_list(hits)}})
