@@ -260,3 +260,26 @@ def test_a_listing_of_registrations_never_lets_a_second_registration_win(tmp_pat
         ticking.registration("f" * 64)  # not in this tick's listing
     late = {"fingerprint": "f" * 64, "origin_batch": "batch_20250102_late"}
     assert ticking.save_registration(late) == first
+
+
+def test_a_lease_of_another_machine_is_waited_for_until_it_expires_one_of_a_dead_local_process_is_not(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from synth_assets.core.leases import claim
+
+    store = local_store(tmp_path / "root")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    for owner, expect_wait in ((f"another-host:{gone.pid}:x", True), (f"{socket.gethostname()}:{gone.pid}:x", False)):
+        key = f"work/{owner.split(':')[0]}"
+        store.write_bytes(f".synth/leases/{key}/0", json.dumps({"owner": owner, "expires": time.time() + 1.5, "released": False}).encode())
+        started = time.monotonic()
+        lease = claim(store, key, lambda: False, poll_s=0.05)
+        waited = time.monotonic() - started
+        assert lease is not None and lease.generation == 1
+        lease.release()
+        assert (waited >= 1.4) is expect_wait, (owner, waited)

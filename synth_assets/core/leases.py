@@ -73,7 +73,24 @@ def _live(store: "Store", key: str) -> bool | None:
         return None
     except ValueError:
         return False
-    return isinstance(state, dict) and not state.get("released") and state.get("expires", 0) > time.time()
+    if not isinstance(state, dict) or state.get("released") or state.get("expires", 0) <= time.time():
+        return False
+    return not _dead_here(str(state.get("owner", "")))
+
+
+def _dead_here(owner: str) -> bool:
+    """The owner `host:pid:nonce` ran on this machine and its process is gone (killed): no need to wait for the expiry."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | None = None, poll_s: float = 0.5,
