@@ -93,7 +93,10 @@ class Encoder:
                     _LOADED[key] = StaticModel.from_pretrained(str(self.path))
                 else:
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as transformers_logging
 
+                    transformers_logging.set_verbosity_error()  # no load report or progress bar in the middle of a CLI table
+                    transformers_logging.disable_progress_bar()
                     _LOADED[key] = SentenceTransformer(str(self.path), device=self.device)
             except Exception as exc:
                 raise EmbeddingModelError(f"cannot load embedding model {self.model!r} from {self.path} with {self.backend}: {exc}") from exc
