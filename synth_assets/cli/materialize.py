@@ -13,6 +13,7 @@ from dagster import DagsterInstance, Definitions
 from filelock import FileLock
 
 from synth_assets.core.registry import Registration
+from synth_assets.core.processes import alive
 from synth_assets.core.root import state_dir
 from synth_assets.core.store import Store
 from synth_assets.defs import build_definitions
@@ -54,7 +55,7 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
                                            tags={HOST_TAG: socket.gethostname()}))
     for run in running:
         pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and pid != os.getpid() and not _alive(pid):
+        if pid and pid != os.getpid() and not alive(pid):
             message = f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone"
             instance.report_run_failed(run, message=message)
             try:
@@ -66,15 +67,6 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
             dead.append(run.run_id)
     return dead
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @functools.lru_cache(maxsize=8)

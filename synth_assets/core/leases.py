@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from synth_assets.core.processes import alive
+
 if TYPE_CHECKING:
     from synth_assets.core.store import Store
 
@@ -82,15 +84,7 @@ def _dead_here(owner: str) -> bool:
     """The owner `host:pid:nonce` ran on this machine and its process is gone (killed): no need to wait for the expiry."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
 
 
 def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | None = None, poll_s: float = 0.5,

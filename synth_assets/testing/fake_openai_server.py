@@ -24,14 +24,13 @@ import asyncio
 import hashlib
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from aiohttp import web
+
+from synth_assets.testing.launch import launch
 
 
 def request_key(body: dict) -> str:
@@ -135,32 +134,9 @@ def main() -> None:
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=4096)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(latency: float = 0.0, max_seconds: float = 900.0) -> tuple[subprocess.Popen, str]:
     """Start the server as a subprocess; returns (process, base URL of its `/v1`). Stop it by its PID."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--latency", str(latency),
-         "--max-seconds", str(max_seconds)],
-    )
-    root = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{root}/counts", timeout=1)
-            return proc, f"{root}/v1"
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("fake OpenAI server did not start")
+    return launch(__file__, ["--latency", str(latency), "--max-seconds", str(max_seconds)], "/counts", "fake OpenAI server", 200)
 
 
 if __name__ == "__main__":

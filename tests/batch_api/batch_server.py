@@ -22,14 +22,13 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 from aiohttp import web
+
+from synth_assets.testing.launch import launch
 
 ORDER = ("validating", "in_progress", "finalizing")
 TERMINAL = ("completed", "expired", "cancelled", "failed")
@@ -341,30 +340,9 @@ def main() -> None:
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(step: float = 0.2, max_seconds: float = 300.0) -> tuple[subprocess.Popen, str]:
     """Start the server as a subprocess; return (process, base URL of its /v1). Stop it by its PID."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--step", str(step),
-                             "--max-seconds", str(max_seconds)])
-    root = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{root}/control/state", timeout=1)
-            return proc, f"{root}/v1"
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("batch test server did not start")
+    return launch(__file__, ["--step", str(step), "--max-seconds", str(max_seconds)], "/control/state", "batch test server")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from synth_assets.testing.fake_openai_server import FakeOpenAI, free_port  # noqa: E402
+from synth_assets.testing.fake_openai_server import FakeOpenAI  # noqa: E402
+from synth_assets.testing.launch import launch  # noqa: E402
 
 
 class ScriptedOpenAI(FakeOpenAI):
@@ -69,21 +70,7 @@ def main() -> None:
 
 def start(max_seconds: float = 600.0) -> tuple[subprocess.Popen, str]:
     """Start the server as a subprocess; returns (process, base URL of its `/v1`). Stop it by its PID."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--max-seconds", str(max_seconds)])
-    root = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{root}/counts", timeout=1)
-            return proc, f"{root}/v1"
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("scripted fake OpenAI server did not start")
+    return launch(__file__, ["--max-seconds", str(max_seconds)], "/counts", "scripted fake OpenAI server", 200)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
+from synth_assets.core.processes import alive
 from synth_assets.recipes.batch_api.errors import BatchAPIError
 from synth_assets.recipes.batch_api.util import atomic_write_text
 
@@ -145,18 +146,6 @@ class OpenAIBatchClient(_FindBatch):
         return self._call(f"file {file_id}", self._sdk.files.content, file_id).content
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class LocalBatchClient(_FindBatch):
     """Batch API calls answered on this machine through the LLM layer (no key, no network)."""
 
@@ -237,7 +226,7 @@ class LocalBatchClient(_FindBatch):
         if not path.is_file():
             raise BatchAPIError(f"batch {batch_id}: not found in {self._batches()}")
         batch = json.loads(path.read_text())
-        if batch["status"] in OPEN and not _alive(batch.get("pid")):
+        if batch["status"] in OPEN and not alive(batch.get("pid")):
             # the process running it died: like an expired batch, nothing of it completed
             batch.update(status="expired", expired_at=int(time.time()))
             self._save(batch)
