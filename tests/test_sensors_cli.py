@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 from dagster import DagsterInstance
-from dagster._core.scheduler.instigation import InstigatorStatus
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import InstigatorStatus, TickData, TickStatus
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
@@ -48,3 +51,33 @@ def test_an_unknown_sensor_is_refused_with_the_known_names(synth_root):
     assert done.exit_code == 1
     assert "no sensor 'config_drop_senser'; the sensors are: batch_views_sensor, batchapi_sensor, config_drop_sensor" in done.output
     assert "config_drop_senser" not in stored_states()
+
+
+def test_a_stop_made_while_a_tick_runs_outlasts_the_daemon_writing_back_the_state_it_read(synth_root):
+    """The daemon writes back the state it read when a tick began: a stop during that tick must still hold after it."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["sensors", "start", "config_drop_sensor"]).exit_code == 0
+    with DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
+        read_at_tick_start = next(s for s in instance.all_instigator_state() if s.instigator_name == "config_drop_sensor")
+        tick = instance.create_tick(TickData(read_at_tick_start.instigator_origin_id, "config_drop_sensor", InstigatorType.SENSOR,
+                                             TickStatus.STARTED, time.time(), selector_id=read_at_tick_start.selector_id))
+    written_back = threading.Event()
+
+    def daemon_ends_the_tick() -> None:
+        with DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as daemon:
+            deadline = time.monotonic() + 30
+            while stored_states()["config_drop_sensor"] != InstigatorStatus.STOPPED and time.monotonic() < deadline:
+                time.sleep(0.05)
+            daemon.update_instigator_state(read_at_tick_start)
+            written_back.set()
+            time.sleep(1)
+            daemon.update_tick(tick.with_status(TickStatus.SKIPPED))
+
+    daemon = threading.Thread(target=daemon_ends_the_tick)
+    daemon.start()
+    stopped = runner.invoke(app, ["sensors", "stop", "config_drop_sensor"])
+    daemon.join()
+
+    assert stopped.exit_code == 0, stopped.output
+    assert written_back.is_set()
+    assert stored_states()["config_drop_sensor"] == InstigatorStatus.STOPPED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,14 +74,51 @@ def list_command(as_json: bool = JsonOption, location: str = LocationOption) -> 
          r["description"]] for r in rows))
 
 
+TICK_TIMEOUT_S = 90  # a tick still marked started after this long belongs to a daemon that died
+
+
+def _is_running(instance: Any, sensor: Any) -> bool:
+    stored = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
+    return sensor.get_current_instigator_state(stored).is_running
+
+
+def _tick_in_flight(instance: Any, sensor: Any) -> bool:
+    from dagster._core.scheduler.instigation import TickStatus
+
+    ticks = instance.get_ticks(sensor.get_remote_origin_id(), sensor.selector_id, limit=1)
+    return bool(ticks) and ticks[0].status == TickStatus.STARTED and time.time() - ticks[0].timestamp < TICK_TIMEOUT_S
+
+
+def _apply(instance: Any, sensor: Any, on: bool) -> None:
+    if on:
+        instance.start_sensor(sensor)
+    else:
+        instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+
+
+def _switch_and_hold(instance: Any, sensor: Any, on: bool, poll_s: float = 0.5) -> None:
+    """Switch a sensor and make the switch stick.
+
+    The daemon writes back the sensor state it read when a tick began, so a switch made while a tick
+    runs can be undone when that tick ends: re-apply it until no tick is in flight and the state holds.
+    """
+    deadline = time.monotonic() + TICK_TIMEOUT_S
+    _apply(instance, sensor, on)
+    while True:
+        time.sleep(poll_s)
+        if _is_running(instance, sensor) != on:
+            if time.monotonic() > deadline:
+                raise fail(f"{sensor.name}: the Dagster daemon keeps it {'stopped' if on else 'running'}; try again")
+            _apply(instance, sensor, on)
+        elif not _tick_in_flight(instance, sensor) or time.monotonic() > deadline:
+            return
+
+
 def _switch(names: list[str], location: str, on: bool) -> None:
     with _repository(location) as (instance, repo):
         sensors = [_sensor(repo, name) for name in names]
         for sensor in sensors:
-            if on:
-                instance.start_sensor(sensor)
-            else:
-                instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+            _switch_and_hold(instance, sensor, on)
             console.print(f"{sensor.name}: {'started' if on else 'stopped'}")
     if on:
         console.print("Sensors tick while the Dagster daemon runs (`dagster dev` starts one).")
