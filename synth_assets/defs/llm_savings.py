@@ -10,7 +10,7 @@ every experiment using the stage can show them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from resources.llm import ChatResponse
@@ -50,10 +50,10 @@ class SavingsMeter:
         return getattr(self.meter, name)
 
 
-def savings_file(usage: dict[str, Any] | None, savings: CacheSavings, model: tuple[str, str] | None) -> bytes:
-    """The content of a stage's `llm_usage.json`."""
+def savings_file(usage: dict[str, Any], model: tuple[str, str] | None) -> bytes:
+    """The content of a stage's `llm_usage.json`: its usage (cache savings included) and model."""
     backend, name = model or ("", "")
-    return json.dumps({**(usage or {}), **asdict(savings), "backend": backend, "model": name}, indent=2).encode()
+    return json.dumps({**usage, "backend": backend, "model": name}, indent=2).encode()
 
 
 def stage_savings(store: Store, dataset: str, stage: str, stage_fp: str) -> dict[str, Any]:

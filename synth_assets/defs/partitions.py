@@ -77,6 +77,4 @@ def add_partitions(instance: DagsterInstance, records: Iterable[dict[str, Any]])
         wanted.setdefault(set_name(recipe.name, recipe.dimension), set()).add(record["dataset"])
         wanted.setdefault(set_name(recipe.name, FINGERPRINT), set()).add(experiment_key(record))
     for name, keys in wanted.items():
-        new = sorted(keys - set(instance.get_dynamic_partitions(name)))
-        if new:
-            instance.add_dynamic_partitions(name, new)
+        instance.add_dynamic_partitions(name, sorted(keys))  # keys it already has are skipped

@@ -5,26 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 from synth_assets.defs.display import rounded
 from synth_assets.defs.usage import ExperimentUsage, usage_markdown
 from synth_assets.recipes.base import FilePath, Markdown
 
 
-def batches_line(record: dict[str, Any], using: list[dict[str, Any]]) -> str:
+def batches_line(record: dict[str, Any], batches: list[str]) -> str:
     """`batch_a (origin), batch_b (reuses it)`."""
     origin = record["origin_batch"]
-    names = [origin] + [b["batch_id"] for b in using if b["batch_id"] != origin]
+    names = [origin] + [b for b in batches if b != origin]
     return ", ".join(f"{b} (origin)" if b == origin else f"{b} (reuses it)" for b in dict.fromkeys(names))
 
 
-def story_metadata(store: Store, lineage: Lineage, record: dict[str, Any], usage: ExperimentUsage) -> dict[str, Any]:
-    """Origin and batches, tokens, cost and cache savings of all stages (rounded), the shared folder relative to the root."""
+def story_metadata(store: Store, record: dict[str, Any], usage: ExperimentUsage, batches: list[str]) -> dict[str, Any]:
+    """Origin and the batches using the experiment, tokens, cost and cache savings of all stages (rounded), the shared folder relative to the root."""
     totals = usage.totals
     return {
         "origin_batch": record["origin_batch"],
-        "batches": batches_line(record, lineage.batches_using(record["fingerprint"])),
+        "batches": batches_line(record, batches),
         "shared_path": FilePath(store.experiment_key(record["dataset"], record["semantic_name"])),
         "llm_calls": int(totals["requests"]),
         "cached_calls": int(totals["cache_hits"]),

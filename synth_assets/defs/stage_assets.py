@@ -98,11 +98,11 @@ class _StageRunner:
             run.chat = SavingsMeter(meter, resources["llm"].prices_path)
         return run
 
-    def upstream_edges(self) -> list[dict[str, str]]:
+    def upstream_edges(self, run: StageRun) -> list[dict[str, str]]:
         previous = self.recipe.upstream_of(self.stage.name)
         if previous is None:
             return []
-        key = self.store.stage_key(self.record["dataset"], previous.name, self.record["stages"][previous.name]) + "/data.jsonl"
+        key = run.stage_key(previous.name) + "/data.jsonl"
         return [{"asset": asset_key(self.recipe, previous).to_user_string(), "partition_key": self.partition, "path": self.store.uri(key)}]
 
     def run(self, upstream: Rows | None) -> tuple[StageOutput | None, StageRun]:
@@ -110,7 +110,7 @@ class _StageRunner:
         started = dt.datetime.now(dt.timezone.utc)
         run = self.stage_run(upstream)
         out = StageOutput(stage=self.stage.name, dataset=self.record["dataset"], record=self.record, rows=None, reused=False,
-                          started_at=started, upstream=self.upstream_edges())
+                          started_at=started, upstream=self.upstream_edges(run))
         try:
             made = self._publish(run, out) if self.recipe.publishes(self.stage) else self._compute(run, out)
         except Exception as exc:
@@ -128,11 +128,12 @@ class _StageRunner:
         self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
         self.report_batches()
 
-    def report_batches(self) -> None:
+    def report_batches(self, batches: list[str] | None = None) -> None:
         """The views of the batches using this experiment (a view failing to report never fails the stage)."""
         lineage = self.store_resource.lineage
         try:
-            batches = [b["batch_id"] for b in lineage.batches_using(self.record["fingerprint"])]
+            if batches is None:
+                batches = [b["batch_id"] for b in lineage.batches_using(self.record["fingerprint"])]
             for batch_id, held in report_batches(self.context.instance, self.store, lineage, batches).items():
                 self.context.log.info(f"batch view {batch_id}: {held}")
         except Exception as exc:  # noqa: BLE001  (batch_views_sensor reports it later)
@@ -148,8 +149,8 @@ class _StageRunner:
 
     def _compute(self, run: StageRun, out: StageOutput) -> bool:
         """Reuse the stage from the store, or compute and store it while holding its claim; False: nothing yet."""
-        dataset, stage_fp = self.record["dataset"], self.record["stages"][self.stage.name]
-        key = self.store.stage_key(dataset, self.stage.name, stage_fp)
+        dataset, stage_fp = run.dataset, run.stage_fingerprint
+        key = run.stage_key()
         lease = self._claim(key, lambda: self.store.stage_complete(dataset, self.stage.name, stage_fp))
         if lease is None:
             out.reused = True
@@ -166,7 +167,7 @@ class _StageRunner:
             if isinstance(run.chat, SavingsMeter) and run.chat.usage is not None:
                 out.llm_usage = {**run.chat.usage.to_dict(), **vars(run.chat.savings)}
                 out.llm_model = run.chat.model
-                run.extra_files[SAVINGS_FILE] = savings_file(out.llm_usage, run.chat.savings, out.llm_model)
+                run.extra_files[SAVINGS_FILE] = savings_file(out.llm_usage, out.llm_model)
             out.key, out.content_hash = self.store.write_stage(dataset, self.stage.name, stage_fp, rows,
                                                                {"asset": asset_key(self.recipe, self.stage).to_user_string()},
                                                                run.extra_files, replace=self.rebuild)
@@ -191,7 +192,6 @@ class _StageRunner:
         lease = self._claim(prefix, lambda: store.is_complete(dataset, name, fingerprint))
         if lease is None:
             out.reused = True
-            out.key = store.published_data_file(dataset, name)
         else:
             with lease:
                 store.clear_leftovers(prefix)
@@ -202,12 +202,12 @@ class _StageRunner:
                     write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
             if summary.get("quality"):  # recorded once the folder is complete, never for data that was not published
                 lineage.record_quality(fingerprint=fingerprint, dataset=dataset, metrics=summary["quality"])
-            out.key = store.published_data_file(dataset, name)
+        out.key = store.published_data_file(dataset, name)
         store.clear_failure(fingerprint)
-        link_views(store, lineage, record)
+        batches = link_views(store, lineage, record)
         out.preview_rows = run.upstream  # the rows before publishing keep each rewrite's story
-        run.metadata.update(story_metadata(store, lineage, record, usage))
-        self.report_batches()
+        run.metadata.update(story_metadata(store, record, usage, batches))
+        self.report_batches(batches)
         return True
 
     def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:

@@ -39,10 +39,8 @@ def summary(view: BatchView) -> str:
 def report_batches(instance: DagsterInstance, store: Store, lineage: Lineage, batch_ids: Iterable[str]) -> dict[str, str]:
     """Report the view of every batch given whose view changed; batch id -> what it now holds."""
     wanted = list(dict.fromkeys(batch_ids))
-    known = set(instance.get_dynamic_partitions(BATCH_SET))
-    missing = [b for b in wanted if b not in known]
-    if missing:
-        instance.add_dynamic_partitions(BATCH_SET, missing)
+    if wanted:
+        instance.add_dynamic_partitions(BATCH_SET, wanted)  # batches it already has are skipped
     reported = {}
     for batch_id in wanted:
         view = batch_view(store, lineage, batch_id)
