@@ -240,3 +240,22 @@ def test_export_from_an_s3_store(tmp_path, monkeypatch):
     assert rows == [{**r, "experiment": "Copa/temp07_topp10_smollm2"} for r in COPA_ROWS]
     card = front_matter(tmp_path / "out" / "README.md")
     assert card["synth"]["store"] == root and card["synth"]["experiments"][0]["fingerprint"] == record["fingerprint"]
+
+
+def test_an_s3_experiment_rebuilt_copy_on_write_exports_the_metadata_of_its_current_version(tmp_path, monkeypatch):
+    """After `synth regenerate` on S3 the files live in a version folder: the card must describe that version."""
+    from synth_assets.testing.s3_server import make_bucket, s3_server
+
+    monkeypatch.setenv("SYNTH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SYNTH_LINEAGE_DB", raising=False)
+    with s3_server():
+        make_bucket("synth-export")
+        root = "s3://synth-export/store"
+        record = publish_by_hand(root, "Copa", "temp07_topp10_smollm2", {"train": COPA_ROWS}, metadata={"quality": {"rewrite_rate": 0.1}})
+        store = local_store(root)
+        for rate in (0.5, 0.9):  # the second rebuild deletes the first files left at the folder's root
+            with store.building(store.experiment_key("Copa", "temp07_topp10_smollm2"), record["fingerprint"], replace=True) as out:
+                out.write_bytes("Copa/copa_train.jsonl", jsonl_bytes(COPA_ROWS))
+                out.write_text("experiment_metadata.json", json.dumps({"quality": {"rewrite_rate": rate}}))
+        export_target(store, record["fingerprint"], tmp_path / "out", "jsonl", lineage=lineage_for(root))
+    assert front_matter(tmp_path / "out" / "README.md")["synth"]["experiments"][0]["quality"] == {"rewrite_rate": 0.9}

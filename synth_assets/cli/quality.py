@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,8 @@ def figures_of(record: dict[str, Any]) -> dict[str, Any]:
     found = lineage().quality([record["fingerprint"]]).get(record["fingerprint"])
     if found is not None:
         return found
-    s = store()
     try:
-        key = f"{s.files_key(record['dataset'], record['semantic_name'])}/experiment_metadata.json"
-        return json.loads(s.read_bytes(key)).get("summary", {}).get("quality") or {}
+        return store().experiment_metadata(record["dataset"], record["semantic_name"]).get("summary", {}).get("quality") or {}
     except FileNotFoundError:
         return {}
 

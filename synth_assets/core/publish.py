@@ -13,7 +13,7 @@ from typing import Any
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import DirWriter, Store
+from synth_assets.core.store import METADATA_FILE, DirWriter, Store
 
 
 def experiment_metadata(record: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def readme(record: dict[str, Any], summary: dict[str, Any], extra_lines: list[st
 
 def write_experiment_files(files: DirWriter, record: dict[str, Any], summary: dict[str, Any], extra_lines: list[str]) -> None:
     """The metadata, resolved config and README of a published experiment."""
-    files.write_text("experiment_metadata.json", json.dumps(experiment_metadata(record, summary), indent=2, ensure_ascii=False, default=str))
+    files.write_text(METADATA_FILE, json.dumps(experiment_metadata(record, summary), indent=2, ensure_ascii=False, default=str))
     files.write_text("generation_config.yaml", record["config_yaml"])
     files.write_text("README.md", readme(record, summary, extra_lines))
 

@@ -31,6 +31,7 @@ from synth_assets.core.leases import Lease, claim
 FINGERPRINT_FILE = ".fingerprint"
 TMP_PREFIX = ".tmp-"
 SHARED, STAGES, META = "_shared", "_stages", ".synth"
+METADATA_FILE = "experiment_metadata.json"  # a published experiment's parameters and summary (core/publish.py writes it)
 
 
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -266,14 +267,17 @@ class Store(abc.ABC):
     def files_key(self, dataset: str, name: str) -> str:
         return self.files_key_of(self.experiment_key(dataset, name))
 
+    def experiment_metadata(self, dataset: str, name: str) -> Any:
+        """The published experiment's `experiment_metadata.json` (FileNotFoundError before it is published; ValueError if malformed)."""
+        return json.loads(self.read_bytes(f"{self.files_key(dataset, name)}/{METADATA_FILE}"))
+
     def published_data_file(self, dataset: str, name: str) -> str:
         """The key of a published experiment's main data file (as its metadata records it)."""
-        files = self.files_key(dataset, name)
         try:
-            summary = json.loads(self.read_bytes(f"{files}/experiment_metadata.json")).get("summary", {})
+            summary = self.experiment_metadata(dataset, name).get("summary", {})
         except (FileNotFoundError, ValueError):
             summary = {}
-        return f"{files}/{summary.get('data_file') or f'{dataset}/{dataset.lower()}_train.jsonl'}"
+        return f"{self.files_key(dataset, name)}/{summary.get('data_file') or f'{dataset}/{dataset.lower()}_train.jsonl'}"
 
     def remove_experiment(self, dataset: str, name: str) -> None:
         self.delete_prefix(self.experiment_key(dataset, name))

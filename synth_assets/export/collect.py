@@ -15,11 +15,10 @@ from typing import Any
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
-from synth_assets.core.store import Store
+from synth_assets.core.store import METADATA_FILE, Store
 
 Configs = dict[str, dict[str, list[dict[str, Any]]]]  # config -> split -> rows
 EXPERIMENT_COLUMN = "experiment"
-METADATA_FILE = "experiment_metadata.json"
 
 
 class ExportError(Exception):
@@ -73,13 +72,12 @@ def _rows(store: Store, key: str) -> list[dict[str, Any]]:
 
 
 def _metadata(store: Store, dataset: str, name: str) -> dict[str, Any]:
-    key = f"{store.experiment_key(dataset, name)}/{METADATA_FILE}"
     try:
-        meta = json.loads(store.read_bytes(key))
+        meta = store.experiment_metadata(dataset, name)
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{store.uri(key)}: malformed JSON ({exc})") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ExportError(f"{store.uri(store.files_key(dataset, name))}/{METADATA_FILE}: malformed JSON ({exc})") from None
     return meta if isinstance(meta, dict) else {}
 
 

@@ -171,8 +171,7 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
 
 
 def _summary(run: StageRun) -> dict[str, Any]:
-    key = f"{run.store.files_key(run.dataset, run.record['semantic_name'])}/experiment_metadata.json"
-    return json.loads(run.store.read_bytes(key)).get("summary", {})
+    return run.store.experiment_metadata(run.dataset, run.record["semantic_name"]).get("summary", {})
 
 
 def _decontamination(run: StageRun, rows: Rows) -> CheckResult:
