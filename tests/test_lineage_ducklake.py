@@ -272,3 +272,11 @@ def test_migrate_refuses_a_missing_file_and_a_local_target(lake, tmp_path):
                                       ok=False).output
     assert "--to ducklake:postgres:" in synth("lineage", "migrate", "--to", str(tmp_path / "y.duckdb"),
                                               ok=False).output
+
+
+def test_migrate_reads_the_lineage_file_of_the_root_given_with_dash_dash_root(lake, tmp_path, monkeypatch):
+    monkeypatch.delenv("SYNTH_LINEAGE_DB", raising=False)
+    monkeypatch.setenv("SYNTH_ROOT", str(tmp_path / "other_root"))
+    local = fill_local(tmp_path / "given_root" / "lineage.duckdb")
+    copied = json.loads(synth("--root", str(tmp_path / "given_root"), "lineage", "migrate", "--to", lake, "--json").stdout)
+    assert {r["table"]: r["copied"] for r in copied}["materializations"] == count(local, "materializations") > 0

@@ -24,11 +24,11 @@ CACHE_ENV = "SYNTH_LLM_CACHE"
 KINDS = ("sqlite", "store")
 
 
-def default_cache_path() -> Path:
-    """`.cache/llm_cache.sqlite` in the store's local state dir (`$SYNTH_ROOT`, default `./data`)."""
+def default_cache_path(root: str | os.PathLike[str] | None = None) -> Path:
+    """`.cache/llm_cache.sqlite` in the local state dir of the store `root` (default `$SYNTH_ROOT`, else `./data`)."""
     from synth_assets.core.root import default_root, state_dir
 
-    return state_dir(default_root()) / ".cache" / "llm_cache.sqlite"
+    return state_dir(root or default_root()) / ".cache" / "llm_cache.sqlite"
 
 
 def cache_kind(root: str | os.PathLike[str]) -> str:
@@ -39,6 +39,11 @@ def cache_kind(root: str | os.PathLike[str]) -> str:
     if kind not in KINDS:
         raise ValueError(f"{CACHE_ENV}={kind!r}: expected one of {', '.join(KINDS)}")
     return kind
+
+
+def cache_options(root: str) -> dict[str, str]:
+    """The `LLMResource` cache arguments for the store `root`: the store itself or its SQLite file (`cache_kind`)."""
+    return {"cache_root": root} if cache_kind(root) == "store" else {"cache_path": str(default_cache_path(root))}
 
 
 def open_cache(path: str | os.PathLike[str] | None = None, root: str | None = None) -> "ResponseCache | StoreResponseCache":

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import typer
 
-from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, when
+from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, root, when
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage, is_ducklake_url
-from synth_assets.core.root import default_root, lineage_file, lineage_url
+from synth_assets.core.root import lineage_file, lineage_url
 
 app = typer.Typer(no_args_is_help=True, help="Where data came from, who reuses it, what it cost.")
 
@@ -91,7 +91,7 @@ def migrate(
     target = to or lineage_url()
     if not target or not is_ducklake_url(target):
         raise fail("give --to ducklake:postgres:<connection string> (or set SYNTH_LINEAGE)")
-    source = source or lineage_file(default_root())
+    source = source or lineage_file(root())
     try:
         counts = copy_lineage(source, Lineage(target, data_path=data))
     except (FileNotFoundError, RuntimeError, ValueError) as exc:

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.panel import Panel
 
 from resources.llm import ChatRequest, LLMConfigError, LLMResource
+from resources.llm.cache import cache_options
+from synth_assets.cli.common import root
 
 
 def llm_command(
@@ -24,7 +26,7 @@ def llm_command(
     try:
         request = ChatRequest(messages=[{"role": "user", "content": prompt}], model=model, max_tokens=max_tokens,
                               temperature=temperature)
-        llm = LLMResource(backend=backend, model=model, base_url=base_url)
+        llm = LLMResource(backend=backend, model=model, base_url=base_url, **cache_options(root()))
         with console.status(f"asking {backend} ..."):
             result = llm.chat([request], use_cache=cache)
     except (LLMConfigError, ValidationError) as e:

@@ -54,7 +54,7 @@ def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=F
     """Accuracy, precision, recall and F1 (for "same") of a config's validators on labelled pairs, with the confusion
     matrix, accuracy per kind and per validator, and pairs/s."""
     from resources.llm import LLMResource
-    from synth_assets.core.root import state_dir
+    from resources.llm.cache import cache_options
     from synth_assets.quality.calibration import calibrate
     from synth_assets.quality.validators import build_validators
     from synth_assets.quality.validators.judge import ResourceChat
@@ -66,10 +66,9 @@ def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=F
         raise fail(str(exc), 2) from None
     if exp.config.validation is None or exp.config.validation.validators is None:
         raise fail(f"{config}: no validators to calibrate (validation.validators)", 2)
-    cache = str(state_dir(root()) / ".cache" / "llm_cache.sqlite")
     validators = []
     for spec in resolved_validators(exp):
-        chat = ResourceChat(LLMResource(backend=spec.backend, cache_path=cache)) if spec.kind == "judge" else None
+        chat = ResourceChat(LLMResource(backend=spec.backend, **cache_options(root()))) if spec.kind == "judge" else None
         validators += build_validators([spec], chat=chat, defaults=judge_defaults(exp))
     try:
         report = calibrate(pairs, validators).to_dict()

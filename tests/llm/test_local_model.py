@@ -69,3 +69,16 @@ def test_cli_bad_input_exits_before_sending(tmp_path, monkeypatch):
     app.callback()(lambda: None)
     result = CliRunner().invoke(app, ["llm", "hi", "--backend", "openai"])
     assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output
+
+
+def test_cli_cache_is_the_one_of_the_root_given_with_dash_dash_root(tmp_path, monkeypatch):
+    from synth_assets.cli.main import app as synth_app
+
+    monkeypatch.setenv("SYNTH_ROOT", str(tmp_path / "other_root"))
+    monkeypatch.delenv("SYNTH_LLM_CACHE", raising=False)
+    ask = ["--root", str(tmp_path / "given_root"), "llm", "Say hello.", "--max-tokens", "4", "--temperature", "0", "--cache"]
+    first, second = CliRunner().invoke(synth_app, ask), CliRunner().invoke(synth_app, ask)
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "(cached)" not in first.output and "(cached)" in second.output
+    assert (tmp_path / "given_root" / ".cache" / "llm_cache.sqlite").is_file()
+    assert not (tmp_path / "other_root").exists()

@@ -7,17 +7,14 @@ from dagster_aws.s3 import S3Resource
 
 from io_managers.shared_store import SharedStoreIOManager
 from resources.llm import LLMResource
-from resources.llm.cache import cache_kind
+from resources.llm.cache import cache_options
 from resources.store import StoreResource
-from synth_assets.core.root import state_dir
 
 
 def llm_resource(root: str) -> LLMResource:
     """The LLM layer with the cache `$SYNTH_LLM_CACHE` selects for this store: the store itself (the default for
     `s3://` roots: every worker sees every response) or a SQLite file in its local state dir."""
-    if cache_kind(root) == "store":
-        return LLMResource(cache_root=root)
-    return LLMResource(cache_path=str(state_dir(root) / ".cache" / "llm_cache.sqlite"))
+    return LLMResource(**cache_options(root))
 
 
 def definitions(root: str) -> Definitions:
