@@ -294,3 +294,14 @@ def test_lineage_commands(with_second):
     assert [c["batch_id"] for c in cost] == [FIRST]
     assert cost[0]["requests"] == 2 and cost[0]["completion_tokens"] > 0
     assert cli("lineage", "origin", "ffffffffffff", ok=False).exit_code != 0
+
+
+def test_the_cli_starts_without_loading_the_curation_recipe_or_an_embedding_model():
+    """Every `synth` command pays for what its module imports: curation (scipy, rensa, pyarrow.compute) loads only when used."""
+    import subprocess
+    import sys
+
+    code = ("import sys, synth_assets.cli.main; "
+            "print(sorted(m for m in sys.modules if m.startswith(('synth_assets.recipes.curation', 'model2vec', 'sentence_transformers'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.recipes.curation.embeddings import EmbeddingModelError
 
 
 def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: str = "WARNING") -> dict:
@@ -37,6 +36,7 @@ def curate_command(
 ) -> None:
     """Merge, deduplicate (exact + semantic) and format a collection of sources; print the per-source summary."""
     from synth_assets.cli.common import console, fail, print_json, print_table, root
+    from synth_assets.recipes.curation.embeddings import EmbeddingModelError
 
     if not config.is_file():
         raise fail(f"{config}: no such collection config")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from synth_assets.recipes.curation.embeddings import Encoder
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import SimilaritySpec
 
@@ -18,6 +17,8 @@ class SimilarityValidator:
 
     def __init__(self, spec: SimilaritySpec | None = None, *, batch_size: int = 64, device: str = "cpu"):
         self.spec = spec or SimilaritySpec()
+        from synth_assets.recipes.curation.embeddings import Encoder  # loads the curation recipe: only when a validator is built
+
         self.name = self.spec.name or "similarity"
         self.encoder = Encoder(self.spec.model, self.spec.backend, batch_size=batch_size, device=device)
 
