@@ -119,24 +119,28 @@ def check_syntax(text: str) -> str:
 
 def follow(value: Any, step: Step, where: Concrete) -> list[tuple[Concrete, Any]]:
     """The values one step leads to from `value` (found at `where`)."""
-    at = format_path(where)
-    if step == WILDCARD:
-        if not isinstance(value, list):
-            raise FieldPathError(f"{at} is {json_type(value)}, not a list: [*] needs a list")
+    if step == WILDCARD and isinstance(value, list):
         return [(where + (i,), item) for i, item in enumerate(value)]
+    if isinstance(step, int) and isinstance(value, list) and step < len(value):
+        return [(where + (step,), value[step])]
+    if step != WILDCARD and isinstance(step, str) and isinstance(value, dict) and step in value:
+        return [(where + (step,), value[step])]
+    raise FieldPathError(_dead_end(value, step, format_path(where)))
+
+
+def _dead_end(value: Any, step: Step, at: str) -> str:
+    """Why `step` leads nowhere from `value` (found at path `at`)."""
+    if step == WILDCARD:
+        return f"{at} is {json_type(value)}, not a list: [*] needs a list"
     if isinstance(step, int):
         if not isinstance(value, list):
-            raise FieldPathError(f"{at} is {json_type(value)}, not a list: [{step}] needs a list")
-        if step >= len(value):
-            raise FieldPathError(f"{at} has {len(value)} elements: no index {step}")
-        return [(where + (step,), value[step])]
+            return f"{at} is {json_type(value)}, not a list: [{step}] needs a list"
+        return f"{at} has {len(value)} elements: no index {step}"
     if isinstance(value, list):
-        raise FieldPathError(f"{at} is a list: write {at}[0] or {at}[*] before .{step}")
+        return f"{at} is a list: write {at}[0] or {at}[*] before .{step}"
     if not isinstance(value, dict):
-        raise FieldPathError(f"{at} is {json_type(value)}: it has no field {step!r}")
-    if step not in value:
-        raise FieldPathError(f"{at} has no field {step!r} (it has: {', '.join(map(str, value)) or 'nothing'})")
-    return [(where + (step,), value[step])]
+        return f"{at} is {json_type(value)}: it has no field {step!r}"
+    return f"{at} has no field {step!r} (it has: {', '.join(map(str, value)) or 'nothing'})"
 
 
 def resolve(record: dict[str, Any], path: FieldPath | str, *, missing_ok: bool = False) -> list[tuple[Concrete, Any]]:

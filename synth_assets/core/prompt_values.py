@@ -25,7 +25,7 @@ import json
 import string
 from typing import Any
 
-from synth_assets.core.fields import WILDCARD, Concrete, FieldPath, FieldPathError, follow, format_path, json_type, parse, resolve
+from synth_assets.core.fields import WILDCARD, Concrete, FieldPath, FieldPathError, follow, format_path, get, json_type, parse
 
 FORMATS = ("options", "inline", "lines", "numbered", "json")
 
@@ -198,8 +198,7 @@ def check_placeholders(found: list[tuple[str, FieldPath, str]], values: dict[str
         if path.is_plain and not spec and path.root in values:
             continue
         try:
-            matches = resolve(values, path)
-            value = [v for _, v in matches] if path.has_wildcard else matches[0][1]
+            value = get(values, path)
             if spec in FORMATS or isinstance(value, (list, dict)):
                 render_value(value, spec, str(path))
             else:

@@ -42,9 +42,10 @@ class ExperimentUsage:
 
 def experiment_usages(lineage: Lineage, store: Store, records: list[dict[str, Any]]) -> list[ExperimentUsage]:
     """Tokens, cost and cache savings of all stages of each registration (one lineage query for all of them; the
-    savings files are read only for stages that called an LLM)."""
+    savings files are read once per stage that called an LLM, however many experiments share it)."""
     wanted = sorted({fp for record in records for fp in record["stages"].values()})
     rows = {r["stage_fingerprint"]: r for r in lineage.query(_BY_STAGE, [wanted])} if wanted else {}
+    savings: dict[tuple[str, str, str], dict[str, Any]] = {}
     out = []
     for record in records:
         usage = ExperimentUsage()
@@ -52,7 +53,10 @@ def experiment_usages(lineage: Lineage, store: Store, records: list[dict[str, An
             if stage_fp not in rows:
                 continue
             figures = {k: rows[stage_fp][k] or 0 for k in TOTALS}
-            saved = stage_savings(store, record["dataset"], stage, stage_fp)
+            where = (record["dataset"], stage, stage_fp)
+            if where not in savings:
+                savings[where] = stage_savings(store, *where)
+            saved = savings[where]
             figures["saved_usd"], figures["cached_calls"] = saved.get("saved_usd", 0.0), saved.get("cached_calls", 0)
             usage.stages[stage] = figures
             for key in usage.totals:

@@ -24,6 +24,7 @@ import duckdb
 
 from synth_assets.core.lineage.local import LocalBackend
 from synth_assets.core.lineage.provenance import trace
+from synth_assets.core.lineage.schema import next_id_sql
 from synth_assets.core.lineage.target import DuckLakeSettings, is_ducklake_url
 from synth_assets.core.lineage.values import experiment_rows as _experiment_rows
 from synth_assets.core.lineage.values import rows as _rows
@@ -256,7 +257,7 @@ class Lineage:
                  for u in upstream]
 
         def run(con):
-            mid = self._backend.next_materialization_id(con)
+            mid = con.execute(next_id_sql(constraints=self._backend.constraints)).fetchone()[0]
             _insert(con, "materializations", {"id": mid, **row})
             if edges:
                 con.executemany("INSERT INTO lineage_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

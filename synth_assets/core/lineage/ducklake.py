@@ -30,7 +30,7 @@ import duckdb
 from synth_assets.core.lineage.extensions import connect_offline, s3_secret_sql, sql_literal
 from synth_assets.core.lineage.local import check_version
 from synth_assets.core.lineage.pglock import AdvisoryLock
-from synth_assets.core.lineage.schema import APPEND_ONLY, TABLES, ddl, next_id_sql
+from synth_assets.core.lineage.schema import APPEND_ONLY, TABLES, ddl
 from synth_assets.core.lineage.target import PREFIX, DuckLakeSettings, is_ducklake_url, redact
 from synth_assets.core.lineage.transaction import Transaction
 
@@ -47,7 +47,7 @@ def _is_conflict(exc: BaseException) -> bool:
 class DuckLakeBackend:
     """One DuckDB connection with the lake attached, per process (see `backend_for`)."""
 
-    constraints = False
+    constraints = False  # no keys, no sequences in a lake: ids are max + 1 under the writer lock
 
     def __init__(self, url: str, data_path: str | None, settings: DuckLakeSettings,
                  lock_timeout_s: float, retries: int, retry_backoff_s: float):
@@ -100,7 +100,7 @@ class DuckLakeBackend:
             con = self._connection()
             con.begin()
             try:
-                for statement in ddl(constraints=False):
+                for statement in ddl(constraints=self.constraints):
                     con.execute(statement)
                 check_version(con, self.describe())
                 con.commit()
@@ -187,9 +187,6 @@ class DuckLakeBackend:
                 self._read_only_con = self._connection().cursor()
                 self._read_only_con.execute(f"USE {CATALOG}_ro")
             return fn(self._read_only_con)
-
-    def next_materialization_id(self, con: duckdb.DuckDBPyConnection) -> int:
-        return con.execute(next_id_sql(constraints=False)).fetchone()[0]
 
     @contextmanager
     def attached_file(self, path: str, alias: str) -> Iterator[None]:

@@ -19,7 +19,7 @@ from typing import TypeVar
 import duckdb
 from filelock import FileLock
 
-from synth_assets.core.lineage.schema import SCHEMA_VERSION, ddl, next_id_sql
+from synth_assets.core.lineage.schema import SCHEMA_VERSION, ddl
 from synth_assets.core.lineage.transaction import Transaction
 from synth_assets.core.lineage.values import utc
 
@@ -70,7 +70,7 @@ class LocalBackend:
             return
         Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
         with self._connection(read_only=False) as con:
-            for statement in ddl(constraints=True):
+            for statement in ddl(constraints=self.constraints):
                 con.execute(statement)
             check_version(con, self.db_path)
         self._schema_ready = True
@@ -112,9 +112,6 @@ class LocalBackend:
         """Run ``fn`` (ad-hoc SQL) where writes fail: a read-only connection."""
         with self._connection(read_only=True) as con:
             return fn(con)
-
-    def next_materialization_id(self, con: duckdb.DuckDBPyConnection) -> int:
-        return con.execute(next_id_sql(constraints=True)).fetchone()[0]
 
     @contextmanager
     def locked(self) -> Iterator[None]:

@@ -64,18 +64,18 @@ APPEND_ONLY = tuple(t.name for t in TABLES if not t.mutable)
 _SEQUENCE = "materialization_ids"
 
 
-def ddl(*, constraints: bool, prefix: str = "") -> list[str]:
-    """CREATE statements for every table (``prefix``: a catalog such as ``"lake."``).
+def ddl(*, constraints: bool) -> list[str]:
+    """CREATE statements for every table.
 
     ``constraints``: primary keys and the materialization id sequence (a local DuckDB file).
     """
-    statements = [f"CREATE SEQUENCE IF NOT EXISTS {prefix}{_SEQUENCE}"] if constraints else []
+    statements = [f"CREATE SEQUENCE IF NOT EXISTS {_SEQUENCE}"] if constraints else []
     id_default = f" DEFAULT nextval('{_SEQUENCE}')" if constraints else ""
     for table in TABLES:
         columns = " ".join(table.columns.split()).format(id_default=id_default)
         if constraints and table.key:
             columns += f", PRIMARY KEY ({', '.join(table.key)})"
-        statements.append(f"CREATE TABLE IF NOT EXISTS {prefix}{table.name} ({columns})")
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table.name} ({columns})")
     return statements
 
 

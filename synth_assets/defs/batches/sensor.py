@@ -37,9 +37,12 @@ ORDER BY b.batch_id, m.dataset, m.fingerprint
 def batch_signatures(store: Store, lineage: Lineage) -> dict[str, str]:
     """Batch id -> a digest that changes when its view may have changed."""
     parts: dict[str, list] = defaultdict(list)
+    failures: dict[str, dict | None] = {}  # one store read per unfinished experiment, however many batches use it
     for row in lineage.query(_SIGNATURE_SQL):
         unfinished = row["fingerprint"] and row["status"] != "complete"
-        failure = store.failure(row["fingerprint"]) if unfinished else None
+        if unfinished and row["fingerprint"] not in failures:
+            failures[row["fingerprint"]] = store.failure(row["fingerprint"])
+        failure = failures[row["fingerprint"]] if unfinished else None
         parts[row["batch_id"]].append([row[k] for k in row] + [(failure or {}).get("at")])
     return {b: hashlib.sha256(json.dumps(p, default=str).encode()).hexdigest()[:16] for b, p in parts.items()}
 
