@@ -31,7 +31,7 @@ from synth_assets.core.legacy_tree import (
 )
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
-from synth_assets.core.store import META, Store
+from synth_assets.core.store import Store
 from synth_assets.core.store_local import LocalStore, read_fingerprint
 
 RECIPE = "legacy"
@@ -89,13 +89,6 @@ def purpose_and_description(record: dict[str, Any]) -> tuple[str | None, str | N
     return record.get("purpose", section.get("purpose")), record.get("description", section.get("description"))
 
 
-def _name_holder(store: LocalStore, dataset: str, name: str) -> str | None:
-    try:
-        return store.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip() or None
-    except FileNotFoundError:
-        return None
-
-
 def _plan_experiment(store: LocalStore, exp: LegacyExperiment, in_place: bool) -> PlannedExperiment:
     if not exp.matches:
         return PlannedExperiment(exp, SKIP, reason="fingerprint mismatch")
@@ -105,7 +98,7 @@ def _plan_experiment(store: LocalStore, exp: LegacyExperiment, in_place: bool) -
         return PlannedExperiment(exp, SKIP, reason=(
             f"{dest} already exists with fingerprint {read_fingerprint(dest)} (not {exp.legacy_fingerprint}); "
             "not overwritten, not imported"))
-    holder = _name_holder(store, exp.dataset, exp.name)
+    holder = store.name_holder(exp.dataset, exp.name)
     if holder is None:
         return PlannedExperiment(exp, IMPORT, copy)
     if holder == exp.new_fingerprint:

@@ -34,6 +34,11 @@ SHARED, STAGES, META = "_shared", "_stages", ".synth"
 METADATA_FILE = "experiment_metadata.json"  # a published experiment's parameters and summary (core/publish.py writes it)
 
 
+def _name_marker(dataset: str, name: str) -> str:
+    """The key whose content is the fingerprint holding a semantic name."""
+    return f"{META}/names/{dataset}/{name}"
+
+
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
@@ -193,21 +198,24 @@ class Store(abc.ABC):
 
     def claim_name(self, dataset: str, name: str, fingerprint: str) -> bool:
         """Hold `name` for `fingerprint` (race-free); False when another fingerprint holds it."""
-        marker = f"{META}/names/{dataset}/{name}"
-        return self.create_exclusive(marker, fingerprint.encode()) or self.read_bytes(marker).decode().strip() == fingerprint
+        return self.create_exclusive(_name_marker(dataset, name), fingerprint.encode()) or self.name_holder(dataset, name) == fingerprint
+
+    def name_holder(self, dataset: str, name: str) -> str | None:
+        """The fingerprint holding `name` (its name marker), None when nobody holds it."""
+        try:
+            return self.read_bytes(_name_marker(dataset, name)).decode().strip() or None
+        except FileNotFoundError:
+            return None
 
     def failed_holder(self, dataset: str, name: str) -> str | None:
         """The fingerprint holding `name` if its run failed and it never completed (it holds no data), else None."""
-        try:
-            holder = self.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip()
-        except FileNotFoundError:
-            return None
-        if self.failure(holder) is None or self.is_complete(dataset, name, holder):
+        holder = self.name_holder(dataset, name)
+        if holder is None or self.failure(holder) is None or self.is_complete(dataset, name, holder):
             return None
         return holder
 
     def release_name(self, dataset: str, name: str) -> None:
-        self.delete(f"{META}/names/{dataset}/{name}")
+        self.delete(_name_marker(dataset, name))
 
     def save_registration(self, record: dict[str, Any]) -> dict[str, Any]:
         """Save a new registration; the first one saved wins. Returns the registration in force."""
@@ -375,9 +383,9 @@ class Store(abc.ABC):
 
     def record_by_name(self, dataset: str, name: str) -> dict[str, Any] | None:
         """The registration holding a semantic name (its name marker names the fingerprint)."""
+        holder = self.name_holder(dataset, name)
         try:
-            fingerprint = self.read_bytes(f"{META}/names/{dataset}/{name}").decode().strip()
-            return self.registration(fingerprint)
-        except (FileNotFoundError, KeyError):
+            return self.registration(holder) if holder else None
+        except KeyError:
             return None
 
