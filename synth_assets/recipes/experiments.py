@@ -1,11 +1,19 @@
-"""What the experiment recipes (rephrase, stories) share: publishing the train split beside the
-dataset's own evaluation splits, and the pass-rate check of the validated stage."""
+"""What the experiment recipes (rephrase, stories) share: their LLM requests, publishing the train split
+beside the dataset's own evaluation splits, and the pass-rate check of the validated stage."""
 
 from __future__ import annotations
 
-from synth_assets.core.config import Experiment
+from resources.llm import ChatRequest
+from synth_assets.core.config import Experiment, Sampling
 from synth_assets.core.store import DirWriter, jsonl_bytes
 from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
+
+
+def chat_request(sampling: Sampling, messages: list[dict[str, str]], n: int = 1) -> ChatRequest:
+    """One LLM request with every sampling parameter of a `generation` or judge section."""
+    return ChatRequest(messages=messages, model=sampling.model, temperature=sampling.temperature, top_p=sampling.top_p,
+                       max_tokens=sampling.max_tokens, frequency_penalty=sampling.frequency_penalty,
+                       presence_penalty=sampling.presence_penalty, seed=sampling.seed, n=n)
 
 
 def accepted(row: dict) -> bool:

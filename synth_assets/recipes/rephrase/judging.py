@@ -17,7 +17,8 @@ from synth_assets.core.fields import assign
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
 from synth_assets.recipes.base import META, StageRun
-from synth_assets.recipes.rephrase.rewrite import TRUNCATED, request
+from synth_assets.recipes.experiments import chat_request
+from synth_assets.recipes.rephrase.rewrite import TRUNCATED
 
 Slot = tuple[int, str]  # (row index, concrete field path)
 
@@ -141,7 +142,7 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
             if f in row[META]["errors"] or first is None:
                 continue
             question = prompt.format_map(judge_values(row, info["original"], info["candidates"][first]["text"], f))
-            jobs.append((i, f, first, request(v, shots + [{"role": "user", "content": question}])))
+            jobs.append((i, f, first, chat_request(v, shots + [{"role": "user", "content": question}])))
     responses = run.chat(v, [r for *_, r in jobs])
     for (i, f, k, _), response in zip(jobs, responses):
         said = legacy_verdict(response.text) if response.ok else f"error: {response.error}"

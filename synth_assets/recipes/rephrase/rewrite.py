@@ -17,10 +17,11 @@ import re
 from typing import Any
 
 from resources.llm import ChatRequest, ChatResponse
-from synth_assets.core.config import Experiment, Sampling
+from synth_assets.core.config import Experiment
 from synth_assets.core.fields import format_path, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.recipes.base import META
+from synth_assets.recipes.experiments import chat_request
 
 TRUNCATED = "truncated: the completion hit max_tokens (finish_reason length)"
 OPTION_MARK = re.compile(r"^(?:\(?[A-Za-z]\)|\(?\d{1,2}[.)])\s+")  # "D) ", "(b) ", "2. " before an option's text
@@ -34,12 +35,6 @@ def select_records(exp: Experiment) -> list[dict[str, Any]]:
     if ds.limit is not None and ds.limit < len(rows):
         indices = sorted(random.Random(ds.seed).sample(indices, ds.limit)) if ds.sample == "random" else indices[: ds.limit]
     return [{**rows[i], META: {"row": i}} for i in indices]
-
-
-def request(sampling: Sampling, messages: list[dict[str, str]], n: int = 1) -> ChatRequest:
-    return ChatRequest(messages=messages, model=sampling.model, temperature=sampling.temperature, top_p=sampling.top_p,
-                       max_tokens=sampling.max_tokens, frequency_penalty=sampling.frequency_penalty,
-                       presence_penalty=sampling.presence_penalty, seed=sampling.seed, n=n)
 
 
 def rewrite_slots(exp: Experiment, record: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -61,7 +56,7 @@ def generation_requests(exp: Experiment, records: list[dict[str, Any]]) -> list[
         for concrete, _, text in rewrite_slots(exp, record):
             prompt = template.format_map(generation_values(record, text, concrete))
             messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-            jobs.append((index, concrete, request(exp.config.generation, messages, exp.config.generation.n)))
+            jobs.append((index, concrete, chat_request(exp.config.generation, messages, exp.config.generation.n)))
     return jobs
 
 

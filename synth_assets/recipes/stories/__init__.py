@@ -14,14 +14,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from resources.llm import ChatRequest
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
 from synth_assets.core.experiments import experiment_fingerprints, load_registered
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
 from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, StageRun, register
-from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
+from synth_assets.recipes.experiments import PASS_RATE, chat_request, experiment_readme_lines, publish_train_split, validated_metadata
 from synth_assets.recipes.stories import blocks
 
 RULES_VERSION = "stories/2"  # 2: stories cut at max_tokens or ending mid-sentence are rejected
@@ -72,12 +71,7 @@ def _generate(run: StageRun) -> Rows:
     exp, prompts = run.job, run.upstream
     k_shot = _files(exp)["examples"][: 2 * exp.config.generation.k_shot]
     g = exp.config.generation
-    requests = [
-        ChatRequest(messages=blocks.story_messages(p["prompt"], k_shot, exp.system_prompt()), model=g.model, temperature=g.temperature,
-                    top_p=g.top_p, max_tokens=g.max_tokens, frequency_penalty=g.frequency_penalty,
-                    presence_penalty=g.presence_penalty, seed=g.seed)
-        for p in prompts
-    ]
+    requests = [chat_request(g, blocks.story_messages(p["prompt"], k_shot, exp.system_prompt())) for p in prompts]
     started = time.monotonic()
     responses = run.chat(g, requests)
     elapsed = time.monotonic() - started

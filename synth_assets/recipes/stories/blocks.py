@@ -18,7 +18,7 @@ import re
 import string
 from pathlib import Path
 
-from synth_assets.quality.text import TERMINAL, contains_word
+from synth_assets.quality.text import contains_word, ends_mid_sentence
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "catalog" / "stories"
 
@@ -290,7 +290,7 @@ def validate_story(content: str, *, selected_words: list[str], max_words: int, t
         reasons.append("missing required words: " + ", ".join(missing))
     if truncated:
         reasons.append("truncated: the completion hit max_tokens")
-    elif word_count and not content.rstrip().rstrip("\"'”’)").endswith(TERMINAL):
+    elif word_count and ends_mid_sentence(content.rstrip()):
         reasons.append("ends mid-sentence")
     return {
         "passed": not reasons,

@@ -21,11 +21,9 @@ from synth_assets.core.store_s3 import read_url
 from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.translation_judge.drops import NAME, JudgeConfig
 from synth_assets.recipes.translation_judge.labels import resolve_label_map
-from synth_assets.recipes.translation_judge.parse import JudgeExample, parse_drop, to_training_record
+from synth_assets.recipes.translation_judge.parse import TRAINING_FIELDS, JudgeExample, parse_drop, to_training_record
 from synth_assets.recipes.translation_judge.split import expected_duration, stratified_split
 from synth_assets.recipes.translation_judge.synthesis import answer_format, minority_deficits, parse_synthetic, synthesis_requests
-
-TRAINING_FIELDS = ["record_id", "source", "translation", "model", "label", "score", "reasoning", "synthetic"]
 
 
 def load(record: dict[str, Any], store: Store) -> JudgeConfig:

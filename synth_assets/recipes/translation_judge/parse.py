@@ -35,8 +35,7 @@ SCORE_TAGS = ("score", "rating")
 VERDICT_TAGS = ("verdict", "label", "class", "judgement", "judgment")
 
 RAW_LIMIT = 20_000  # characters of a quarantined line kept in its record
-
-RAW_LIMIT = 20_000  # characters of a quarantined line kept in its record
+TRAINING_FIELDS = ["record_id", "source", "translation", "model", "label", "score", "reasoning", "synthetic"]  # a published row
 
 
 @dataclass
@@ -337,4 +336,4 @@ def read_drop(path: str | Path, *, label_map: Mapping[Any, str] | None = None) -
 def to_training_record(ex: JudgeExample) -> dict[str, Any]:
     """The published training row (no line number)."""
     data = asdict(ex)
-    return {k: data[k] for k in ("record_id", "source", "translation", "model", "label", "score", "reasoning", "synthetic")}
+    return {k: data[k] for k in TRAINING_FIELDS}
