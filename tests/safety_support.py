@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from synth_assets.testing import fake_openai_server
@@ -27,21 +26,18 @@ MODEL = "gpt-4o-mini"
 NAME = "temp07_topp10_gpt4omini"  # the semantic name of `openai_config` experiments at the default sampling
 
 
-class FakeLLM:
+class FakeLLM(fake_openai_server.FakeOpenAIClient):
     """The OpenAI-compatible fault-injection server (`synth_assets.testing.fake_openai_server`) in a child process."""
 
     def __init__(self, latency: float = 0.0):
-        self.proc, self.base_url = fake_openai_server.start(latency=latency, max_seconds=900)
-        self.url = self.base_url.removesuffix("/v1")
-
-    def control(self, **body: Any) -> None:
-        httpx.post(f"{self.url}/control", json=body, timeout=10).raise_for_status()
+        self.proc, base_url = fake_openai_server.start(latency=latency, max_seconds=900)
+        super().__init__(base_url)
 
     def received(self) -> Counter[str]:
-        return Counter(httpx.get(f"{self.url}/counts", timeout=10).json()["received"])
+        return Counter(self.counts()["received"])
 
     def answered(self) -> Counter[str]:
-        return Counter(httpx.get(f"{self.url}/counts", timeout=10).json()["answered"])
+        return Counter(self.counts()["answered"])
 
     def stop(self) -> None:
         self.proc.kill()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from synth_assets.core.processes import group_members
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -102,20 +104,8 @@ def kill(process: subprocess.Popen, timeout_s: float = 30.0) -> None:
         pass
     process.wait(timeout=timeout_s)
     deadline = time.monotonic() + timeout_s
-    while _group_alive(process.pid) and time.monotonic() < deadline:
+    while group_members(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Some process of the group still runs (zombies, which hold no sockets, do not count)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if state != "Z" and int(group) == pgid:
-            return True
-    return False
 
 
 def wait_for_workers(broker: str, names: list[str], processes: list[subprocess.Popen], logs: list[Path],

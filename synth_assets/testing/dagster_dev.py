@@ -24,6 +24,8 @@ from typing import BinaryIO
 
 import httpx
 
+from synth_assets.core.processes import group_members
+from synth_assets.testing.launch import free_port
 from synth_assets.testing.webserver_api import WebserverAPI, WebserverError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,13 +51,6 @@ class DagsterDevError(WebserverError):
     """`dagster dev` did not start in time, or its code location failed to load."""
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
@@ -63,27 +58,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _live_group_members(pgid: int) -> list[int]:
-    """PIDs of the processes of a process group that are not zombies (Linux /proc; elsewhere killpg 0)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return []
-        return [pgid]
-    members = []
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        state, _ppid, pgrp = text[text.rindex(")") + 2:].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            members.append(int(stat.parent.name))
-    return members
 
 
 class DagsterDev(WebserverAPI):
@@ -169,7 +143,7 @@ class DagsterDev(WebserverAPI):
         deadline = time.monotonic() + self.stop_timeout
         while time.monotonic() < deadline:
             self.process.poll()  # reap the leader, so that it does not linger as a zombie
-            if not _live_group_members(pgid):
+            if not group_members(pgid):
                 return True
             time.sleep(0.2)
         return False

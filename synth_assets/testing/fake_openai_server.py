@@ -23,14 +23,13 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import subprocess
 import time
 from collections import Counter
 
 from aiohttp import web
 
-from synth_assets.testing.launch import launch
+from synth_assets.testing.launch import launch, serve
 
 
 def request_key(body: dict) -> str:
@@ -121,17 +120,34 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--max-seconds", type=float, default=900.0, help="exit on its own after this long")
     args = parser.parse_args()
-    fake = FakeOpenAI(args.latency)
+    serve(application(FakeOpenAI(args.latency)), args.port, args.max_seconds, backlog=4096)
+
+
+def application(fake: FakeOpenAI) -> web.Application:
+    """The chat, control and counts routes of `fake`."""
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", fake.chat)
     app.router.add_post("/control", fake.control)
     app.router.add_get("/counts", fake.counts)
+    return app
 
-    async def deadline(_: web.Application) -> None:
-        asyncio.get_running_loop().call_later(args.max_seconds, os._exit, 0)
 
-    app.on_startup.append(deadline)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=4096)
+class FakeOpenAIClient:
+    """Control and counts of a running fake server, from the test side (`base_url` ends in `/v1`)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.root = base_url.removesuffix("/v1")
+
+    def control(self, **body) -> None:
+        import httpx
+
+        httpx.post(f"{self.root}/control", json=body, timeout=10).raise_for_status()
+
+    def counts(self) -> dict:
+        import httpx
+
+        return httpx.get(f"{self.root}/counts", timeout=10).json()
 
 
 def start(latency: float = 0.0, max_seconds: float = 900.0) -> tuple[subprocess.Popen, str]:

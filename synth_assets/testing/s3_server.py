@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+from synth_assets.testing.launch import free_port, wait_for_port
+
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -34,7 +28,11 @@ def s3_server(separate_process: bool = False) -> Iterator[str]:
     if separate_process:
         process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for(port, process)
+        try:
+            wait_for_port(port, process, "moto server", timeout_s=30)
+        except TimeoutError:
+            process.kill()
+            raise
         stop = lambda: (process.terminate(), process.wait(timeout=10))  # noqa: E731
     else:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -51,18 +49,6 @@ def s3_server(separate_process: bool = False) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def _wait_for(port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    process.kill()
-    raise TimeoutError(f"moto server did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
 def make_bucket(name: str) -> None:

@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,26 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_assets.testing.launch import free_port, wait_for_port
+
 
 class ServerUnavailable(RuntimeError):
     """A server's binaries are not installed here."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode} before listening on 127.0.0.1:{port}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{name} did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
 def _stop(process: subprocess.Popen, sig: int, timeout_s: float = 30.0) -> None:
@@ -124,7 +108,7 @@ def postgres_server(timeout_s: float = 60.0) -> Iterator[PostgresServer]:
                  "-c", "max_connections=200"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **_run_as(os_user))
         try:
-            _wait_for_port(port, process, "postgres", timeout_s)
+            wait_for_port(port, process, "postgres", timeout_s)
             _wait_ready(bin_dir, port, process, timeout_s)
             yield PostgresServer("127.0.0.1", port, "postgres", bin_dir)
         finally:
@@ -162,7 +146,7 @@ def redis_server(timeout_s: float = 30.0) -> Iterator[str]:
              "--dir", str(tmp), "--daemonize", "no"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for_port(port, process, "redis-server", timeout_s)
+        wait_for_port(port, process, "redis-server", timeout_s)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         _stop(process, signal.SIGTERM)

@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import time
 import uuid
 
 from aiohttp import web
 
-from synth_assets.testing.launch import launch
+from synth_assets.testing.launch import launch, serve
 
 ORDER = ("validating", "in_progress", "finalizing")
 TERMINAL = ("completed", "expired", "cancelled", "failed")
@@ -332,12 +331,7 @@ def main() -> None:
     app.router.add_post("/v1/batches/{id}/cancel", server.cancel)
     app.router.add_post("/control", server.control)
     app.router.add_get("/control/state", server.state)
-
-    async def deadline(_: web.Application) -> None:
-        asyncio.get_running_loop().call_later(args.max_seconds, os._exit, 0)
-
-    app.on_startup.append(deadline)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    serve(app, args.port, args.max_seconds)
 
 
 def start(step: float = 0.2, max_seconds: float = 300.0) -> tuple[subprocess.Popen, str]:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 from dagster import DagsterInstance
 
 from synth_assets.testing import fake_openai_server
+from synth_assets.testing.cluster import machine_env
 from synth_assets.testing.servers import PostgresServer, ServerUnavailable, postgres_server, redis_server
 from synth_assets.testing.s3_server import s3_server
 
@@ -56,18 +56,7 @@ def s3_keys(bucket: str, prefix: str = "") -> list[str]:
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
 
-class FakeLLM:
-    """Control and counts of a running fake OpenAI server (synth_assets/testing/fake_openai_server.py)."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.root = base_url.removesuffix("/v1")
-
-    def control(self, **body) -> None:
-        httpx.post(f"{self.root}/control", json=body, timeout=5).raise_for_status()
-
-    def counts(self) -> dict:
-        return httpx.get(f"{self.root}/counts", timeout=5).json()
+FakeLLM = fake_openai_server.FakeOpenAIClient
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +71,7 @@ def fake_llm() -> FakeLLM:
 
 def machine(tmp_path: Path, name: str) -> dict[str, str]:
     """What makes a process another "machine": its own HOME, SYNTH_STATE_DIR and TMPDIR."""
-    folders = {"HOME": tmp_path / name / "home", "SYNTH_STATE_DIR": tmp_path / name / "state", "TMPDIR": tmp_path / name / "tmp"}
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    return {key: str(folder) for key, folder in folders.items()}
+    return machine_env(tmp_path / name)
 
 
 @pytest.fixture

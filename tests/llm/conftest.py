@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from resources.llm import LLMResource
 from synth_assets.testing import fake_openai_server
 
 
-class FakeServer:
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.root = base_url.removesuffix("/v1")
-
-    def control(self, **body) -> None:
-        httpx.post(f"{self.root}/control", json=body, timeout=5).raise_for_status()
-
-    def counts(self) -> dict:
-        return httpx.get(f"{self.root}/counts", timeout=5).json()
+FakeServer = fake_openai_server.FakeOpenAIClient
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,16 @@ import httpx
 import pytest
 
 from resources.llm import LLMResource
+from synth_assets.testing.fake_openai_server import FakeOpenAIClient
 from tests.quality import fake_judge_server
 
 
-class ScriptedServer:
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.root = base_url.removesuffix("/v1")
-
+class ScriptedServer(FakeOpenAIClient):
     def script(self, rules: dict) -> None:
-        httpx.post(f"{self.root}/control", json={"reset": True, "rules": rules}, timeout=5).raise_for_status()
+        self.control(reset=True, rules=rules)
 
     def received(self, content: str) -> int:
-        return httpx.get(f"{self.root}/counts", timeout=5).json()["received"].get(content, 0)
+        return self.counts()["received"].get(content, 0)
 
     def requests(self) -> list[dict]:
         return httpx.get(f"{self.root}/requests", timeout=5).json()

@@ -8,8 +8,6 @@ Run: `python tests/quality/fake_judge_server.py --port P [--max-seconds T]`.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -18,8 +16,8 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from synth_assets.testing.fake_openai_server import FakeOpenAI  # noqa: E402
-from synth_assets.testing.launch import launch  # noqa: E402
+from synth_assets.testing.fake_openai_server import FakeOpenAI, application  # noqa: E402
+from synth_assets.testing.launch import launch, serve  # noqa: E402
 
 
 class ScriptedOpenAI(FakeOpenAI):
@@ -55,17 +53,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="exit on its own after this long")
     args = parser.parse_args()
     fake = ScriptedOpenAI(0.0)
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", fake.chat)
-    app.router.add_post("/control", fake.control)
-    app.router.add_get("/counts", fake.counts)
+    app = application(fake)
     app.router.add_get("/requests", fake.requests)
-
-    async def deadline(_: web.Application) -> None:
-        asyncio.get_running_loop().call_later(args.max_seconds, os._exit, 0)
-
-    app.on_startup.append(deadline)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    serve(app, args.port, args.max_seconds)
 
 
 def start(max_seconds: float = 600.0) -> tuple[subprocess.Popen, str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.testing.dagster_dev import DagsterDev, DagsterDevError, _live_group_members
+from synth_assets.core.processes import group_members
+from synth_assets.testing.dagster_dev import DagsterDev, DagsterDevError
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
@@ -56,4 +57,4 @@ def test_stop_ends_the_whole_group_by_sigterm_even_when_started_from_the_backgro
 
     assert result["locations"] == [{"name": "tiny", "loaded": True, "error": None}]
     assert result["returncode"] != -signal.SIGKILL, "dagster dev ignored SIGTERM and had to be killed"
-    assert _live_group_members(result["pgid"]) == []
+    assert group_members(result["pgid"]) == []
