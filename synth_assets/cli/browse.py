@@ -13,7 +13,8 @@ from synth_assets.cli.materialize import dagster_instance
 from synth_assets.core.fingerprint import short
 from synth_assets.core.legacy import has_data, purpose_and_description
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
-from synth_assets.cli.compare import cell, flatten
+from synth_assets.cli.compare import cell
+from synth_assets.core.parameters import flatten
 from synth_assets.core.splits import split_keys
 
 Verbose = typer.Option(False, "--verbose", "-v", help="Show parameters and paths too.")
@@ -107,7 +108,7 @@ def shared_command(dataset: str | None = typer.Option(None, "--dataset", "-d"), 
 def _parameters(params: dict[str, Any] | None) -> str:
     """Generation and validation parameters, one `key=value` a line (long texts cut)."""
     sections = {k: (params or {}).get(k) for k in ("generation", "validation")}
-    flat = flatten("", {k: v for k, v in sections.items() if v}, {})
+    flat = flatten({k: v for k, v in sections.items() if v})
     return "\n".join(f"{k.replace('generation.', '').replace('validation.', 'val.')}={cell(v, 40)}" for k, v in flat.items())
 
 

@@ -10,19 +10,8 @@ import typer
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
 from synth_assets.cli.quality import figures_of, shown
 from synth_assets.core.fingerprint import short
-
-QUALITY_COLUMNS = ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "self_bleu",
-                   "decontamination_hits")
-
-
-def flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            flatten(f"{prefix}.{key}" if prefix else key, item, out)
-    else:
-        out[prefix] = value
-    return out
-
+from synth_assets.core.parameters import differing, flatten
+from synth_assets.quality.metrics import SHOWN_FIGURES
 
 def cell(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
@@ -51,10 +40,9 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
         records = _records(targets)
     except KeyError as exc:
         raise fail(exc.args[0]) from None
-    params = [flatten("", r["params"], {}) for r in records]
-    keys = sorted(set().union(*params))
-    different = {k: [p.get(k) for p in params] for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in params}) > 1}
-    same = {k: params[0].get(k) for k in keys if k not in different}
+    params = [flatten(r["params"]) for r in records]
+    different = {k: [p.get(k) for p in params] for k in differing(params)}
+    same = {k: params[0].get(k) for k in sorted(set().union(*params)) if k not in different}
     rows = [{"fingerprint": r["fingerprint"], "dataset": r["dataset"], "semantic_name": r["semantic_name"],
              "params": {k: p.get(k) for k in different}, "quality": figures_of(r)} for r, p in zip(records, params)]
     if sort:
@@ -74,5 +62,5 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
         console.print(f"{label or '- '}{row['dataset']}/{row['semantic_name']} ({short(row['fingerprint'])})")
     header = ["", *(f"{label}{row['semantic_name']}" for label, row in zip(labels, rows))]
     print_table("Different", header, ([k, *(cell(row["params"][k], 40) for row in rows)] for k in different))
-    print_table("Quality", header, ([c, *(shown(row["quality"].get(c)) for row in rows)] for c in QUALITY_COLUMNS))
+    print_table("Quality", header, ([c, *(shown(row["quality"].get(c)) for row in rows)] for c in SHOWN_FIGURES))
     print_table("Same in all", ["parameter", "value"], ([k, cell(v)] for k, v in same.items()))

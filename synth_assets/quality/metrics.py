@@ -30,6 +30,9 @@ import numpy as np
 from synth_assets.quality import text
 from synth_assets.quality.validators.base import Candidate, Outcome
 
+# the figures an experiment is compared by (`synth compare`, the batch pages), decontamination's included
+SHOWN_FIGURES = ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "self_bleu",
+                 "decontamination_hits")
 
 def quality_row(results: dict[str, tuple[Candidate, Outcome | None]], *, label_before: Any = None,
                 label_after: Any = None) -> dict[str, Any]:

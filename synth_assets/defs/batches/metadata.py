@@ -11,9 +11,9 @@ from synth_assets.core.fingerprint import short
 from synth_assets.defs.batches.sweep import sweep_png, sweep_table, swept_parameters
 from synth_assets.defs.batches.view import BatchView, Member
 from synth_assets.defs.display import cell, rounded, usd
+from synth_assets.quality.metrics import SHOWN_FIGURES
 
-QUALITY_COLUMNS = ("rows", "rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "self_bleu",
-                   "decontamination_hits")
+QUALITY_COLUMNS = ("rows", *SHOWN_FIGURES)
 DIGEST_KEY = "view_digest"
 
 

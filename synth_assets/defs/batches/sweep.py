@@ -12,27 +12,16 @@ import io
 import json
 from typing import Any
 
+from synth_assets.core.parameters import differing, flatten
 from synth_assets.defs.batches.view import Member
 from synth_assets.defs.display import rounded
 
 CHART_METRICS = ("rewrite_rate", "acceptance_rate", "similarity_mean", "distinct_2")
 
 
-def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    out = {} if out is None else out
-    if isinstance(value, dict):
-        for key, item in value.items():
-            flatten(item, f"{prefix}.{key}" if prefix else key, out)
-    else:
-        out[prefix] = value
-    return out
-
-
 def swept_parameters(members: list[Member]) -> list[str]:
     """Parameters whose values differ between experiments (prompt texts and hashes left out: not a sweep axis)."""
-    flat = [flatten(m.params) for m in members]
-    keys = sorted(set().union(*flat)) if flat else []
-    varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}) > 1]
+    varying = differing([flatten(m.params) for m in members])
     return [k for k in varying if not k.endswith(("prompt", "sha256", "examples"))]
 
 
