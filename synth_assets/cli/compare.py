@@ -44,7 +44,8 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
     different = {k: [p.get(k) for p in params] for k in differing(params)}
     same = {k: params[0].get(k) for k in sorted(set().union(*params)) if k not in different}
     rows = [{"fingerprint": r["fingerprint"], "dataset": r["dataset"], "semantic_name": r["semantic_name"],
-             "params": {k: p.get(k) for k in different}, "quality": figures_of(r)} for r, p in zip(records, params)]
+             "params": {k: p.get(k) for k in different}, "quality": figures}
+            for r, p, figures in zip(records, params, figures_of(records))]
     if sort:
         def key(row: dict[str, Any]) -> tuple:
             value = row["quality"].get(sort, row["params"].get(sort))

@@ -86,7 +86,7 @@ class RunOutcome:
     error: str | None = None
 
 
-def _first_error(result) -> str | None:
+def first_error(result) -> str | None:
     """The first failed step's own error: the innermost cause, not Dagster's "Error occurred while executing op" wrapper."""
     for event in result.all_events:
         if event.is_failure and event.step_failure_data is not None:
@@ -115,5 +115,5 @@ def materialize(registrations: list[Registration], root: str, *, instance: Dagst
             tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
                   PID_TAG: str(os.getpid()), **(tags or {})},
         )
-        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else _first_error(result))
+        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
     return outcome

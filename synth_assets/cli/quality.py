@@ -13,11 +13,14 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
 
 
-def figures_of(record: dict[str, Any]) -> dict[str, Any]:
-    """An experiment's quality figures: from lineage, else from its published metadata; {} when it has none."""
-    found = lineage().quality([record["fingerprint"]]).get(record["fingerprint"])
-    if found is not None:
-        return found
+def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each experiment's quality figures: from lineage (one query for all), else from its published metadata; {} when
+    it has none."""
+    recorded = lineage().quality([r["fingerprint"] for r in records])
+    return [recorded[r["fingerprint"]] if r["fingerprint"] in recorded else _published_figures(r) for r in records]
+
+
+def _published_figures(record: dict[str, Any]) -> dict[str, Any]:
     try:
         return store().experiment_metadata(record["dataset"], record["semantic_name"]).get("summary", {}).get("quality") or {}
     except FileNotFoundError:
@@ -36,7 +39,7 @@ def quality_command(target: str = typer.Argument(..., help="Batch path, shared p
         record = store().find(target)
     except KeyError as exc:
         raise fail(exc.args[0]) from None
-    figures = figures_of(record)
+    [figures] = figures_of([record])
     if not figures:
         raise fail(f"{record['dataset']}/{record['semantic_name']} has no quality figures (not published yet, or its recipe "
                    "does not rewrite)")

@@ -31,7 +31,7 @@ from synth_assets.core.legacy_tree import (
 )
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
-from synth_assets.core.store import Store
+from synth_assets.core.store import TMP_PREFIX, Store
 from synth_assets.core.store_local import LocalStore, read_fingerprint
 
 RECIPE = "legacy"
@@ -141,7 +141,7 @@ def _copy_experiment(exp: LegacyExperiment, store: LocalStore) -> None:
     """Copy one shared directory into the store under a temporary name, then rename it into place."""
     dest = store.experiment_dir(exp.dataset, exp.name)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".tmp-{exp.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = dest.parent / f"{TMP_PREFIX}{exp.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         shutil.copytree(exp.path, tmp, symlinks=True)
         os.rename(tmp, dest)

@@ -17,7 +17,7 @@ from synth_assets.core.store import FINGERPRINT_FILE, META, TMP_PREFIX, DirWrite
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old content or the new, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -166,7 +166,7 @@ class LocalStore(Store):
         view = self.path(view_key)
         view.parent.mkdir(parents=True, exist_ok=True)
         target = os.path.relpath(self.path(target_key), view.parent)
-        tmp = view.with_name(f".tmp-{view.name}-{uuid.uuid4().hex[:8]}")
+        tmp = view.with_name(f"{TMP_PREFIX}{view.name}-{uuid.uuid4().hex[:8]}")
         os.symlink(target, tmp)
         os.replace(tmp, view)
 

@@ -22,6 +22,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from synth_assets.core.config import load_experiments
 from synth_assets.core.experiments import register
 from synth_assets.core.lineage import Lineage
+from synth_assets.cli.materialize import first_error
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
@@ -29,13 +30,6 @@ from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.recipes import recipe_job_name
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def first_error(result) -> str | None:
-    for event in result.all_events:
-        if event.is_failure and event.step_failure_data is not None:
-            return event.step_failure_data.error.message.strip()
-    return None
 
 
 def run_one(reg: Registration, out: Path) -> None:

@@ -31,7 +31,7 @@ from synth_assets.core.lineage.extensions import connect_offline, s3_secret_sql,
 from synth_assets.core.lineage.local import check_version
 from synth_assets.core.lineage.pglock import AdvisoryLock
 from synth_assets.core.lineage.schema import APPEND_ONLY, TABLES, ddl
-from synth_assets.core.lineage.target import PREFIX, DuckLakeSettings, is_ducklake_url, redact
+from synth_assets.core.lineage.target import PREFIX, DuckLakeSettings, dsn, is_ducklake_url, redact
 from synth_assets.core.lineage.transaction import Transaction
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class DuckLakeBackend:
                  lock_timeout_s: float, retries: int, retry_backoff_s: float):
         if not is_ducklake_url(url):
             raise ValueError(f"lineage URL {redact(url)!r} must start with {PREFIX!r}")
-        self.url, self.dsn = url, url[len(PREFIX):]
+        self.url, self.dsn = url, dsn(url)
         self.data_path = _folder(data_path) if data_path else None
         self.settings = settings
         self.retries, self.retry_backoff_s = retries, retry_backoff_s

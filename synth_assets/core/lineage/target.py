@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-PREFIX = "ducklake:postgres:"
+from synth_assets.core.root import LINEAGE_URL_PREFIX as PREFIX
 
 
 def is_ducklake_url(target: str) -> bool:
     return str(target).startswith(PREFIX)
+
+
+def dsn(url: str) -> str:
+    """The libpq connection string of a `ducklake:postgres:` URL (its Postgres catalog)."""
+    return url[len(PREFIX):]
 
 
 def redact(url: str) -> str:

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synth_assets.core.root import LINEAGE_URL_PREFIX, lineage_url
+from synth_assets.core.lineage.target import dsn
+from synth_assets.core.root import lineage_url
 from synth_assets.recipes.batch_api.ledger import _SCHEMA, Ledger
 
 SCHEMA_NAME = "synth_batch_api"
@@ -99,4 +100,4 @@ class PostgresLedger(Ledger):
 def open_ledger(folder: str | Path) -> Ledger:
     """The shared ledger where the lineage is shared (`$SYNTH_LINEAGE`), else the SQLite ledger in `folder`."""
     url = lineage_url()
-    return PostgresLedger(url[len(LINEAGE_URL_PREFIX):]) if url else Ledger(folder)
+    return PostgresLedger(dsn(url)) if url else Ledger(folder)
