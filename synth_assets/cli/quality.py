@@ -61,7 +61,7 @@ def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=F
     from synth_assets.quality.calibration import calibrate
     from synth_assets.quality.validators import build_validators
     from synth_assets.quality.validators.judge import ResourceChat
-    from synth_assets.recipes.rephrase.judging import judge_defaults, resolved_validators
+    from synth_assets.recipes.rephrase.judging import resolved_validators
 
     try:
         exp = load_experiments(config, root())[0]
@@ -69,10 +69,8 @@ def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=F
         raise fail(str(exc), 2) from None
     if exp.config.validation is None or exp.config.validation.validators is None:
         raise fail(f"{config}: no validators to calibrate (validation.validators)", 2)
-    validators = []
-    for spec in resolved_validators(exp):
-        chat = ResourceChat(LLMResource(backend=spec.backend, **cache_options(root()))) if spec.kind == "judge" else None
-        validators += build_validators([spec], chat=chat, defaults=judge_defaults(exp))
+    validators = build_validators(resolved_validators(exp),
+                                  chat_for=lambda spec: ResourceChat(LLMResource(backend=spec.backend, **cache_options(root()))))
     try:
         report = calibrate(pairs, validators).to_dict()
     except ConfigError as exc:

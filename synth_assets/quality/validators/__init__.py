@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from synth_assets.quality.validators.base import AllOf, Candidate, Outcome, Validator, Verdict
@@ -20,12 +21,12 @@ from synth_assets.quality.validators.specs import (
 )
 
 
-def build_validators(specs: list[Any], *, chat: ChatFn | None = None, defaults: SpecDefaults | None = None,
-                     embedding_batch_size: int = 64) -> list[Validator]:
+def build_validators(specs: list[Any], *, chat: ChatFn | None = None, chat_for: Callable[[JudgeSpec], ChatFn] | None = None,
+                     defaults: SpecDefaults | None = None, embedding_batch_size: int = 64) -> list[Validator]:
     """Validator objects for raw or parsed specs, in the given order (put cheap ones first).
 
-    `chat` is required when a judge is configured; `defaults` fill the judge's unset prompt,
-    system prompt and examples (usually from the catalog entry)."""
+    A judge needs `chat`, or `chat_for(spec)` when each judge has its own backend and model; `defaults`
+    fill the judge's unset prompt, system prompt and examples (usually from the catalog entry)."""
     validators: list[Validator] = []
     for spec in parse_specs(list(specs), defaults=defaults):
         if isinstance(spec, RulesSpec):
@@ -33,9 +34,10 @@ def build_validators(specs: list[Any], *, chat: ChatFn | None = None, defaults: 
         elif isinstance(spec, SimilaritySpec):
             validators.append(SimilarityValidator(spec, batch_size=embedding_batch_size))
         else:
-            if chat is None:
+            judge_chat = chat_for(spec) if chat_for is not None else chat
+            if judge_chat is None:
                 raise ValidatorSpecError(f"validator {spec.name!r} (judge) needs a chat callable: pass chat=")
-            validators.append(JudgeValidator(spec, chat))
+            validators.append(JudgeValidator(spec, judge_chat))
     return validators
 
 

@@ -131,10 +131,11 @@ def _generate(run: StageRun) -> Rows:
 
 
 def _validate(run: StageRun) -> Rows:
-    rows = judging.validate(run)
-    calibration = run.job.config.validation.calibration if run.job.config.validation else None
-    if calibration is not None:
-        report = calibrate(calibration.pairs, judging.build(run).validators).to_dict()
+    v = run.job.config.validation
+    validators = judging.build(run) if v is not None and (v.validators is not None or v.calibration is not None) else None
+    rows = judging.validate(run, validators)
+    if v is not None and v.calibration is not None:
+        report = calibrate(v.calibration.pairs, validators.validators).to_dict()
         run.extra_files[CALIBRATION_FILE] = json.dumps(report, indent=2, default=str).encode()
     return rows
 

@@ -33,22 +33,16 @@ def resolved_validators(exp: Experiment) -> list[Any]:
     return resolve_specs(exp.config.validation.validators or [], judge_defaults(exp))
 
 
-def _judge_chat(run: StageRun):
+def build(run: StageRun) -> AllOf:
+    """The experiment's validators, cheap ones first (an LLM judge only sees what the others accepted)."""
+    order = {"rules": 0, "similarity": 1, "judge": 2}
+    specs = sorted(resolved_validators(run.job), key=lambda s: order[s.kind])
+
     def chat_for(spec):
         sampling = Sampling(backend=spec.backend, model=spec.model)
         return lambda requests: run.chat(sampling, requests, label=f"judge {spec.name}")
-    return chat_for
 
-
-def build(run: StageRun) -> AllOf:
-    """The experiment's validators, cheap ones first (an LLM judge only sees what the others accepted)."""
-    specs = resolved_validators(run.job)
-    order = {"rules": 0, "similarity": 1, "judge": 2}
-    validators = []
-    for spec in sorted(specs, key=lambda s: order[s.kind]):
-        chat = _judge_chat(run)(spec) if spec.kind == "judge" else None
-        validators += build_validators([spec], chat=chat, defaults=judge_defaults(run.job))
-    return AllOf(validators)
+    return AllOf(build_validators(specs, chat_for=chat_for))
 
 
 def _usable(c: dict[str, Any], allow_truncated: bool) -> bool:
@@ -161,8 +155,9 @@ def keep_first_usable(run: StageRun, rows: list[dict]) -> None:
             info["chosen"] = next((k for k, c in enumerate(info["candidates"]) if _usable(c, allow)), None)
 
 
-def validate(run: StageRun) -> list[dict]:
-    """The validated rows: each rewritten value holds its chosen rewrite or its original text, in place."""
+def validate(run: StageRun, validators: AllOf | None = None) -> list[dict]:
+    """The validated rows: each rewritten value holds its chosen rewrite or its original text, in place
+    (`validators`: the experiment's, when already built)."""
     exp: Experiment = run.job
     rows = [{**r, META: {**r[META], "fields": {f: dict(info) for f, info in r[META]["fields"].items()}}} for r in run.upstream]
     v = exp.config.validation
@@ -171,7 +166,7 @@ def validate(run: StageRun) -> list[dict]:
     elif v.validators is None:
         legacy_judge(run, rows)
     else:
-        choose(run, rows, build(run))
+        choose(run, rows, validators or build(run))
     for index, row in enumerate(rows):
         meta = row[META]
         for f, info in meta["fields"].items():
