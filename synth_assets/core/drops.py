@@ -20,8 +20,11 @@ class DropResult:
     error: str | None = None
 
 
+ERROR_SUFFIX = ".error.txt"  # the marker beside a bad drop says what is wrong with it
+
+
 def error_marker(path: Path) -> Path:
-    return path.with_name(path.name + ".error.txt")
+    return path.with_name(path.name + ERROR_SUFFIX)
 
 
 def process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:

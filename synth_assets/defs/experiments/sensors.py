@@ -18,7 +18,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
-from synth_assets.core.drops import DropResult, process_drop
+from synth_assets.core.drops import ERROR_SUFFIX, DropResult, process_drop
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import state_dir
 from synth_assets.core.store_s3 import split_s3_url
@@ -100,9 +100,9 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, store: StoreResource
         except UnicodeDecodeError as exc:
             result = DropResult(url, [], f"{url}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         if result.error:
-            client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=(result.error + "\n").encode())
-        elif key + ".error.txt" in listed:
-            client.delete_object(Bucket=bucket, Key=key + ".error.txt")
+            client.put_object(Bucket=bucket, Key=key + ERROR_SUFFIX, Body=(result.error + "\n").encode())
+        elif key + ERROR_SUFFIX in listed:
+            client.delete_object(Bucket=bucket, Key=key + ERROR_SUFFIX)
         return result, obj["ETag"].strip('"')
 
     with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:  # S3 round trips overlap

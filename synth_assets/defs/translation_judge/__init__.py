@@ -12,6 +12,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
+from synth_assets.core.drops import ERROR_SUFFIX, error_marker
 from synth_assets.core.store_s3 import read_url, split_s3_url
 from synth_assets.defs.drop_cursor import cursor_after, new_objects
 from synth_assets.defs.recipes import run_requests
@@ -41,9 +42,9 @@ def _reject(url: str, message: str, client) -> None:
     """An empty drop or an unknown format: reported beside it (`NAME.error.txt`)."""
     if client is not None:
         bucket, key = split_s3_url(url)
-        client.put_object(Bucket=bucket, Key=key + ".error.txt", Body=f"{message}\n".encode())
+        client.put_object(Bucket=bucket, Key=key + ERROR_SUFFIX, Body=f"{message}\n".encode())
     else:
-        Path(url + ".error.txt").write_text(f"{message}\n", encoding="utf-8")
+        error_marker(Path(url)).write_text(f"{message}\n", encoding="utf-8")
 
 
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
