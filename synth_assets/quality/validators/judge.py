@@ -92,6 +92,17 @@ def fill(prompt: str, values: dict[str, Any], where: str) -> str:
         raise ValueError(f"judge prompt cannot be filled for {where}: {exc} (write literal braces as {{{{ and }}}})") from None
 
 
+def judge_values(row: dict[str, Any], original: str, rephrased: str, field: str) -> dict[str, Any]:
+    """What a judge prompt is filled with: the row's fields, `{original}` and `{text}` (the value before),
+    `{rephrased}` and `{field_name}` (its concrete path)."""
+    return {**row, "text": original, "original": original, "rephrased": rephrased, "field_name": field}
+
+
+def example_values(example: dict[str, Any]) -> dict[str, Any]:
+    """What a few-shot example fills the same prompt with: its own keys, `{text}` its original."""
+    return {"field_name": "", "text": example.get("original", ""), **example}
+
+
 class JudgeValidator:
     """Asks an injected `chat` callable; keeps `requests_sent`, `json_retries` and `failed_requests`."""
 
@@ -108,7 +119,7 @@ class JudgeValidator:
         turns = []
         for i, ex in enumerate(examples):
             same = ex.answer == "same"
-            values = prompt_fields({"field_name": "", "text": ex.original, **ex.model_dump(exclude_none=True)})
+            values = prompt_fields(example_values(ex.model_dump(exclude_none=True)))
             turns.append({"role": "user", "content": fill(prompt, values, f"examples[{i}]")})
             turns.append({"role": "assistant", "content": json.dumps({
                 "verdict": ex.answer, "score": ex.score or (5 if same else 1),
@@ -116,8 +127,7 @@ class JudgeValidator:
         return turns
 
     def messages(self, c: Candidate) -> list[dict[str, str]]:
-        values = {**{k: v for k, v in c.row.items() if not k.startswith("_")}, "text": c.original,
-                  "original": c.original, "rephrased": c.rewrite, "field_name": c.field}
+        values = judge_values({k: v for k, v in c.row.items() if not k.startswith("_")}, c.original, c.rewrite, c.field)
         question = fill(self.spec.prompt, values, f"the row of field {c.field!r}")
         return [{"role": "system", "content": self.spec.system}, *self._shots, {"role": "user", "content": question}]
 

@@ -16,6 +16,7 @@ from synth_assets.core.config import Experiment, Sampling
 from synth_assets.core.fields import assign
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
+from synth_assets.quality.validators.judge import example_values, judge_values
 from synth_assets.recipes.base import META, StageRun
 from synth_assets.recipes.experiments import chat_request
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED
@@ -113,12 +114,6 @@ def legacy_verdict(text: str | None) -> str:
     return "unclear"
 
 
-def judge_values(row: dict[str, Any], original: str, rephrased: str, field: str) -> dict[str, Any]:
-    """What the free-text judge's prompt is filled with: the row's fields (as a judge validator sees them),
-    `{original}` and `{text}` (the value before), `{rephrased}` and `{field_name}` (its concrete path)."""
-    return {**prompt_fields(row), "text": original, "original": original, "rephrased": rephrased, "field_name": field}
-
-
 def legacy_judge(run: StageRun, rows: list[dict]) -> None:
     """The free-text judge on each field's first usable candidate (configs without `validators`)."""
     exp: Experiment = run.job
@@ -126,7 +121,7 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
     prompt = exp.validation_prompt()
     shots: list[dict[str, str]] = []
     for example in exp.validation_examples():
-        shots.append({"role": "user", "content": prompt.format_map({"field_name": "", "text": example.get("original", ""), **example})})
+        shots.append({"role": "user", "content": prompt.format_map(example_values(example))})
         shots.append({"role": "assistant", "content": example["answer"]})
     jobs = []
     for i, row in enumerate(rows):
@@ -135,7 +130,7 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
             info["outcomes"] = [None] * len(info["candidates"])
             if f in row[META]["errors"] or first is None:
                 continue
-            question = prompt.format_map(judge_values(row, info["original"], info["candidates"][first]["text"], f))
+            question = prompt.format_map(judge_values(prompt_fields(row), info["original"], info["candidates"][first]["text"], f))
             jobs.append((i, f, first, chat_request(v, shots + [{"role": "user", "content": question}])))
     responses = run.chat(v, [r for *_, r in jobs])
     for (i, f, k, _), response in zip(jobs, responses):

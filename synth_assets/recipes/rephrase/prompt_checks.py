@@ -15,6 +15,7 @@ from typing import Any
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import FieldPathError
 from synth_assets.core.prompt_values import check_placeholders, check_template, placeholders, prompt_fields
+from synth_assets.quality.validators.judge import example_values, judge_values
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.rephrase.checks import Blame, where_in_split
 from synth_assets.recipes.rephrase.judging import resolved_validators
@@ -29,7 +30,7 @@ def _generation_values(record: dict[str, Any], text: str, field: str) -> dict[st
 
 
 def _judge_values(record: dict[str, Any], text: str, field: str) -> dict[str, Any]:
-    return {**record, "text": text, "original": text, "rephrased": text, "field_name": field}
+    return judge_values(record, text, text, field)
 
 
 def check_template_on_rows(exp: Experiment, template: str, values: Values, rows: list[dict[str, Any]], fault: Fault) -> None:
@@ -61,7 +62,7 @@ def check_examples(template: str, examples: list[dict[str, Any]], fault: Callabl
     """Few-shot examples fill the same prompt with their own keys: every placeholder must be among them."""
     for j, example in enumerate(examples):
         try:
-            check_template(template, {"field_name": "", "text": example.get("original", ""), **example})
+            check_template(template, example_values(example))
         except FieldPathError as exc:
             raise fault(f"example {j} cannot fill the prompt: {exc} (give the example that key)", j) from None
 
