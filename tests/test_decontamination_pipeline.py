@@ -11,6 +11,7 @@ import yaml
 from dagster import DagsterEventType
 
 from synth_assets.core.config import load_experiments
+from synth_assets.export import export_target
 from synth_assets.recipes.rephrase import rewrite
 from tests.conftest import REPO, lineage_for, local_store, run_config
 from tests.quality import fake_judge_server
@@ -77,7 +78,9 @@ def run(write_yaml, synth_root, server, replies: list[str], **decontamination):
     materialized = [e.dagster_event.event_specific_data.materialization.metadata
                     for e in instance.all_logs(outcome[reg.fingerprint].run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)]
     asset = next(m for m in materialized if "decontamination_dropped" in m)
-    return {"success": outcome[reg.fingerprint].success, "train": store.read_jsonl(store.published_data_file("StockMC", reg.name)),
+    export = synth_root.parent / "export"  # beside the store, not in it
+    export_target(store, reg.fingerprint, export, "jsonl", lineage=lineage_for(synth_root))
+    return {"success": outcome[reg.fingerprint].success, "export_card": (export / "README.md").read_text(), "train": store.read_jsonl(store.published_data_file("StockMC", reg.name)),
             "summary": summary, "card": (folder / "README.md").read_text(), "check": check,
             "asset": {k: v.value for k, v in asset.items() if k.startswith("decontamination_")},
             "lineage": lineage_for(synth_root).quality([reg.fingerprint])[reg.fingerprint]}
@@ -103,6 +106,7 @@ def test_overlap_already_in_the_source_is_kept_counted_and_does_not_block(write_
     assert ("- decontamination (10-grams and exact sentences against the evaluation splits and references): 0 rows dropped "
             "(0 whose rewrite introduced overlap); 1 rows whose only overlap was already in the source records (1 kept)") in out["card"]
     assert "| decontamination_source_overlap | 1 |" in out["card"]
+    assert "| decontamination_source_overlap | 1 |" in out["export_card"] and "| decontamination_dropped | 0 |" in out["export_card"]
 
 
 def test_source_overlap_drop_drops_and_blocks_on_it_too(write_yaml, synth_root, stock_mc):
