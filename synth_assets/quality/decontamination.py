@@ -182,8 +182,9 @@ class DecontaminationIndex:
         priority = (~introduced).astype(np.int8) * 2 + (~sentence).astype(np.int8)
         order = np.lexsort((np.arange(len(owner)), priority, owner))
         firsts, first_pos = np.unique(owner[order], return_index=True)
-        return {int(o): ("sentence" if sentence[order[p]] else "ngram", int(ref[order[p]]), int(ngram_counts[o]), int(introduced_counts[o]))
-                for o, p in zip(firsts.tolist(), first_pos.tolist())}
+        shown = order[first_pos]
+        return {int(o): ("sentence" if sentence[s] else "ngram", int(ref[s]), int(ngram_counts[o]), int(introduced_counts[o]))
+                for o, s in zip(firsts.tolist(), shown.tolist())}
 
     def check(self, rows: Sequence[dict[str, Any]], fields: Sequence[str],
               originals: Sequence[dict[str, Any]] | None = None) -> list[Hit]:

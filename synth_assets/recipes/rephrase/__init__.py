@@ -155,13 +155,13 @@ def _calibration(run: StageRun, rows: Rows) -> CheckResult:
 
 def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     exp: Experiment = run.job
-    kept = [r for r in rows if not rewrite.request_failed(r)]
-    altered = publishing.altered_rows(exp, kept)
+    answered = [r for r in rows if not rewrite.request_failed(r)]
+    altered = publishing.altered_rows(exp, answered)
     if altered:
         raise StageFailed(f"{len(altered)} rows changed outside their rewritten values, nothing published: {'; '.join(altered[:5])}")
-    train = [rewrite.training_row(r) for r in kept]
+    train = [rewrite.training_row(r) for r in answered]
     source = exp.entry.rows(exp.config.dataset.split)
-    hits = publishing.contamination(exp, train, [source[r[META]["row"]] for r in kept])
+    hits = publishing.contamination(exp, train, [source[r[META]["row"]] for r in answered])
     dropped, decontamination = publishing.overlap(exp, hits)
     published = publish_train_split(exp, [r for i, r in enumerate(train) if i not in dropped], files, rows)
     figures = publishing.quality(exp, rows, hits)
