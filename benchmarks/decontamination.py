@@ -1,6 +1,6 @@
 """Decontamination's n-gram size on evidence: false hits on the original rows, recall on planted copies.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/decontamination.py                  # n = 5..13, ~1 min
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/decontamination.py                  # n = 5..13, ~30 s
     PYTHONPATH=$PWD .venv/bin/python benchmarks/decontamination.py --ngrams 8 13 --out decon.json
 
 Datasets: the shipped Copa, CB, BoolQ (datasets/superglue/) and the multiple-choice ScienceMC
