@@ -103,8 +103,8 @@ def test_overlap_already_in_the_source_is_kept_counted_and_does_not_block(write_
     assert out["asset"] == {"decontamination_hits": 0, "decontamination_introduced": 0, "decontamination_source_overlap": 1,
                             "decontamination_dropped": 0}
     assert {k: out["lineage"][k] for k in out["asset"]} == out["asset"]
-    assert ("- decontamination (10-grams and exact sentences against the evaluation splits and references): 0 rows dropped "
-            "(0 whose rewrite introduced overlap); 1 rows whose only overlap was already in the source records (1 kept)") in out["card"]
+    assert ("- decontamination (10-grams and exact sentences against the evaluation splits and references): rows dropped 0 "
+            "(rewrite introduced overlap: 0); rows whose only overlap was already in the source records 1 (kept: 1)") in out["card"]
     assert "| decontamination_source_overlap | 1 |" in out["card"]
     assert "| decontamination_source_overlap | 1 |" in out["export_card"] and "| decontamination_dropped | 0 |" in out["export_card"]
 
@@ -114,8 +114,8 @@ def test_source_overlap_drop_drops_and_blocks_on_it_too(write_yaml, synth_root, 
     assert not out["success"] and not out["check"].passed
     assert [row["id"] for row in out["train"]] == ["t1"]
     assert counts(out["summary"]["decontamination"]) == (1, 0, 1) and out["summary"]["decontamination"]["listed"][0]["dropped"]
-    assert "1 rows dropped (0 whose rewrite introduced overlap); 1 rows whose only overlap was already in the source records " \
-           "(0 kept)" in out["card"]
+    assert "rows dropped 1 (rewrite introduced overlap: 0); rows whose only overlap was already in the source records 1 " \
+           "(kept: 0)" in out["card"]
 
 
 def test_a_rewrite_that_copies_evaluation_text_is_dropped_and_blocks(write_yaml, synth_root, stock_mc):
@@ -129,4 +129,4 @@ def test_a_rewrite_that_copies_evaluation_text_is_dropped_and_blocks(write_yaml,
     listed = decontamination["listed"][0]
     assert (listed["kind"], listed["introduced"], listed["origin"], listed["dropped"]) == ("sentence", 4, "introduced", True)
     assert out["asset"]["decontamination_dropped"] == 1 and out["lineage"]["decontamination_hits"] == 1
-    assert "1 rows dropped (1 whose rewrite introduced overlap); 0 rows whose only overlap" in out["card"]
+    assert "rows dropped 1 (rewrite introduced overlap: 1); rows whose only overlap was already in the source records 0" in out["card"]

@@ -90,8 +90,8 @@ def overlap_line(counts: dict[str, Any]) -> str:
     """The dataset card's line on decontamination, from `overlap`'s counts."""
     kept = counts["source_overlap"] - (counts["dropped"] - counts["introduced"])
     return (f"- decontamination ({counts['ngram']}-grams and exact sentences against the evaluation splits and references): "
-            f"{counts['dropped']} rows dropped ({counts['introduced']} whose rewrite introduced overlap); "
-            f"{counts['source_overlap']} rows whose only overlap was already in the source records ({kept} kept)")
+            f"rows dropped {counts['dropped']} (rewrite introduced overlap: {counts['introduced']}); "
+            f"rows whose only overlap was already in the source records {counts['source_overlap']} (kept: {kept})")
 
 
 def text_fields(record: dict[str, Any], paths: list[str] | None, skip: FieldPath | None = None) -> dict[str, str]:
