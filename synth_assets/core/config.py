@@ -105,12 +105,15 @@ class ValidationSection(Sampling):
 
 
 class DecontaminationSection(_Section):
-    """Published training rows are checked against the dataset's evaluation splits and reference files;
-    offending rows are dropped and listed, and the `decontamination` check fails (blocking) when there were any."""
+    """Published training rows are checked against the dataset's evaluation splits and reference files; rows whose
+    rewrite introduced overlap are dropped and listed, and the `decontamination` check fails (blocking) when there
+    were any. Overlap already in the source record is kept and counted (`source_overlap: drop` drops and blocks)."""
 
     references: list[str] = Field(default_factory=list, description="extra JSONL files, relative to the config file")
-    ngram: int = Field(default=8, ge=2, le=32)
+    # = quality.decontamination.DEFAULT_NGRAM (chosen by benchmarks/decontamination.py; not imported: no pyarrow here)
+    ngram: int = Field(default=10, ge=2, le=32)
     blocking: bool = True
+    source_overlap: Literal["keep", "drop"] = "keep"
 
 
 class ExperimentConfig(_Section):

@@ -71,7 +71,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
         "stages": meta.get("stage_fingerprints") or record.get("stages") or None,
         "sources": source_datasets(record, root),
         "parameters": record.get("params"),
-        "quality": meta.get("quality"),
+        "quality": meta.get("quality") or (meta.get("summary") or {}).get("quality"),  # a run keeps it in its summary
         "cost": _cost(exp, lineage),
     }
     return {k: v for k, v in facts.items() if v is not None}

@@ -1,10 +1,14 @@
 """Decontamination: find rows that copy text of evaluation splits or benchmarks.
 
-A hashed index of the reference texts holds (a) every word n-gram (default 8) and (b) every
-normalised sentence of at least `min_sentence_words` words: an exact sentence match catches short
-texts that have no n-gram at all. Texts are normalised like `quality.text.normalize` (lower case,
-punctuation dropped, apostrophes removed) and hashed to 64 bits, vectorised with pyarrow + numpy:
-no Python loop runs per word or per n-gram.
+A hashed index of the reference texts holds (a) every word n-gram (default `DEFAULT_NGRAM`) and (b)
+every normalised sentence of at least `min_sentence_words` words: an exact sentence match catches
+short texts that have no n-gram at all. Texts are normalised like `quality.text.normalize` (lower
+case, punctuation dropped, apostrophes removed) and hashed to 64 bits, vectorised with pyarrow +
+numpy: no Python loop runs per word or per n-gram.
+
+Checked against their originals, a text's matches split into those its original already had
+(overlap in the source data, e.g. a stock phrase shared by a train and a test question) and those
+the rewrite introduced (`Hit.introduced`): only the latter are contamination made by synthesis.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import pyarrow.compute as pc
 
 from synth_assets.core.jsonl import numbered_rows
 
+# chosen on evidence (benchmarks/decontamination.py): the smallest n at which no chance overlap (a stock phrase
+# such as BoolQ's "is there going to be a season 2 of", 9 words) remains between the shipped datasets' original
+# train and evaluation rows on their rewritten fields; 13 (GPT-3's) finds fewer planted near copies
+DEFAULT_NGRAM = 10
 _PRIME = np.uint64(1099511628211)
+_OWNER_MIX = np.uint64(0x9E3779B97F4A7C15)
 _SENTENCE_BREAK = r"[.!?]+(\s+|$)|\n+"
 
 
@@ -36,7 +45,10 @@ class Reference:
 @dataclass(frozen=True)
 class Hit:
     """A checked text that overlaps a reference: `kind` "sentence" (an exact normalised sentence)
-    or "ngram" (`ngrams` shared n-grams); `reference` names the first matching reference."""
+    or "ngram" (`ngrams` shared n-grams); `reference` names the first matching reference.
+    `introduced`: how many of the matching n-grams and sentences its original did not have (all of
+    them when no original was given); 0 means the overlap was already in the source data, and then
+    `reference` is one the original matched too, else one of the introduced matches."""
 
     row: int
     field: str
@@ -44,16 +56,22 @@ class Hit:
     reference: str
     matched: str
     ngrams: int
+    introduced: int
+
+    @property
+    def origin(self) -> Literal["introduced", "source"]:
+        return "introduced" if self.introduced else "source"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "origin": self.origin}
 
 
 def _tokens(texts: pa.Array) -> pa.ListArray:
     lowered = pc.utf8_lower(texts)
     lowered = pc.replace_substring_regex(lowered, pattern=r"['’]", replacement="")
-    lowered = pc.replace_substring_regex(lowered, pattern=r"[^\p{L}\p{N}\s]|_", replacement=" ")
-    return pc.utf8_split_whitespace(lowered)
+    lowered = pc.utf8_trim_whitespace(pc.replace_substring_regex(lowered, pattern=r"[^\p{L}\p{N}\s]|_", replacement=" "))
+    # a text of no word gets no token (split would give it one empty token, and a trailing "?" another)
+    return pc.utf8_split_whitespace(pc.if_else(pc.equal(lowered, ""), pa.scalar(None, lowered.type), lowered))
 
 
 def _token_hashes(flat: pa.Array) -> np.ndarray:
@@ -126,7 +144,7 @@ class _HashSet:
 class DecontaminationIndex:
     """Build once from reference texts; `check` rows against it."""
 
-    def __init__(self, references: Sequence[Reference], *, n: int = 8, min_sentence_words: int = 2):
+    def __init__(self, references: Sequence[Reference], *, n: int = DEFAULT_NGRAM, min_sentence_words: int = 2):
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.references = list(references)
@@ -139,35 +157,59 @@ class DecontaminationIndex:
     def sizes(self) -> dict[str, int]:
         return {"references": len(self.references), "ngrams": len(self._ngrams.hashes), "sentences": len(self._sentences.hashes)}
 
-    def check_texts(self, texts: Sequence[str]) -> dict[int, tuple[str, int, int]]:
-        """text index -> (kind, reference index, shared n-grams) for every text that overlaps."""
+    def check_texts(self, texts: Sequence[str], originals: Sequence[str] | None = None) -> dict[int, tuple[str, int, int, int]]:
+        """text index -> (kind, reference index, shared n-grams, introduced matches) for every text that overlaps;
+        `originals` (one per text): what each text was rewritten from, whose own matches are not introduced."""
         arr = pa.array(texts, pa.large_string())
-        out: dict[int, tuple[str, int, int]] = {}
-        owners, hashes = _ngrams(arr, self.n)
-        found, refs = self._ngrams.lookup(hashes)
-        hit_owners = owners[found]
-        counts = np.bincount(hit_owners, minlength=len(texts)) if len(hit_owners) else np.zeros(len(texts), dtype=np.int64)
-        order = np.argsort(hit_owners, kind="stable")
-        firsts, first_pos = np.unique(hit_owners[order], return_index=True)
-        for owner, pos in zip(firsts.tolist(), first_pos.tolist()):
-            out[owner] = ("ngram", int(refs[order[pos]]), int(counts[owner]))
-        owners, hashes = _sentences(arr, self.min_sentence_words)
-        found, refs = self._sentences.lookup(hashes)
-        for owner, ref in zip(owners[found].tolist(), refs.tolist()):
-            if owner not in out or out[owner][0] != "sentence":
-                out[owner] = ("sentence", int(ref), int(counts[owner]))
-        return out
+        before = pa.array(originals, pa.large_string()) if originals is not None else None
+        kinds, owners, refs, new = [], [], [], []
+        for kind, features, table in (("ngram", lambda a: _ngrams(a, self.n), self._ngrams),
+                                      ("sentence", lambda a: _sentences(a, self.min_sentence_words), self._sentences)):
+            text_of, hashes = features(arr)
+            found, ref = table.lookup(hashes)
+            text_of, hashes = text_of[found], hashes[found]
+            kinds.append(np.full(len(text_of), kind == "sentence"))
+            owners.append(text_of)
+            refs.append(ref)
+            new.append(~np.isin(_keyed(text_of, hashes), _keyed(*features(before))) if before is not None
+                       else np.ones(len(text_of), dtype=bool))
+        sentence, owner, ref, introduced = (np.concatenate(a) for a in (kinds, owners, refs, new))
+        if not len(owner):
+            return {}
+        ngram_counts = np.bincount(owner[~sentence], minlength=len(texts))
+        introduced_counts = np.bincount(owner[introduced], minlength=len(texts))
+        # the reference shown per text: an introduced match before a source one, a sentence before an n-gram, then the first
+        priority = (~introduced).astype(np.int8) * 2 + (~sentence).astype(np.int8)
+        order = np.lexsort((np.arange(len(owner)), priority, owner))
+        firsts, first_pos = np.unique(owner[order], return_index=True)
+        shown = order[first_pos]
+        return {int(o): ("sentence" if sentence[s] else "ngram", int(ref[s]), int(ngram_counts[o]), int(introduced_counts[o]))
+                for o, s in zip(firsts.tolist(), shown.tolist())}
 
-    def check(self, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> list[Hit]:
-        """Every (row, field) whose text overlaps a reference, ordered by row then field."""
+    def check(self, rows: Sequence[dict[str, Any]], fields: Sequence[str],
+              originals: Sequence[dict[str, Any]] | None = None) -> list[Hit]:
+        """Every (row, field) whose text overlaps a reference, ordered by row then field; with `originals` (the
+        records the rows were rewritten from, one per row) each hit counts the matches its original lacked."""
         hits = []
         for field in fields:
-            texts = [row.get(field) if isinstance(row.get(field), str) else "" for row in rows]
-            for index, (kind, ref, count) in self.check_texts(texts).items():
+            texts = [_text(row, field) for row in rows]
+            before = [_text(row, field) for row in originals] if originals is not None else None
+            for index, (kind, ref, count, introduced) in self.check_texts(texts, before).items():
                 reference = self.references[ref]
-                hits.append(Hit(index, field, kind, reference.source, reference.text[:200], count))  # type: ignore[arg-type]
+                hits.append(Hit(index, field, kind, reference.source, reference.text[:200], count, introduced))  # type: ignore[arg-type]
         order = {f: i for i, f in enumerate(fields)}
         return sorted(hits, key=lambda h: (h.row, order[h.field]))
+
+
+def _text(row: dict[str, Any], field: str) -> str:
+    value = row.get(field)
+    return value if isinstance(value, str) else ""
+
+
+def _keyed(owners: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """One 64-bit key per (text index, hash): the same n-gram in two texts gives two keys."""
+    with np.errstate(over="ignore"):
+        return hashes ^ ((owners.astype(np.uint64) + np.uint64(1)) * _OWNER_MIX)
 
 
 def references_from_rows(rows: Iterable[dict[str, Any]], source: str, fields: Sequence[str] | None = None) -> list[Reference]:
