@@ -11,6 +11,7 @@ from synth_assets.cli.common import JsonOption, console, fail, lineage, print_js
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.quality.figures import NOTES, shown, shown_figure  # noqa: F401 - shown: for the other commands
 
 
 def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -27,8 +28,6 @@ def _published_figures(record: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-def shown(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def quality_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
@@ -46,8 +45,8 @@ def quality_command(target: str = typer.Argument(..., help="Batch path, shared p
     if as_json:
         return print_json({"fingerprint": record["fingerprint"], "dataset": record["dataset"],
                            "semantic_name": record["semantic_name"], **figures})
-    print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})", ["metric", "value"],
-                ([k, shown(v)] for k, v in figures.items()))
+    print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})",
+                ["metric", "value", "what it measures"], ([k, shown_figure(figures, k), NOTES.get(k, "")] for k in figures))
 
 
 def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure."),

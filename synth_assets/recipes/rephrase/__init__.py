@@ -26,10 +26,12 @@ from synth_assets.core.fields import parse
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
-from synth_assets.quality.metrics import metrics_markdown
+from synth_assets.quality.figures import notes_markdown
+from synth_assets.quality.metrics import CORRECTNESS_FIGURES, metrics_markdown
 from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
 from synth_assets.recipes.rephrase import checks, judging, prompt_checks, publishing, rewrite
+from synth_assets.recipes.rephrase.correctness import correctness_figures
 
 # the offline combination that measures best on the shipped calibration set (benchmarks/validators.py):
 # accuracy 0.750 with similarity in [0.8, 0.99], against 0.683 at the similarity validator's own default min 0.6
@@ -159,8 +161,10 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     train = [rewrite.training_row(r) for r in rows if not rewrite.request_failed(r)]
     hits = publishing.contamination(exp, train)
     dropped = {h.row for h in hits}
-    published = publish_train_split(exp, [r for i, r in enumerate(train) if i not in dropped], files, rows)
+    kept = [r for i, r in enumerate(train) if i not in dropped]
+    published = publish_train_split(exp, kept, files, rows)
     figures = publishing.quality(exp, rows, hits)
+    figures.update(correctness_figures(run, rows, kept, figures["rewrite_rate"]))
     try:
         figures["calibration_accuracy"] = json.loads(run.store.read_bytes(
             f"{run.store.files_key_of(run.stage_key('validated'))}/{CALIBRATION_FILE}"))["accuracy"]
@@ -188,7 +192,8 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
     if not figures:
         return {}
     numbers = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
-               if k in ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "decontamination_hits")}
+               if k in ("rewrite_rate", *CORRECTNESS_FIGURES, "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2",
+                        "decontamination_hits")}
     return {"quality": Markdown(metrics_markdown(figures)), **numbers}
 
 
@@ -200,7 +205,7 @@ def _required(exp: Experiment) -> list[str]:
 
 def _readme_lines(record: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     figures = summary.get("quality")
-    table = ["", metrics_markdown(figures, title="Quality").rstrip("\n")] if figures else []
+    table = ["", metrics_markdown(figures, title="Quality").rstrip("\n"), "", notes_markdown().rstrip("\n")] if figures else []
     return experiment_readme_lines(record, summary) + table
 
 
