@@ -102,9 +102,9 @@ def review_command(target: str = typer.Argument(..., help="Batch path, shared pa
             labelled = read_review_file(import_file, fingerprint, slots)
         except ConfigError as exc:
             raise fail(str(exc), 2) from None
-        console.print(f"{_record(labelled, who)} labels recorded for {name}")
+        (err_console if as_json else console).print(f"{_record(labelled, who)} labels recorded for {name}")
     elif sample_size is not None:
-        reviewed = {(r["row_id"], r["field"], r["content_hash"]) for r in current_labels(labels, slots)}
+        reviewed = {(r["row_index"], r["field"], r["content_hash"]) for r in current_labels(labels, slots)}
         chosen = sample(slots, sample_size, seed=seed, reviewed=reviewed)
         if not chosen:
             return console.print(f"{name}: every rewritten row is reviewed already ({len(reviewed)} labels)")

@@ -95,7 +95,7 @@ def reviewed_figures(labels: list[str]) -> dict[str, Any]:
 def current_labels(reviews: list[dict[str, Any]], slots: list[Slot]) -> list[dict[str, Any]]:
     """The reviews whose (row, field, content hash) is one of the experiment's current slots."""
     keys = {s.key for s in slots}
-    return [r for r in reviews if (r["row_id"], r["field"], r["content_hash"]) in keys]
+    return [r for r in reviews if (r["row_index"], r["field"], r["content_hash"]) in keys]
 
 
 def write_review_file(path: str | Path, slots: list[Slot]) -> None:

@@ -21,7 +21,7 @@ def record_reviews(lineage: Lineage, labelled: list[dict[str, Any]], *, reviewer
 
     def run(con):
         for item in labelled:
-            key = {"fingerprint": item["fingerprint"], "row_id": item["row"], "field": item["field"],
+            key = {"fingerprint": item["fingerprint"], "row_index": item["row"], "field": item["field"],
                    "content_hash": item["content_hash"]}
             _replace(con, "reviews", key, {**key, "dataset": item["dataset"], "original": item["original"],
                                            "rewrite": item["rewrite"], "label": item["label"], "reviewer": reviewer,
@@ -33,4 +33,4 @@ def record_reviews(lineage: Lineage, labelled: list[dict[str, Any]], *, reviewer
 def reviews(lineage: Lineage, fingerprint: str) -> list[dict[str, Any]]:
     """Every label of an experiment (current or not), oldest first."""
     return lineage._read(lambda con: _rows(con.execute(
-        "SELECT * FROM reviews WHERE fingerprint = ? ORDER BY reviewed_at, row_id, field", [fingerprint])))
+        "SELECT * FROM reviews WHERE fingerprint = ? ORDER BY reviewed_at, row_index, field", [fingerprint])))
