@@ -28,12 +28,11 @@ def _published_figures(record: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-
-
 def quality_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
                     as_json: bool = JsonOption) -> None:
-    """Quality figures of one published experiment: rewrite and acceptance rates, rejections per validator and
-    reason, truncation, similarity to the original, diversity, length ratio, labels, decontamination hits."""
+    """Quality figures of one published experiment: rewrite rate beside the estimated correct rate and the reviewed
+    precision (synth review), acceptance rate, rejections per validator and reason, truncation, similarity to the
+    original, diversity, length ratio, labels, decontamination hits."""
     try:
         record = store().find(target)
     except KeyError as exc:

@@ -194,7 +194,7 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
     numbers = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
                if k in ("rewrite_rate", *CORRECTNESS_FIGURES, "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2",
                         "decontamination_hits")}
-    return {"quality": Markdown(metrics_markdown(figures)), **numbers}
+    return {"quality": Markdown(metrics_markdown(figures) + "\n" + notes_markdown()), **numbers}
 
 
 def _required(exp: Experiment) -> list[str]:
