@@ -80,7 +80,7 @@ def test_review_round_trip_figures_everywhere_and_labels_survive_regeneration(pu
 
     # the terminal prompt: same, skip, then quit; what was answered is recorded
     shown = synth("review", b.fingerprint, "--sample", "3", input="y\ns\nq\n")
-    assert "original" in shown and "rewrite" in shown and "1 labels recorded" in shown
+    assert "1 labels recorded" in shown and sum(reply in shown for reply in REPLIES) >= 2  # each pair shown before its question
     assert quality(b.fingerprint)["reviewed_n"] == 1 and quality(b.fingerprint)["reviewed_precision"] == 1.0
     ordered = json.loads(synth("compare", BATCH, "--sort", "reviewed_precision", "--json"))["experiments"]
     assert [e["fingerprint"] for e in ordered] == [b.fingerprint, a.fingerprint]

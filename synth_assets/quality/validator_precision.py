@@ -65,7 +65,8 @@ def measure(specs: list[Any], path: Path = MEASURED_PAIRS) -> dict[str, Any]:
     low, high = wilson(true_accepts, n_accepted)
     return {**base, "measured": True, "n": len(pairs), "accepted": n_accepted,
             "precision": true_accepts / n_accepted if n_accepted else None, "low": low, "high": high,
-            "accuracy": figures["accuracy"], "recall": figures["recall"]}
+            "accuracy": figures["accuracy"], "recall": figures["recall"],
+            **({} if n_accepted else {"why": f"accepted none of the {len(pairs)} pairs"})}
 
 
 def cached_measure(store: Any, specs: list[Any], path: Path = MEASURED_PAIRS) -> dict[str, Any]:
