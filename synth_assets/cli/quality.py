@@ -11,7 +11,7 @@ from synth_assets.cli.common import JsonOption, console, fail, lineage, print_js
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.quality.figures import NOTES, shown, shown_figure  # noqa: F401 - shown: for the other commands
+from synth_assets.quality.figures import INTERVALS, NOTES, shown, shown_figure  # noqa: F401 - shown: for the other commands
 
 
 def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,8 +44,10 @@ def quality_command(target: str = typer.Argument(..., help="Batch path, shared p
     if as_json:
         return print_json({"fingerprint": record["fingerprint"], "dataset": record["dataset"],
                            "semantic_name": record["semantic_name"], **figures})
+    bounds = {b for pair in INTERVALS.values() for b in pair}  # shown inside their figure's cell
+    order = [k for k in NOTES if k in figures] + [k for k in figures if k not in NOTES and k not in bounds]
     print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})",
-                ["metric", "value", "what it measures"], ([k, shown_figure(figures, k), NOTES.get(k, "")] for k in figures))
+                ["metric", "value", "what it measures"], ([k, shown_figure(figures, k), NOTES.get(k, "")] for k in order))
 
 
 def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure."),
