@@ -16,7 +16,10 @@ from synth_assets.core.legacy_tree import IMPORT_SCHEME
 from synth_assets.cli.compare import cell
 from synth_assets.core.parameters import flatten
 from synth_assets.core.splits import split_keys
+from synth_assets.quality.figures import shown_figure
+from synth_assets.quality.metrics import CORRECTNESS_FIGURES
 
+HEADLINE = ("rewrite_rate", "estimated_correct_rate", "reviewed_precision")  # acceptance beside correctness, always
 Verbose = typer.Option(False, "--verbose", "-v", help="Show parameters and paths too.")
 
 
@@ -46,6 +49,10 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         # an imported legacy experiment is never generated later: not complete means it has no data
         m["state"] = ("complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME
                       else "failed" if m["failure"] else "pending")
+    figures = lineage().quality([m["fingerprint"] for m in members])
+    for m in members:
+        m["quality"] = {k: figures[m["fingerprint"]].get(k) for k in ("rewrite_rate", *CORRECTNESS_FIGURES)} \
+            if m["fingerprint"] in figures else None
     if as_json:
         return print_json(members)
     console.print(f"[bold]{batch_id}[/]")
@@ -54,6 +61,9 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         for m in (m for m in members if m["dataset"] == dataset):
             reuse = f"Yes (origin batch: {m['origin_batch']})" if m["reused"] else "No (new)"
             console.print(f"  {m['semantic_name']}  [dim]{short(m['fingerprint'])}[/]  Data reuse: {reuse}  \\[{m['state']}]")
+            if m["quality"]:
+                console.print("    " + "  ".join(f"{k} {shown_figure(m['quality'], k, 2)}" for k in HEADLINE)
+                              + f" (n={m['quality']['reviewed_n'] or 0})", markup=False)
             if m["failure"]:
                 f = m["failure"]
                 console.print(f"    run {f['run_id']} failed in stage {f['stage']}: {f['error'].splitlines()[0][:200]}", markup=False)

@@ -8,9 +8,10 @@ from typing import Any
 import typer
 
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
-from synth_assets.cli.quality import figures_of, shown
+from synth_assets.cli.quality import figures_of
 from synth_assets.core.fingerprint import short
 from synth_assets.core.parameters import differing, flatten
+from synth_assets.quality.figures import notes_markdown, shown_figure
 from synth_assets.quality.metrics import SHOWN_FIGURES
 
 def cell(value: Any, width: int = 80) -> str:
@@ -50,7 +51,7 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
         def key(row: dict[str, Any]) -> tuple:
             value = row["quality"].get(sort, row["params"].get(sort))
             return (value is None, -value if isinstance(value, (int, float)) and sort in row["quality"] else str(value))
-        if not any(sort in row["quality"] or sort in row["params"] for row in rows):
+        if sort not in SHOWN_FIGURES and not any(sort in row["quality"] or sort in row["params"] for row in rows):
             raise fail(f"--sort {sort!r}: neither a quality column nor a differing parameter", 2)
         rows.sort(key=key)
     if as_json:
@@ -63,5 +64,6 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
         console.print(f"{label or '- '}{row['dataset']}/{row['semantic_name']} ({short(row['fingerprint'])})")
     header = ["", *(f"{label}{row['semantic_name']}" for label, row in zip(labels, rows))]
     print_table("Different", header, ([k, *(cell(row["params"][k], 40) for row in rows)] for k in different))
-    print_table("Quality", header, ([c, *(shown(row["quality"].get(c)) for row in rows)] for c in SHOWN_FIGURES))
+    print_table("Quality", header, ([c, *(shown_figure(row["quality"], c) for row in rows)] for c in SHOWN_FIGURES))
+    console.print(notes_markdown(), markup=False)
     print_table("Same in all", ["parameter", "value"], ([k, cell(v)] for k, v in same.items()))

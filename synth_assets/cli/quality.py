@@ -11,6 +11,7 @@ from synth_assets.cli.common import JsonOption, console, fail, lineage, print_js
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.quality.figures import INTERVALS, NOTES, shown, shown_figure  # noqa: F401 - shown: for the other commands
 
 
 def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -27,14 +28,11 @@ def _published_figures(record: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-def shown(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def quality_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),
                     as_json: bool = JsonOption) -> None:
-    """Quality figures of one published experiment: rewrite and acceptance rates, rejections per validator and
-    reason, truncation, similarity to the original, diversity, length ratio, labels, decontamination hits."""
+    """Quality figures of one published experiment: rewrite rate beside the estimated correct rate and the reviewed
+    precision (synth review), acceptance rate, rejections per validator and reason, truncation, similarity to the
+    original, diversity, length ratio, labels, decontamination hits."""
     try:
         record = store().find(target)
     except KeyError as exc:
@@ -46,8 +44,10 @@ def quality_command(target: str = typer.Argument(..., help="Batch path, shared p
     if as_json:
         return print_json({"fingerprint": record["fingerprint"], "dataset": record["dataset"],
                            "semantic_name": record["semantic_name"], **figures})
-    print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})", ["metric", "value"],
-                ([k, shown(v)] for k, v in figures.items()))
+    bounds = {b for pair in INTERVALS.values() for b in pair}  # shown inside their figure's cell
+    order = [k for k in NOTES if k in figures] + [k for k in figures if k not in NOTES and k not in bounds]
+    print_table(f"Quality of {record['dataset']}/{record['semantic_name']} ({short(record['fingerprint'])})",
+                ["metric", "value", "what it measures"], ([k, shown_figure(figures, k), NOTES.get(k, "")] for k in order))
 
 
 def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure."),

@@ -3,8 +3,8 @@
 YAML front matter: `license` (the source datasets' licences from the catalog, `unknown` where it
 records none), `pretty_name`, `tags`, `configs` (data files per config and split) and
 `dataset_info` (features, rows and bytes per split) written by `datasets`' own card helpers, and
-`synth`: per experiment its fingerprint and scheme, parameters, sources, quality metrics (the
-`quality` section of `experiment_metadata.json`, as it is), LLM cost and lineage. The body says
+`synth`: per experiment its fingerprint and scheme, parameters, sources, quality metrics (lineage's,
+reviewed precision included, else the `quality` section of `experiment_metadata.json`), LLM cost and lineage. The body says
 the same for people.
 """
 
@@ -25,6 +25,7 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.export.collect import ExportedExperiment
 from synth_assets.export.sources import UNKNOWN, source_datasets
 from synth_assets.export.write import WrittenSplit
+from synth_assets.quality.figures import current_quality, notes_markdown
 
 _FORMATS = {"hf": "a Hugging Face `datasets` folder (`save_to_disk`)", "parquet": "Parquet files", "jsonl": "JSON lines"}
 _COST_KEYS = ("prompt_tokens", "completion_tokens", "cost_usd")
@@ -71,7 +72,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
         "stages": meta.get("stage_fingerprints") or record.get("stages") or None,
         "sources": source_datasets(record, root),
         "parameters": record.get("params"),
-        "quality": meta.get("quality") or (meta.get("summary") or {}).get("quality"),  # a run keeps it in its summary
+        "quality": current_quality(record["fingerprint"], meta, lineage),
         "cost": _cost(exp, lineage),
     }
     return {k: v for k, v in facts.items() if v is not None}
@@ -115,7 +116,7 @@ def _experiment_section(facts: dict[str, Any], materialized: list[dict[str, Any]
              "", "### Parameters", "", "```yaml",
              yaml.safe_dump(facts.get("parameters") or {}, sort_keys=False, allow_unicode=True).rstrip(), "```", "", "### Quality", ""]
     quality = facts.get("quality")
-    lines += _table(["metric", "value"], [list(kv) for kv in _flat("", quality)]) if quality else [
+    lines += _table(["metric", "value"], [list(kv) for kv in _flat("", quality)]) + ["", notes_markdown().rstrip()] if quality else [
         "No `quality` section in this experiment's `experiment_metadata.json`."]
     cost = facts.get("cost")
     lines += ["", "### Cost", "", (f"{cost['prompt_tokens']} prompt and {cost['completion_tokens']} completion tokens, "

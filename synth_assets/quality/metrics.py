@@ -30,9 +30,13 @@ import numpy as np
 from synth_assets.quality import text
 from synth_assets.quality.validators.base import Candidate, Outcome
 
-# the figures an experiment is compared by (`synth compare`, the batch pages), decontamination's included
-SHOWN_FIGURES = ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", "self_bleu",
-                 "decontamination_hits")
+# the figures an experiment is compared by (`synth compare`, the batch pages), decontamination's included;
+# rewrite_rate always beside what says how many rewrites are right (acceptance is not correctness: `quality.figures`)
+SHOWN_FIGURES = ("rewrite_rate", "estimated_correct_rate", "reviewed_precision", "reviewed_n", "acceptance_rate",
+                 "truncation_rate", "similarity_mean", "distinct_2", "self_bleu", "decontamination_hits")
+# what rephrase's publish step adds (`recipes/rephrase/correctness.py`), the intervals included
+CORRECTNESS_FIGURES = ("estimated_correct_rate", "estimated_correct_low", "estimated_correct_high", "validator_precision",
+                       "reviewed_n", "reviewed_precision", "reviewed_low", "reviewed_high")
 
 def quality_row(results: dict[str, tuple[Candidate, Outcome | None]], *, label_before: Any = None,
                 label_after: Any = None) -> dict[str, Any]:

@@ -58,6 +58,11 @@ TABLES: tuple[Table, ...] = (
         batch_id VARCHAR NOT NULL, job_key VARCHAR, input_sha256 VARCHAR, endpoint VARCHAR,
         model VARCHAR, requests BIGINT, estimate_usd DOUBLE, description VARCHAR,
         created_at TIMESTAMP NOT NULL""", ("batch_id",), mutable=False),
+    # `row_index`, not `row_id`: DuckLake's inlined-data tables have a `row_id` column of their own
+    Table("reviews", """
+        fingerprint VARCHAR NOT NULL, dataset VARCHAR, row_index BIGINT NOT NULL, field VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL, original VARCHAR, rewrite VARCHAR, label VARCHAR NOT NULL,
+        reviewer VARCHAR, reviewed_at TIMESTAMP NOT NULL""", ("fingerprint", "row_index", "field", "content_hash")),
 )
 
 APPEND_ONLY = tuple(t.name for t in TABLES if not t.mutable)

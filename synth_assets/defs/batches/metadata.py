@@ -11,6 +11,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.defs.batches.sweep import sweep_png, sweep_table, swept_parameters
 from synth_assets.defs.batches.view import BatchView, Member
 from synth_assets.defs.display import cell, rounded, usd
+from synth_assets.quality.figures import INTERVALS, notes_markdown, shown_figure
 from synth_assets.quality.metrics import SHOWN_FIGURES
 
 QUALITY_COLUMNS = ("rows", *SHOWN_FIGURES)
@@ -39,9 +40,10 @@ def quality_markdown(view: BatchView) -> str:
         return "_no quality figures yet (published experiments have them)_"
     lines = ["| experiment | " + " | ".join(QUALITY_COLUMNS) + " |", "|" + "---|" * (len(QUALITY_COLUMNS) + 1)]
     for m in measured:
-        values = ["n/a" if m.quality.get(c) is None else str(rounded(m.quality[c])) for c in QUALITY_COLUMNS]
+        values = [shown_figure(m.quality, c, 4) if c in INTERVALS else "n/a" if m.quality.get(c) is None else str(rounded(m.quality[c]))
+                  for c in QUALITY_COLUMNS]
         lines.append(f"| {m.semantic_name} | " + " | ".join(values) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + notes_markdown()
 
 
 def sweep_markdown(view: BatchView) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ from synth_assets.core.parameters import differing, flatten
 from synth_assets.defs.batches.view import Member
 from synth_assets.defs.display import rounded
 
-CHART_METRICS = ("rewrite_rate", "acceptance_rate", "similarity_mean", "distinct_2")
+CHART_METRICS = ("rewrite_rate", "estimated_correct_rate", "reviewed_precision", "acceptance_rate", "similarity_mean", "distinct_2")
 
 
 def swept_parameters(members: list[Member]) -> list[str]:

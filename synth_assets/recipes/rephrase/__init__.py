@@ -27,10 +27,12 @@ from synth_assets.core.fields import parse
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
-from synth_assets.quality.metrics import metrics_markdown
+from synth_assets.quality.figures import notes_markdown
+from synth_assets.quality.metrics import CORRECTNESS_FIGURES, metrics_markdown
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
 from synth_assets.recipes.rephrase import checks, judging, prompt_checks, publishing, rewrite
+from synth_assets.recipes.rephrase.correctness import correctness_figures
 from synth_assets.recipes.rephrase.publishing import DECONTAMINATION_FIGURES
 
 # the offline combination that measures best on the shipped calibration set (benchmarks/validators.py):
@@ -163,8 +165,10 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     source = exp.entry.rows(exp.config.dataset.split)
     hits = publishing.contamination(exp, train, [source[r[META]["row"]] for r in answered])
     dropped, decontamination = publishing.overlap(exp, hits)
-    published = publish_train_split(exp, [r for i, r in enumerate(train) if i not in dropped], files, rows)
+    kept = [r for i, r in enumerate(train) if i not in dropped]
+    published = publish_train_split(exp, kept, files, rows)
     figures = publishing.quality(exp, rows, hits)
+    figures.update(correctness_figures(run, rows, kept, figures["rewrite_rate"]))
     try:
         figures["calibration_accuracy"] = json.loads(run.store.read_bytes(
             f"{run.store.files_key_of(run.stage_key('validated'))}/{CALIBRATION_FILE}"))["accuracy"]
@@ -193,8 +197,9 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
     if not figures:
         return {}
     numbers = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
-               if k in ("rewrite_rate", "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2", *DECONTAMINATION_FIGURES)}
-    return {"quality": Markdown(metrics_markdown(figures)), **numbers}
+               if k in ("rewrite_rate", *CORRECTNESS_FIGURES, "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2",
+                        *DECONTAMINATION_FIGURES)}
+    return {"quality": Markdown(metrics_markdown(figures) + "\n" + notes_markdown()), **numbers}
 
 
 def _required(exp: Experiment) -> list[str]:
@@ -205,7 +210,7 @@ def _required(exp: Experiment) -> list[str]:
 
 def _readme_lines(record: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     figures = summary.get("quality")
-    table = ["", metrics_markdown(figures, title="Quality").rstrip("\n")] if figures else []
+    table = ["", metrics_markdown(figures, title="Quality").rstrip("\n"), "", notes_markdown().rstrip("\n")] if figures else []
     overlap = [publishing.overlap_line(summary["decontamination"])] if "source_overlap" in summary.get("decontamination", {}) else []
     return experiment_readme_lines(record, summary) + overlap + table
 
