@@ -14,6 +14,7 @@ from synth_assets.core.fields import check_syntax
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.jsonl import read_jsonl
 from synth_assets.core.names import check_safe_name
+from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
@@ -28,7 +29,7 @@ class Prompts(BaseModel):
     validation_examples: list[dict[str, str]] = Field(default_factory=list)
 
 
-class CatalogEntry(BaseModel):
+class CatalogEntry(NoBoolNumbers):
     """A dataset: where its files are and how a record becomes a prompt."""
 
     model_config = ConfigDict(extra="forbid")
