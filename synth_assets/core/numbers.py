@@ -16,7 +16,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 
 @functools.lru_cache(maxsize=None)
-def _wants_number_not_bool(annotation: Any) -> bool:
+def wants_number_not_bool(annotation: Any) -> bool:
     """The annotation takes an int or float (alone, optional or in a union) and no bool (nor Any)."""
     found: set[Any] = set()
 
@@ -44,7 +44,7 @@ class NoBoolNumbers(BaseModel):
                      "bool_not_number", "expected a number, got the boolean {value} (YAML reads true/false/yes/no/on/off as "
                      "booleans): write the number", {"value": str(value).lower()}), loc=(key,), input=value)
                  for key, value in data.items()
-                 if isinstance(value, bool) and key in cls.model_fields and _wants_number_not_bool(cls.model_fields[key].annotation)]
+                 if isinstance(value, bool) and key in cls.model_fields and wants_number_not_bool(cls.model_fields[key].annotation)]
         if wrong:  # raised with each field's location, so errors name the field (and its line)
             raise ValidationError.from_exception_data(cls.__name__, wrong)
         return data

@@ -86,7 +86,8 @@ def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:
-        raise ConfigError(path, f"nested too deeply (more than {MAX_DEPTH} levels of mappings and lists)") from None
+        raise ConfigError(path, f"nested too deeply (more than {MAX_DEPTH} levels of mappings and lists)",
+                          line=_too_deep_line(text)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -95,9 +96,19 @@ def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any
             hint = " (a field path with [*] inside a [...] list must be quoted: ['choices.text[*]'])"
         raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}{hint}", line=line) from None
     if node is None:
-        raise ConfigError(path, "file is empty")
+        raise ConfigError(path, "file is empty", line=1)
     lines: dict[Path_, int] = {}
     return _construct(node, (), lines, _Budget(str(path), lines)), lines
+
+
+def _too_deep_line(text: str) -> int:
+    """The line where mappings and lists nest deeper than MAX_DEPTH (the parser's events need no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if depth > MAX_DEPTH:
+            return event.start_mark.line + 1
+    return 1
 
 
 def validate_model(model: type[BaseModel], data: Any, path: str | Path, lines: dict[Path_, int], prefix: Path_ = ()) -> Any:
