@@ -14,7 +14,7 @@ from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
 from synth_assets.core.path_lengths import experiment_keys, key_problem
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
 Backend = Literal["local", "openai", "vllm"]
@@ -69,8 +69,8 @@ class Sampling(_Section):
     @model_validator(mode="after")
     def _default_model(self) -> "Sampling":
         if self.model is None:
-            if self.backend != "local":
-                raise ValueError(f"model is required for backend {self.backend!r}")
+            if self.backend != "local":  # named at the backend's line: that is what needs a model
+                raise field_error("backend", f"backend {self.backend!r} needs a model: set model in this section")
             self.model = LOCAL_DEFAULT_MODEL
         return self
 

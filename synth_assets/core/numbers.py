@@ -48,3 +48,4 @@ class NoBoolNumbers(BaseModel):
         if wrong:  # raised with each field's location, so errors name the field (and its line)
             raise ValidationError.from_exception_data(cls.__name__, wrong)
         return data
+

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
 class ConfigError(ValueError):
@@ -120,6 +121,12 @@ def validate_model(model: type[BaseModel], data: Any, path: str | Path, lines: d
         loc = tuple(err["loc"])
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         raise ConfigError(path, msg, line=line_for(lines, prefix + loc), field=".".join(map(str, loc)) or None) from None
+
+
+def field_error(field: str, message: str, value: Any = None) -> ValidationError:
+    """A validation error located at `field`, for model validators that judge a field in context."""
+    return ValidationError.from_exception_data("config", [InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(field,), input=value)])
 
 
 def line_for(lines: dict[Path_, int], loc: Path_) -> int | None:
