@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
-from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
+from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
 from synth_assets.quality.validators.specs import ValidatorSpec
