@@ -25,13 +25,16 @@ Verbose = typer.Option(False, "--verbose", "-v", help="Show parameters and paths
 
 def batches_command(verbose: bool = Verbose, as_json: bool = JsonOption) -> None:
     """Every batch with its experiment counts (new / reused) and LLM cost."""
-    rows = lineage().batches()
+    rows, s = lineage().batches(), store()
+    folders = set(s.batches())
+    for r in rows:  # the views users open: a batch whose folder is missing (or lacks views) shows it
+        r["views"] = len(s.views(r["batch_id"])) if r["batch_id"] in folders else 0
     if as_json:
         return print_json(rows)
-    columns = ["batch", "purpose", "created", "experiments", "new", "reused", "cost $"]
+    columns = ["batch", "purpose", "created", "experiments", "views", "new", "reused", "cost $"]
     print_table("Batches", columns + (["description"] if verbose else []), (
-        [r["batch_id"], r["purpose"], when(r["created_at"]), r["experiments"], r["new"], r["reused"], f"{r['cost_usd']:.4f}"]
-        + ([r["description"]] if verbose else []) for r in rows))
+        [r["batch_id"], r["purpose"], when(r["created_at"]), r["experiments"], r["views"], r["new"], r["reused"],
+         f"{r['cost_usd']:.4f}"] + ([r["description"]] if verbose else []) for r in rows))
 
 
 def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch_20241229_temperature."),
@@ -41,14 +44,15 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
     if not members:
         raise fail(f"no batch {batch_id!r} (see `synth batches`)")
     for m in members:
-        m["complete"] = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
+        published = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
+        m["viewed"] = s.read_view(s.view_key(batch_id, m["dataset"], m["semantic_name"])) is not None
+        m["complete"] = published and m["viewed"]  # complete in this batch: its data published and its view there
+        m["published"] = published
     if any(not m["complete"] and m["scheme"] != IMPORT_SCHEME for m in members):
         dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
     for m in members:
         m["failure"] = None if m["complete"] else s.failure(m["fingerprint"])
-        # an imported legacy experiment is never generated later: not complete means it has no data
-        m["state"] = ("complete" if m["complete"] else "no data" if m["scheme"] == IMPORT_SCHEME
-                      else "failed" if m["failure"] else "pending")
+        m["state"] = _member_state(m)
     figures = lineage().quality([m["fingerprint"] for m in members])
     for m in members:
         m["quality"] = {k: figures[m["fingerprint"]].get(k) for k in ("rewrite_rate", *CORRECTNESS_FIGURES)} \
@@ -77,6 +81,18 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
                     console.print(f"    params: {json.dumps(generation, default=str)}", markup=False)
                     if record["params"].get("validation"):
                         console.print(f"    validation: {json.dumps(record['params']['validation'], default=str)}", markup=False)
+
+
+def _member_state(m: dict[str, Any]) -> str:
+    """What a batch member is: complete, failed, pending, no data (imported, never generated) or published without its view."""
+    if m["complete"]:
+        return "complete"
+    if m["failure"]:
+        return "failed"
+    if m["published"]:
+        return "no view"  # the data exists but this batch's view does not (removed, or its link failed)
+    # an imported legacy experiment is never generated later: not complete means it has no data
+    return "no data" if m["scheme"] == IMPORT_SCHEME else "pending"
 
 
 def _registration(fingerprint: str) -> dict[str, Any] | None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from synth_assets.core.catalog import CatalogShadowWarning
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
@@ -86,3 +90,18 @@ def when(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value or "")
+
+
+@contextlib.contextmanager
+def catalog_warnings() -> Iterator[None]:
+    """Print each `CatalogShadowWarning` raised inside (once) as a `warning:` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CatalogShadowWarning)
+        try:
+            yield
+        finally:
+            for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, CatalogShadowWarning)):
+                err_console.print(f"[yellow]warning:[/] {escape(message)}")
+            for w in caught:  # any other warning as it would have shown
+                if not issubclass(w.category, CatalogShadowWarning):
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.tree import Tree
 
-from synth_assets.cli.common import JsonOption, console, err_console, fail, lineage, print_json, print_table, root, store
+from synth_assets.cli.common import JsonOption, catalog_warnings, console, err_console, fail, lineage, print_json, print_table, root, store
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
 from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
@@ -23,7 +23,8 @@ ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment Y
 
 def _load(configs: list[Path]):
     try:
-        return [exp for path in configs for exp in load_experiments(path, store().root_uri)]
+        with catalog_warnings():
+            return [exp for path in configs for exp in load_experiments(path, store().root_uri)]
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
 

@@ -32,11 +32,16 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     parts = key.split("/")
     if len(parts) == 1 and (parts[0] in s.batches() or (parts[0].startswith("batch_") and lin.batch_members(parts[0]))):
         members = lin.batch_members(parts[0])
-        removed = s.unlink(parts[0])
+        link = s.batch_link(parts[0])
+        if link is not None:  # a batch folder that is a symlink: remove the link, never the views of the folder it names
+            s.delete(parts[0])
+            removed_what = f"the link {parts[0]} (to {link}, whose views stay)"
+        else:
+            removed_what = f"batch {parts[0]}: {len(s.unlink(parts[0]))} views"
         count = lin.remove_membership(parts[0])
         lin.remove_batch(parts[0])
         dropped = _drop_unused_pending(s, lin, [m["fingerprint"] for m in members])
-        console.print(f"removed batch {parts[0]}: {len(removed)} views, {count} memberships"
+        console.print(f"removed {removed_what}, {count} memberships"
                       + (f", {len(dropped)} pending experiments no other batch uses" if dropped else "") + "; shared data untouched")
         return
     if parts[0] in s.batches() and len(parts) == 3 and s.read_view(key) is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from synth_assets.core.fields import check_syntax
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.jsonl import read_jsonl
 from synth_assets.core.names import check_safe_name
+from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
 
 BUILTIN_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
@@ -28,7 +30,7 @@ class Prompts(BaseModel):
     validation_examples: list[dict[str, str]] = Field(default_factory=list)
 
 
-class CatalogEntry(BaseModel):
+class CatalogEntry(NoBoolNumbers):
     """A dataset: where its files are and how a record becomes a prompt."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,12 +128,22 @@ def _read_split(path: str, sha256: str) -> list[dict[str, Any]]:
     return read_jsonl(path)
 
 
+class CatalogShadowWarning(UserWarning):
+    """A catalog entry replaces one of the same name in an earlier folder (a built-in dataset, say): its fingerprints differ."""
+
+
 def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
-    """The catalog entry for a dataset name; later folders override earlier ones."""
+    """The catalog entry for a dataset name; later folders override earlier ones, with a `CatalogShadowWarning`."""
     check_safe_name(name, "dataset name")
-    for folder in reversed(catalog_dirs(root)):
-        candidate = folder / f"{name}.yaml"
-        if candidate.is_file():
-            return load_entry(candidate)
-    known = sorted({p.stem for d in catalog_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
-    raise KeyError(f"unknown dataset {name!r}; the catalog has: {', '.join(known)}")
+    found = [folder / f"{name}.yaml" for folder in catalog_dirs(root) if (folder / f"{name}.yaml").is_file()]
+    if not found:
+        known = sorted({p.stem for d in catalog_dirs(root) if d.is_dir() for p in d.glob("*.yaml")})
+        raise KeyError(f"unknown dataset {name!r}; the catalog has: {', '.join(known)}")
+    entry = load_entry(found[-1])
+    if len(found) > 1:
+        builtin = " (the built-in dataset)" if found[0].parent == BUILTIN_CATALOG else ""
+        warnings.warn(CatalogShadowWarning(
+            f"{found[-1]}:{line_for(entry._lines, ('name',)) or 1}: name: dataset {name!r} shadows {found[-2]}{builtin}: experiments "
+            f"on {name} use this entry and get other fingerprints than with that one; give it another name (and file name) to "
+            "keep both"), stacklevel=2)
+    return entry

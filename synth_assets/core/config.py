@@ -11,15 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
-from synth_assets.core.names import check_safe_name
-from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
+from synth_assets.core.numbers import NoBoolNumbers
+from synth_assets.core.path_lengths import experiment_keys, key_problem
+from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
 Backend = Literal["local", "openai", "vllm"]
+DEFAULT_BATCH_PREFIX = "batch_YYYYMMDD_"  # a batch id left out is `batch_{day}_{purpose}`
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
 
-class _Section(BaseModel):
+class _Section(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -37,7 +40,8 @@ class ExperimentSection(_Section):
     description: str = ""
 
     _check_batch = field_validator("batch_id")(lambda v: v if v is None else _check_batch_id(v))
-    _check_purpose = field_validator("purpose")(lambda v: check_safe_name(v, "purpose"))
+    _check_purpose = field_validator("purpose")(
+        lambda v: check_safe_name(v, "purpose", max_bytes=MAX_NAME_BYTES - len(DEFAULT_BATCH_PREFIX)))
 
 
 class DatasetSection(_Section):
@@ -65,8 +69,8 @@ class Sampling(_Section):
     @model_validator(mode="after")
     def _default_model(self) -> "Sampling":
         if self.model is None:
-            if self.backend != "local":
-                raise ValueError(f"model is required for backend {self.backend!r}")
+            if self.backend != "local":  # named at the backend's line: that is what needs a model
+                raise field_error("backend", f"backend {self.backend!r} needs a model: set model in this section")
             self.model = LOCAL_DEFAULT_MODEL
         return self
 
@@ -203,9 +207,24 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
         recipe = get_recipe(entry.recipe)
         config = validate_model(ExperimentConfig, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
         exp = Experiment(config=config, entry=entry, source_file=path)
+        _check_paths(exp, path, lines, root)
         recipe.check_experiment(exp, path, lines)
         experiments.append((exp, point))
     return experiments
+
+
+def _check_paths(exp: Experiment, path: str, lines: dict, root: str | Path | None) -> None:
+    """Every store key the experiment will write fits the store (whole S3 keys, local components and paths)."""
+    from synth_assets.core.experiments import semantic_name
+
+    batch_id = exp.config.resolved_batch_id()
+    problem = key_problem(root, experiment_keys(batch_id, exp.dataset, semantic_name(exp), list(exp.entry.splits)))
+    if problem is None:
+        return
+    blamed = max([("experiment", "batch_id" if exp.config.experiment.batch_id else "purpose", batch_id),
+                  ("dataset", "dataset_name", exp.dataset)], key=lambda b: len(b[2].encode()))[:2]
+    raise ConfigError(path, f"{problem}: use a shorter {blamed[1].replace('_', ' ')}", line=line_for(lines, blamed),
+                      field=".".join(blamed))
 
 
 def load_experiments(path: str | Path, root: str | Path | None = None, text: str | None = None) -> list[Experiment]:

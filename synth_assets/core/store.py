@@ -351,6 +351,10 @@ class Store(abc.ABC):
     def _prune(self, batch_id: str) -> None:
         """Drop empty batch folders (a no-op where folders do not exist, as on S3)."""
 
+    def batch_link(self, batch_id: str) -> str | None:
+        """Where a batch folder that is itself a symlink points (local stores); None for a real batch."""
+        return None
+
     def batches_linking(self, dataset: str, name: str) -> list[str]:
         target = self.experiment_key(dataset, name)
         return [b for b in self.batches() if self.read_view(self.view_key(b, dataset, name)) == target]

@@ -188,6 +188,10 @@ class LocalStore(Store):
         with contextlib.suppress(OSError):
             batch.rmdir()
 
+    def batch_link(self, batch_id: str) -> str | None:
+        path = self.path(batch_id)
+        return os.readlink(path) if path.is_symlink() else None
+
     def inside(self, target: str | Path) -> bool:
         """`target` (if it is a path here) does not lead out of the store through a symlink of its own."""
         path = self._path_of(target)

@@ -4,14 +4,17 @@ YAML front matter: `license` (the source datasets' licences from the catalog, `u
 records none), `pretty_name`, `tags`, `configs` (data files per config and split) and
 `dataset_info` (features, rows and bytes per split) written by `datasets`' own card helpers, and
 `synth`: per experiment its fingerprint and scheme, parameters, sources, quality metrics (lineage's,
-reviewed precision included, else the `quality` section of `experiment_metadata.json`), LLM cost and lineage. The body says
-the same for people.
+reviewed precision included, else the `quality` section of `experiment_metadata.json`), LLM cost and
+lineage. The store is named without local paths (`local:{folder}` or its `s3://` URL; stage paths
+relative to it), so a published card leaks no one's disk layout. The body says the same for people.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -45,12 +48,25 @@ def _cost(exp: ExportedExperiment, lineage: Lineage | None) -> dict[str, Any] | 
     return None
 
 
-def _materializations(exp: ExportedExperiment, lineage: Lineage | None) -> list[dict[str, Any]]:
-    """The stage outputs that made this experiment (not later reuses), oldest first."""
+def store_name(root: str) -> str:
+    """How a card names the store: an S3 URL as it is, a local store by its folder's name (`local:data`), never the
+    absolute path of someone's disk."""
+    return root if root.startswith("s3://") else f"local:{Path(root).name}"
+
+
+def _in_store(path: str, root: str) -> str:
+    """A path inside the store relative to its root (`_stages/Copa/generated/...`); other paths as they are."""
+    base = root if root.startswith("s3://") else os.path.abspath(root)
+    return path[len(base) + 1:] if path and path.startswith(base.rstrip("/") + "/") else path
+
+
+def _materializations(exp: ExportedExperiment, root: str, lineage: Lineage | None) -> list[dict[str, Any]]:
+    """The stage outputs that made this experiment (not later reuses), oldest first; paths relative to the store."""
     if lineage is None:
         return []
-    return lineage.query("SELECT asset, rows, run_id, path FROM materializations "
+    rows = lineage.query("SELECT asset, rows, run_id, path FROM materializations "
                          "WHERE fingerprint = ? AND NOT reused ORDER BY id", [exp.record["fingerprint"]])
+    return [{**row, "path": _in_store(row["path"], root)} for row in rows]
 
 
 def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None) -> dict[str, Any]:
@@ -135,17 +151,17 @@ def dataset_card(*, title: str, experiments: list[ExportedExperiment], configs: 
                  fmt: str, root: str, lineage: Lineage | None) -> str:
     """The card of one export folder whose data files are `configs` (paths relative to the folder)."""
     facts = [experiment_facts(e, root, lineage) for e in experiments]
-    synth = {"exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "format": fmt, "store": root,
-             "experiments": facts}
+    synth = {"exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "format": fmt,
+             "store": store_name(root), "experiments": facts}
     load = ("`datasets.load_from_disk(folder)`" + (" (a config: `folder/CONFIG`)" if set(configs) != {"default"} else "")
             if fmt == "hf" else "`datasets.load_dataset(folder)` (a config: `load_dataset(folder, CONFIG)`)")
     sources = {(s["name"], s["source"], s["license"]) for f in facts for s in f["sources"]}
     lines = [f"# {title}", "",
-             f"Synthetic data made with synth-assets: {len(experiments)} experiment(s) exported as {_FORMATS[fmt]} from `{root}`. "
+             f"Synthetic data made with synth-assets: {len(experiments)} experiment(s) exported as {_FORMATS[fmt]} from `{store_name(root)}`. "
              f"Load it with {load}.", "", "## Data", ""]
     lines += _table(["config", "split", "rows", "bytes", "files"],
                     [[c, s.split, s.num_examples, s.size, f"`{s.path}`"] for c, splits in configs.items() for s in splits])
     lines += ["", "## Source datasets", ""] + _table(["dataset", "source", "licence"], sorted(map(list, sources))) + [""]
     for fact, exp in zip(facts, experiments):
-        lines += _experiment_section(fact, _materializations(exp, lineage))
+        lines += _experiment_section(fact, _materializations(exp, root, lineage))
     return _front_matter(title, facts, configs, synth) + "\n" + "\n".join(lines).rstrip() + "\n"

