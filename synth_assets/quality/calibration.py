@@ -1,7 +1,7 @@
 """Calibration: run validators on hand-labelled (original, rephrased) pairs and score them.
 
 Pairs file: JSONL, one object per line with `original`, `rephrased`, `label` ("same" | "not the
-same") and optional `kind`, `dataset`, `field`. "same" is the positive class: accepting a rewrite
+same") and optional `kind`, `dataset`, `field`, `row` (the source row's id) and `split` ("dev" | "test"). "same" is the positive class: accepting a rewrite
 is predicting "same"; a failed verdict counts as a rejection.
 """
 
@@ -19,7 +19,8 @@ from synth_assets.quality.validators.base import Candidate, Validator, Verdict
 
 LABELS = ("same", "not the same")
 SHIPPED_PAIRS = Path(__file__).resolve().parent / "calibration" / "superglue_pairs.jsonl"
-_KEYS = {"original", "rephrased", "label", "kind", "dataset", "field"}
+REWRITE_PAIRS = Path(__file__).resolve().parent / "calibration" / "rewrite_pairs.jsonl"  # 845 pairs, dev/test halves
+_KEYS = {"original", "rephrased", "label", "kind", "dataset", "field", "row", "split"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class LabelledPair:
     kind: str = "unspecified"
     dataset: str = "unspecified"
     field: str = "text"
+    row: str = ""
+    split: str = ""
     line: int = 0
 
     @property
