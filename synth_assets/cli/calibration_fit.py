@@ -19,8 +19,17 @@ def _validators(exp: Experiment, judge_model: str | None) -> tuple[list[Any], li
     from synth_assets.quality.validators.judge import ResourceChat
     from synth_assets.recipes.rephrase.judging import resolved_validators
 
+    from resources.llm.backends.local_server import resolve_gguf
+    from resources.llm.errors import LLMConfigError
+
     specs = [s.model_copy(update={"model": judge_model}) if judge_model and s.kind in ("judge", "logprob_judge") else s
              for s in resolved_validators(exp)]
+    for spec in specs:
+        if spec.kind in ("judge", "logprob_judge") and spec.backend == "local":
+            try:
+                resolve_gguf(spec.model)
+            except LLMConfigError as exc:
+                raise fail(f"validator {spec.name!r}: {exc}", 2) from None
     chat_for = lambda spec: ResourceChat(LLMResource(backend=spec.backend, model=spec.model, **cache_options(root())))  # noqa: E731
     return specs, build_validators(specs, chat_for=chat_for)
 

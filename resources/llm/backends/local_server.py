@@ -49,11 +49,11 @@ def resolve_gguf(model: str | None) -> Path:
     if path.suffix == ".gguf" or os.sep in model:
         if not path.is_file():
             raise LLMConfigError(f"GGUF model file not found: {model}")
-        return path.resolve()
+        return path.absolute()
     for folder in gguf_folders():
         for candidate in sorted(folder.glob("*.gguf")):
             if model in (candidate.name, candidate.stem, model_name(candidate)):
-                return candidate.resolve()
+                return candidate.absolute()
     searched = ", ".join(str(f) for f in gguf_folders()) or "none"
     raise LLMConfigError(f"local model {model!r}: no GGUF of that name in {searched} (give a path to a .gguf file, "
                          f"or add its folder to ${GGUF_PATH_ENV})")
