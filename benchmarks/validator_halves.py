@@ -87,14 +87,17 @@ def table(pairs: list[LabelledPair], judge: dict | None = None, chat=None) -> di
     predicted = np.array([verdicts["rules"][i].accepted and 0.8 <= verdicts["similarity"][i].score <= 0.99 for i in test])
     rows["before: rules+similarity[0.8,0.99]"] = _row(pairs, test, predicted, ["rules", "similarity"], seconds, len(pairs))
     fitted["before: rules+similarity[0.8,0.99]"] = before
+    same_similarity = [verdicts["similarity"][i].score for i, p in enumerate(pairs) if p.same]
     return {"test_n": len(test), "dev_n": len(dev), "rows": rows, "fitted_on_dev": fitted,
+            "median_similarity_of_same_pairs": round(float(np.median(same_similarity)), 3),
             "seconds": {k: round(v, 2) for k, v in seconds.items()}, "pairs_timed": len(pairs)}
 
 
 def print_table(result: dict[str, Any]) -> None:
     rows = result["rows"]
     kinds = sorted(next(iter(rows.values()))["per_kind"])
-    print(f"test half: {result['test_n']} pairs (fitted on the dev half: {result['dev_n']} pairs)")
+    print(f"test half: {result['test_n']} pairs (fitted on the dev half: {result['dev_n']} pairs); median MiniLM cosine "
+          f"of the 'same' pairs: {result['median_similarity_of_same_pairs']}")
     print("| validators | accuracy | precision | recall | pairs/s | " + " | ".join(kinds) + " |")
     print("|---" * (5 + len(kinds)) + "|")
     for name, r in rows.items():
