@@ -58,13 +58,9 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["synth-validation-profile/1"] = FORMAT
-    validators: list[dict[str, Any]]
+    validators: list[dict[str, Any] | str]  # validator specs as in a config (`rules` = `{kind: rules}`)
     combine: Combine = Field(default_factory=Combine)
     fitted: dict[str, Any] = Field(default_factory=dict)
-
-    def decision(self) -> dict[str, Any]:
-        """What decides acceptance (validators and combination): the part that goes into a fingerprint."""
-        return {"validators": self.validators, "combine": self.combine.model_dump()}
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -80,7 +76,7 @@ def load_profile(path: str | Path) -> Profile:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(path, err["msg"], field=".".join(str(p) for p in err["loc"]) or None) from None
-    names = [v.get("name") or v.get("kind") for v in profile.validators if isinstance(v, dict)]
+    names = [v if isinstance(v, str) else v.get("name") or v.get("kind") for v in profile.validators]
     missing = [f.validator for f in profile.combine.features if f.validator not in names]
     if missing:
         raise ConfigError(path, f"feature of validator {missing[0]!r}, which the profile does not have (validators: {names})",

@@ -100,3 +100,11 @@ def test_a_judge_on_a_local_model_that_does_not_exist_is_refused_before_register
     config = copa_config(validation={"validators": ["rules", {"kind": "logprob_judge", "model": "no-such-model"}]})
     with pytest.raises(ConfigError, match=r"validation\.validators\.1\.model.*no GGUF of that name"):
         load_experiments(write_yaml(config))
+
+
+def test_a_profile_feature_must_name_one_of_its_validators(write_yaml, tmp_path):
+    (tmp_path / "configs").mkdir(exist_ok=True)
+    combine = Combine(kind="logistic", features=[Feature(validator="similarity", use="score")], coef=[1.0])
+    (tmp_path / "configs" / "p.json").write_text(json.dumps({"validators": ["rules"], "combine": combine.model_dump()}))
+    with pytest.raises(ConfigError, match=r"p\.json: combine\.features: feature of validator 'similarity'"):
+        load_experiments(write_yaml(copa_config(validation={"profile": "p.json"})))
