@@ -1,7 +1,13 @@
 """Validator quality and speed on the shipped calibration set, and decontamination throughput.
 
-    .venv/bin/python benchmarks/validators.py                      # everything (judges on the local model)
-    .venv/bin/python benchmarks/validators.py --no-judge --decon-rows 200000   # quick
+    .venv/bin/python benchmarks/validators.py --decon-rows 0             # the test-half table, logprob judge on SmolLM2
+    .venv/bin/python benchmarks/validators.py --no-judge --decon-rows 0  # quick: offline validators only
+    .venv/bin/python benchmarks/validators.py --pairs synth_assets/quality/calibration/superglue_pairs.jsonl  # old set
+
+With a pairs file that has dev/test halves (the default, `rewrite_pairs.jsonl`) it prints the validators' table
+on the test half: each validator alone and in combination (all must accept, and a logistic combination), fitted
+on the dev half only (see `validator_halves.py`); the logprob judge runs on `--judge-model` (default SmolLM2-135M).
+The rest of this docstring describes the run on a set without halves (the 180-pair `superglue_pairs.jsonl`).
 
 Validators: `rules`, `similarity` (defaults), and on the real local model (SmolLM2-135M):
 `judge` (JSON schema, each pair's catalog validation prompt + few-shot examples; `--backend openai
@@ -31,7 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from resources.llm import ChatRequest, LLMResource  # noqa: E402
 from synth_assets.core.catalog import find_entry  # noqa: E402
-from synth_assets.quality.calibration import SHIPPED_PAIRS, LabelledPair, load_pairs, report, run_validators  # noqa: E402
+from benchmarks import validator_halves  # noqa: E402
+from synth_assets.quality.calibration import REWRITE_PAIRS, LabelledPair, load_pairs, report, run_validators  # noqa: E402
 from synth_assets.quality.decontamination import DecontaminationIndex, references_from_rows  # noqa: E402
 from synth_assets.quality.validators import (  # noqa: E402
     Candidate, ResourceChat, SpecDefaults, Verdict, build_validators,
@@ -201,7 +208,9 @@ def decontamination(rows: int, seed: int = 0) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pairs", type=Path, default=SHIPPED_PAIRS)
+    parser.add_argument("--pairs", type=Path, default=REWRITE_PAIRS)
+    parser.add_argument("--judge-model", help="local GGUF (path or name) of the logprob judge on a set with halves")
+    parser.add_argument("--cache", type=Path, help="LLM cache file (default: a temporary one)")
     parser.add_argument("--no-judge", action="store_true", help="skip the LLM judges")
     parser.add_argument("--backend", default="local", choices=["local", "openai", "vllm"], help="judge backend")
     parser.add_argument("--model", help="judge model (required for openai / vllm)")
@@ -213,12 +222,35 @@ def main() -> None:
     for p in pairs:
         if p.dataset == "unspecified":
             raise SystemExit(f"{args.pairs}:{p.line}: dataset: needed to pick the catalog prompt")
+    if all(p.split for p in pairs):
+        results = {"halves": halves(pairs, args)}
+        validator_halves.print_table(results["halves"])
+        if args.decon_rows:
+            results["decontamination"] = decontamination(args.decon_rows)
+            print("\ndecontamination:", json.dumps(results["decontamination"]))
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=2, default=float))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         results = {"calibration": calibration(pairs, args, Path(tmp))}
     results["decontamination"] = decontamination(args.decon_rows)
     print_tables(results)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
+
+
+def halves(pairs: list[LabelledPair], args: argparse.Namespace) -> dict:
+    if args.no_judge:
+        return validator_halves.table(pairs)
+    cache = args.cache or Path(tempfile.mkdtemp()) / "llm_cache.sqlite"
+    llm = LLMResource(backend=args.backend, model=args.judge_model or args.model, base_url=args.base_url,
+                      cache_path=str(cache), max_in_flight=8)
+    chat = ResourceChat(llm)
+    chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
+    judge = {"kind": "logprob_judge", "backend": args.backend, "model": args.judge_model or args.model}
+    result = validator_halves.table(pairs, {k: v for k, v in judge.items() if v is not None}, chat)
+    result["judge_model"] = llm.resolved_model(args.model)
+    return result
 
 
 def print_tables(results: dict) -> None:

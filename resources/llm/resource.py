@@ -75,7 +75,8 @@ class LLMResource(ConfigurableResource):
         return DEFAULT_OPENAI_MODEL
 
     def _gguf(self) -> str:
-        return str(self.gguf_path) if self.gguf_path else str(local_server.default_gguf_path())
+        """`gguf_path`, else the GGUF the resource's `model` names (path or name, see `resolve_gguf`), else the default."""
+        return str(self.gguf_path) if self.gguf_path else str(local_server.resolve_gguf(self.model))
 
     def _api_key(self) -> str:
         key = self.api_key or os.environ.get("OPENAI_API_KEY")

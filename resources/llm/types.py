@@ -24,6 +24,7 @@ class ChatRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     n: int = Field(1, ge=1)
     logprobs: bool = False
+    top_logprobs: int | None = Field(None, ge=1, le=20, description="with logprobs: the most likely tokens at each position")
 
     @field_validator("messages")
     @classmethod
@@ -36,8 +37,9 @@ class ChatRequest(BaseModel):
         return messages
 
     def sample_params(self, sample_index: int) -> dict[str, Any]:
-        """Sampling parameters of one sample (n=1), with the derived seed."""
-        return {
+        """Sampling parameters of one sample (n=1), with the derived seed (`top_logprobs` only when asked for, so
+        that the cache keys of other requests stay as they were)."""
+        params = {
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
@@ -48,6 +50,9 @@ class ChatRequest(BaseModel):
             "response_format": self.response_format,
             "logprobs": self.logprobs,
         }
+        if self.logprobs and self.top_logprobs:
+            params["top_logprobs"] = self.top_logprobs
+        return params
 
 
 class ChatResponse(BaseModel):
@@ -64,7 +69,7 @@ class ChatResponse(BaseModel):
     error: str | None = None
     request_index: int
     sample_index: int = 0
-    logprobs: list[dict[str, Any]] | None = None
+    logprobs: list[dict[str, Any]] | None = None  # per token: {"token", "logprob", "top_logprobs"?: [{"token", "logprob"}]}
 
     @property
     def ok(self) -> bool:

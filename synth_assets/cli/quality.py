@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, root, store
+from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, root, store
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
@@ -50,41 +50,36 @@ def quality_command(target: str = typer.Argument(..., help="Batch path, shared p
                 ["metric", "value", "what it measures"], ([k, shown_figure(figures, k), NOTES.get(k, "")] for k in order))
 
 
-def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure."),
-                      pairs: Path = typer.Option(..., "--pairs", exists=True, dir_okay=False,
-                                                 help='Labelled pairs JSONL: {"original", "rephrased", "label": "same"|"not the same", "kind"?}'),
+def calibrate_command(config: Path = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML whose validators to measure or fit."),
+                      pairs: Path | None = typer.Option(None, "--pairs", exists=True, dir_okay=False,
+                                                        help='Labelled pairs JSONL to measure on: {"original", "rephrased", '
+                                                             '"label": "same"|"not the same", "kind"?, "split"?}'),
+                      fit_pairs: Path | None = typer.Option(None, "--fit", exists=True, dir_okay=False,
+                                                            help="Fit thresholds (and a logistic combination) to these pairs, "
+                                                                 "k-fold; write the profile to --out"),
+                      out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Profile file written by --fit"),
+                      split: str | None = typer.Option(None, "--split", help="Only the pairs of this half (dev | test)"),
+                      folds: int = typer.Option(5, "--folds", min=2, help="k of the k-fold cross-validation (--fit)"),
+                      combine: str = typer.Option("best", "--combine", help="--fit: all | logistic | best (held-out accuracy)"),
+                      judge_model: str | None = typer.Option(None, "--judge-model",
+                                                             help="Model of every judge (local: a GGUF path or name)"),
                       as_json: bool = JsonOption) -> None:
     """Accuracy, precision, recall and F1 (for "same") of a config's validators on labelled pairs, with the confusion
-    matrix, accuracy per kind and per validator, and pairs/s."""
-    from resources.llm import LLMResource
-    from resources.llm.cache import cache_options
-    from synth_assets.quality.calibration import calibrate
-    from synth_assets.quality.validators import build_validators
-    from synth_assets.quality.validators.judge import ResourceChat
-    from synth_assets.recipes.rephrase.judging import resolved_validators
+    matrix, accuracy per kind and per validator, and pairs/s; with --fit, fit them into a validation profile."""
+    from synth_assets.cli.calibration_fit import fit_command, measure
 
+    if (pairs is None) == (fit_pairs is None):
+        raise fail("give --pairs (measure) or --fit (fit a profile), one of them", 2)
+    if fit_pairs is not None and out is None:
+        raise fail("--fit needs --out PROFILE (the validation profile to write)", 2)
+    if combine not in ("all", "logistic", "best"):
+        raise fail(f"--combine must be all, logistic or best, got {combine!r}", 2)
     try:
         exp = load_experiments(config, root())[0]
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
     if exp.config.validation is None or exp.config.validation.validators is None:
         raise fail(f"{config}: no validators to calibrate (validation.validators)", 2)
-    validators = build_validators(resolved_validators(exp),
-                                  chat_for=lambda spec: ResourceChat(LLMResource(backend=spec.backend, **cache_options(root()))))
-    try:
-        report = calibrate(pairs, validators).to_dict()
-    except ConfigError as exc:
-        raise fail(str(exc), 2) from None
-    if as_json:
-        return print_json({k: v for k, v in report.items() if k != "errors"})
-    console.print(f"{report['n']} pairs, validators {' + '.join(report['validators'])}: accuracy {report['accuracy']:.3f}, "
-                  f"precision {report['precision']:.3f}, recall {report['recall']:.3f}, F1 {report['f1']:.3f} "
-                  f"({report['pairs_per_s']:.1f} pairs/s)")
-    confusion = report["confusion"]
-    print_table("Confusion (rows: label, columns: predicted)", ["label", "same", "not the same"],
-                ([label, confusion[label]["same"], confusion[label]["not the same"]] for label in ("same", "not the same")))
-    if report["per_kind"]:
-        print_table("Accuracy per kind", ["kind", "accuracy"], ([k, f"{v:.3f}"] for k, v in report["per_kind"].items()))
-    print_table("Per validator", ["validator", "accuracy", "precision", "recall", "f1", "pairs/s"],
-                ([name, *(f"{f[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1")), f"{f['pairs_per_s']:.1f}"]
-                 for name, f in report["per_validator"].items()))
+    if fit_pairs is not None:
+        return fit_command(exp, fit_pairs, out, split=split, folds=folds, combine=combine, judge_model=judge_model, as_json=as_json)
+    measure(exp, pairs, split=split, judge_model=judge_model, as_json=as_json)

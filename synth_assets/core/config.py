@@ -15,6 +15,7 @@ from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
+from synth_assets.quality.profile import Combine
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
 Backend = Literal["local", "openai", "vllm"]
@@ -103,6 +104,8 @@ class ValidationSection(Sampling):
     min_pass_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     max_words: int | None = Field(default=None, gt=0)
     validators: list[ValidatorSpec] | None = None
+    profile: str | None = None  # a validation profile file (synth calibrate --fit): its validators and combination
+    combine: Combine | None = None  # filled from the profile (configs name the profile, not this)
     select: Literal["first_accepted", "best_score"] = "first_accepted"
     max_failure_rate: float = FailureRate
     calibration: CalibrationCheck | None = None

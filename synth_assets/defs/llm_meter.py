@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from resources.llm import ChatRequest, ChatResponse, LLMResource, LLMUsage
+from resources.llm.backends.local_server import model_name, resolve_gguf
 from synth_assets.core.config import Sampling
 from synth_assets.recipes.base import StageRun
 
@@ -23,10 +24,16 @@ class LLMMeter:
         self.first_error: str | None = None
 
     def __call__(self, sampling: Sampling, requests: list[ChatRequest], label: str | None = None, **overrides: Any) -> list[ChatResponse]:
+        wanted = sampling.model
+        if sampling.backend == "local" and "gguf_path" not in overrides:
+            current = self.llm.resolved_model() if self.llm.backend_kind == "local" else None
+            if sampling.model != current:  # another local GGUF (a judge's own model), by path or name
+                gguf = resolve_gguf(sampling.model)
+                overrides, wanted = {"gguf_path": str(gguf), **overrides}, model_name(gguf)
         update = {"backend": sampling.backend, **overrides} if sampling.backend != self.llm.backend or overrides else None
         llm = self.llm.model_copy(update=update) if update else self.llm
         served = llm.resolved_model(sampling.model)
-        if served != sampling.model:
+        if served != wanted:
             raise RuntimeError(f"experiment asks for model {sampling.model!r} on backend {sampling.backend!r}, "
                                f"but the LLM resource serves {served!r}")
         if not requests:

@@ -1,7 +1,7 @@
 """Calibration: run validators on hand-labelled (original, rephrased) pairs and score them.
 
 Pairs file: JSONL, one object per line with `original`, `rephrased`, `label` ("same" | "not the
-same") and optional `kind`, `dataset`, `field`. "same" is the positive class: accepting a rewrite
+same") and optional `kind`, `dataset`, `field`, `row` (the source row's id) and `split` ("dev" | "test"). "same" is the positive class: accepting a rewrite
 is predicting "same"; a failed verdict counts as a rejection.
 """
 
@@ -19,7 +19,8 @@ from synth_assets.quality.validators.base import Candidate, Validator, Verdict
 
 LABELS = ("same", "not the same")
 SHIPPED_PAIRS = Path(__file__).resolve().parent / "calibration" / "superglue_pairs.jsonl"
-_KEYS = {"original", "rephrased", "label", "kind", "dataset", "field"}
+REWRITE_PAIRS = Path(__file__).resolve().parent / "calibration" / "rewrite_pairs.jsonl"  # 845 pairs, dev/test halves
+_KEYS = {"original", "rephrased", "label", "kind", "dataset", "field", "row", "split"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class LabelledPair:
     kind: str = "unspecified"
     dataset: str = "unspecified"
     field: str = "text"
+    row: str = ""
+    split: str = ""
     line: int = 0
 
     @property
@@ -109,8 +112,9 @@ class CalibrationReport:
 
 
 def report(pairs: list[LabelledPair], verdicts: dict[str, list[Verdict]], seconds: dict[str, float],
-           combination: list[str] | None = None) -> CalibrationReport:
-    """Score a combination (all must accept) from per-validator verdicts already computed on `pairs`."""
+           combination: list[str] | None = None, combine: Any = None) -> CalibrationReport:
+    """Score a combination from per-validator verdicts already computed on `pairs`: all must accept, or a profile's
+    logistic `combine` (`quality.profile.Combine`)."""
     combination = list(combination or verdicts)
     actual = [p.same for p in pairs]
     per_validator = {}
@@ -120,7 +124,13 @@ def report(pairs: list[LabelledPair], verdicts: dict[str, list[Verdict]], second
         figures["pairs_per_s"] = len(pairs) / seconds[name] if seconds.get(name) else float("inf")
         figures["failed"] = sum(v.failed for v in verdicts[name])
         per_validator[name] = figures
-    predicted = [all(verdicts[name][i].accepted for name in combination) for i in range(len(pairs))]
+    if combine is not None and combine.kind == "logistic":
+        from synth_assets.quality.profile import probability
+
+        predicted = [probability(combine, {name: verdicts[name][i] for name in combination}) >= combine.threshold
+                     for i in range(len(pairs))]
+    else:
+        predicted = [all(verdicts[name][i].accepted for name in combination) for i in range(len(pairs))]
     total = sum(seconds.get(name, 0.0) for name in combination)
     errors = [{"line": p.line, "kind": p.kind, "label": p.label, "original": p.original, "rephrased": p.rephrased,
                "reasons": {name: verdicts[name][i].reason for name in combination}}
@@ -144,9 +154,20 @@ def run_validators(pairs: list[LabelledPair], validators: list[Validator]) -> tu
     return verdicts, seconds
 
 
-def calibrate(pairs: list[LabelledPair] | str | Path, validators: list[Validator]) -> CalibrationReport:
-    """Run `validators` on labelled pairs (or a pairs file) and report the all-must-accept combination."""
+def calibrate(pairs: list[LabelledPair] | str | Path, validators: list[Validator], combine: Any = None) -> CalibrationReport:
+    """Run `validators` on labelled pairs (or a pairs file) and report their combination (all must accept, or a
+    profile's logistic `combine`)."""
     if not isinstance(pairs, list):
         pairs = load_pairs(pairs)
     verdicts, seconds = run_validators(pairs, validators)
-    return report(pairs, verdicts, seconds)
+    return report(pairs, verdicts, seconds, combine=combine)
+
+
+def of_split(pairs: list[LabelledPair], split: str | None) -> list[LabelledPair]:
+    """The pairs of one half ("dev" | "test"); all pairs for None. A half with no pairs is an error."""
+    if split is None:
+        return pairs
+    chosen = [p for p in pairs if p.split == split]
+    if not chosen:
+        raise ValueError(f"no pairs with split {split!r} (splits present: {sorted({p.split for p in pairs if p.split}) or 'none'})")
+    return chosen

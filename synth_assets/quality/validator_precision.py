@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.hashing import file_sha256
-from synth_assets.quality.calibration import SHIPPED_PAIRS, LabelledPair, load_pairs, scores
+from synth_assets.quality.calibration import REWRITE_PAIRS, LabelledPair, load_pairs, scores
 from synth_assets.quality.reviews import wilson
 
-MEASURED_PAIRS: Path = SHIPPED_PAIRS  # the one place naming the pairs the precision is measured on
+MEASURED_PAIRS: Path = REWRITE_PAIRS  # the one place naming the pairs the precision is measured on
 MEASURED_SPLIT = "test"
-SLOW_KINDS = ("judge",)  # LLM calls per pair: too slow to measure inline
+SLOW_KINDS = ("judge", "logprob_judge")  # LLM calls per pair: too slow to measure inline
 CACHE_PREFIX = ".synth/validator_precision"
 
 

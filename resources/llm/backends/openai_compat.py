@@ -14,9 +14,11 @@ from resources.llm.retry import RequestError, TransientError, parse_retry_after
 def request_kwargs(model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of `chat.completions.create` for one sample (n=1; unset options omitted)."""
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "n": 1}
-    kwargs.update({k: v for k, v in params.items() if v is not None and k != "logprobs"})
+    kwargs.update({k: v for k, v in params.items() if v is not None and k not in ("logprobs", "top_logprobs")})
     if params.get("logprobs"):
         kwargs["logprobs"] = True
+        if params.get("top_logprobs"):
+            kwargs["top_logprobs"] = params["top_logprobs"]
     return kwargs
 
 
@@ -56,7 +58,7 @@ def parse_completion(resp: Any) -> Completion:
         usage = resp.usage
         logprobs = None
         if choice.logprobs is not None and choice.logprobs.content:
-            logprobs = [{"token": t.token, "logprob": t.logprob} for t in choice.logprobs.content]
+            logprobs = [_token(t) for t in choice.logprobs.content]
         return Completion(
             text=text,
             finish_reason=choice.finish_reason,
@@ -66,3 +68,11 @@ def parse_completion(resp: Any) -> Completion:
         )
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
         raise RequestError(f"malformed response: {type(e).__name__}: {e}") from e
+
+
+def _token(t: Any) -> dict[str, Any]:
+    """One generated token's log-probability, with the alternatives when `top_logprobs` was asked for."""
+    out: dict[str, Any] = {"token": t.token, "logprob": t.logprob}
+    if getattr(t, "top_logprobs", None):
+        out["top_logprobs"] = [{"token": a.token, "logprob": a.logprob} for a in t.top_logprobs]
+    return out

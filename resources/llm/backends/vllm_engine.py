@@ -27,7 +27,7 @@ def sampling_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("stop"):
         kwargs["stop"] = list(params["stop"])
     if params.get("logprobs"):
-        kwargs["logprobs"] = 1
+        kwargs["logprobs"] = params.get("top_logprobs") or 1
     return kwargs
 
 
@@ -71,9 +71,10 @@ def _completion(output: Any) -> Completion:
     out = output.outputs[0]
     logprobs = None
     if out.logprobs:
-        logprobs = [
-            {"token": step[tok].decoded_token, "logprob": step[tok].logprob} for tok, step in zip(out.token_ids, out.logprobs)
-        ]
+        logprobs = [{"token": step[tok].decoded_token, "logprob": step[tok].logprob,
+                     "top_logprobs": [{"token": lp.decoded_token, "logprob": lp.logprob}
+                                      for lp in sorted(step.values(), key=lambda lp: -lp.logprob)]}
+                    for tok, step in zip(out.token_ids, out.logprobs)]
     return Completion(
         text=out.text,
         finish_reason=out.finish_reason,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL, LOCAL_DEFAULT_MODEL
 from synth_assets.core.numbers import NoBoolNumbers
 
-KINDS = ("rules", "similarity", "judge")
+KINDS = ("rules", "similarity", "judge", "vocabulary", "inversion", "logprob_judge")
 
 DEFAULT_JUDGE_SYSTEM = (
     "You check rewrites of dataset fields. Decide whether the rewrite keeps the exact meaning of the original: "
@@ -27,6 +27,12 @@ DEFAULT_JUDGE_PROMPT = (
     "Rewrite: {rephrased}\n"
     "Does the rewrite mean exactly the same as the original?"
 )
+DEFAULT_LOGPROB_SYSTEM = (
+    "You check rewrites of dataset fields. A rewrite is good when it keeps the exact meaning of the original: the same "
+    "events, people, numbers, negations and who does what to whom, in correct English. Different wording is fine. "
+    "Answer with one word: yes or no."
+)
+DEFAULT_LOGPROB_PROMPT = "Original: {original}\nRewrite: {rephrased}\nDoes the rewrite mean exactly the same as the original?"
 
 
 class _Spec(NoBoolNumbers):
@@ -125,6 +131,45 @@ class JudgeSpec(_Spec):
         return self
 
 
+class VocabularySpec(_Spec):
+    """Every word the rewrite adds is a known English word (wordfreq Zipf frequency >= min_zipf)."""
+
+    kind: Literal["vocabulary"] = "vocabulary"
+    min_zipf: float = Field(1.0, ge=0.0, le=8.0, description="0 accepts any word wordfreq has seen; 3 = once per million")
+
+
+class InversionSpec(_Spec):
+    """An odd number of polarity flips (antonym swaps, negation changes) between original and rewrite rejects it."""
+
+    kind: Literal["inversion"] = "inversion"
+    antonyms: bool = True
+    negation: bool = True
+
+
+class LogprobJudgeSpec(_Spec):
+    """An LLM asked a yes/no question, scored P(same) = P(yes) / (P(yes) + P(no)) from the first answer token's
+    `top_logprobs`. `model` on the local backend is a GGUF file path or the name of a GGUF found by
+    `resolve_gguf`; examples left null take the catalog's validation examples (answer same -> yes)."""
+
+    kind: Literal["logprob_judge"] = "logprob_judge"
+    backend: Literal["local", "openai", "vllm"] = "local"
+    model: str | None = None
+    prompt: str | None = None
+    system: str | None = None
+    examples: list[JudgeExample] | None = None
+    min_same_prob: float = Field(0.5, ge=0.0, le=1.0, description="accept when P(same) >= this")
+    top_logprobs: int = Field(10, ge=2, le=20)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _default_model(self) -> "LogprobJudgeSpec":
+        if self.model is None:
+            if self.backend != "local":
+                raise ValueError(f"model is required for backend {self.backend!r}")
+            self.model = LOCAL_DEFAULT_MODEL
+        return self
+
+
 def _shorthand(value: Any) -> Any:
     """`"rules"` means `{kind: rules}`."""
     if isinstance(value, str):
@@ -135,7 +180,8 @@ def _shorthand(value: Any) -> Any:
 
 
 ValidatorSpec = Annotated[
-    Annotated[Union[RulesSpec, SimilaritySpec, JudgeSpec], Field(discriminator="kind")],
+    Annotated[Union[RulesSpec, SimilaritySpec, JudgeSpec, VocabularySpec, InversionSpec, LogprobJudgeSpec],
+              Field(discriminator="kind")],
     BeforeValidator(_shorthand),
 ]
 """Use as a field type in a config model (`validators: list[ValidatorSpec]`) to get its errors
@@ -157,7 +203,10 @@ class SpecDefaults:
     examples: list[dict[str, Any]] | None = None
 
 
-def parse_specs(raw: list[Any], *, defaults: SpecDefaults | None = None, where: str = "validators") -> list[RulesSpec | SimilaritySpec | JudgeSpec]:
+AnySpec = Union[RulesSpec, SimilaritySpec, JudgeSpec, VocabularySpec, InversionSpec, LogprobJudgeSpec]
+
+
+def parse_specs(raw: list[Any], *, defaults: SpecDefaults | None = None, where: str = "validators") -> list[AnySpec]:
     """Validate raw specs (dicts, strings or spec objects) and resolve every default."""
     if not isinstance(raw, list):
         raise ValidatorSpecError(f"{where}: expected a list of validators, got {type(raw).__name__}")
@@ -173,7 +222,7 @@ def parse_specs(raw: list[Any], *, defaults: SpecDefaults | None = None, where: 
     return resolve_specs(specs, defaults)
 
 
-def resolve_specs(specs: list[Any], defaults: SpecDefaults | None = None) -> list[RulesSpec | SimilaritySpec | JudgeSpec]:
+def resolve_specs(specs: list[Any], defaults: SpecDefaults | None = None) -> list[AnySpec]:
     """Specs with judge prompts/examples filled from `defaults`, then from the built-ins."""
     defaults = defaults or SpecDefaults()
     out = []
@@ -185,6 +234,10 @@ def resolve_specs(specs: list[Any], defaults: SpecDefaults | None = None) -> lis
                 "system": spec.system or defaults.system or DEFAULT_JUDGE_SYSTEM,
                 "examples": examples,
             })
+        elif isinstance(spec, LogprobJudgeSpec):
+            examples = spec.examples if spec.examples is not None else [JudgeExample(**e) for e in defaults.examples or []]
+            spec = spec.model_copy(update={"prompt": spec.prompt or DEFAULT_LOGPROB_PROMPT,
+                                           "system": spec.system or DEFAULT_LOGPROB_SYSTEM, "examples": examples})
         out.append(spec)
     names = [s.name for s in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})

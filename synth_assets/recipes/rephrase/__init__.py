@@ -29,15 +29,15 @@ from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
 from synth_assets.quality.figures import notes_markdown
 from synth_assets.quality.metrics import CORRECTNESS_FIGURES, metrics_markdown
+from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
 from synth_assets.recipes.rephrase import checks, judging, prompt_checks, publishing, rewrite
 from synth_assets.recipes.rephrase.correctness import correctness_figures
 from synth_assets.recipes.rephrase.publishing import DECONTAMINATION_FIGURES
 
-# the offline combination that measures best on the shipped calibration set (benchmarks/validators.py):
-# accuracy 0.750 with similarity in [0.8, 0.99], against 0.683 at the similarity validator's own default min 0.6
-DEFAULT_VALIDATORS = ["rules", {"kind": "similarity", "min": 0.8, "max": 0.99}]
+# without `validators` or `profile`, the shipped default profile (quality/profiles/default.json, fitted on the dev half
+# of the rewrite calibration set; its figures on the test half are in the README)
 JUDGE_SETTINGS = ("backend", "model", "temperature", "max_tokens", "seed")  # section settings a judge validator takes
 CALIBRATION_FILE = "calibration.json"
 
@@ -63,7 +63,15 @@ def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> d
     settings go to the judge validators that do not set their own; relative files resolve from the config."""
     raw = dict(raw)
     validation = dict(raw.get("validation") or {})
-    validators = list(validation.get("validators", DEFAULT_VALIDATORS))
+    if "validators" not in validation:  # a profile's validators and combination, inlined: later edits of the file
+        profile_path = folder / validation["profile"] if validation.get("profile") else SHIPPED_PROFILE  # do not change it
+        profile = load_profile(profile_path)
+        validation["validators"] = profile.validators
+        if profile.combine.kind != "all":
+            validation["combine"] = profile.combine.model_dump()
+        if validation.get("profile"):
+            validation["profile"] = str(profile_path)
+    validators = list(validation["validators"])
     settings = {k: validation[k] for k in JUDGE_SETTINGS if k in validation}
     if settings and any(_is_judge(v) for v in validators):
         validators = [{**settings, **({"kind": "judge"} if v == "judge" else v)} if _is_judge(v) else v for v in validators]
@@ -81,6 +89,8 @@ def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> d
 def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
     """The split exists, the data parses and has the fields, prompts render, backends can run (before registering)."""
     blame = checks.Blame(exp, path, lines)
+    if ("validation", "profile") in lines and ("validation", "validators") in lines:
+        raise blame.config("give validators or a profile, not both (a profile brings its own validators)", "validation", "profile")
     idle = [key for key in SAMPLING_KEYS if ("validation", key) in lines and not checks.is_default(exp.config.validation, key)]
     if idle:
         raise blame.config(f"validation.{idle[0]} has no effect without a judge: sampling settings belong to a judge validator, "
@@ -114,6 +124,8 @@ def fingerprints(exp: Experiment) -> Fingerprints:
     elif cfg.validation is not None:
         validation = {"validators": [s.model_dump(mode="json") for s in judging.resolved_validators(exp)],
                       "select": cfg.validation.select}
+        if cfg.validation.combine is not None and cfg.validation.combine.kind != "all":
+            validation["combine"] = cfg.validation.combine.model_dump()
     rows = len(exp.entry.rows(cfg.dataset.split))
     limit = cfg.dataset.limit if cfg.dataset.limit is not None and cfg.dataset.limit < rows else None
     source = {"data_sha256": exp.entry.content_hash, "split": cfg.dataset.split, "limit": limit,
@@ -139,7 +151,7 @@ def _validate(run: StageRun) -> Rows:
     validators = judging.build(run) if v is not None and (v.validators is not None or v.calibration is not None) else None
     rows = judging.validate(run, validators)
     if v is not None and v.calibration is not None:
-        report = calibrate(v.calibration.pairs, validators.validators).to_dict()
+        report = calibrate(v.calibration.pairs, validators.validators, v.combine).to_dict()
         run.extra_files[CALIBRATION_FILE] = json.dumps(report, indent=2, default=str).encode()
     return rows
 

@@ -179,13 +179,26 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
     if v is not None and v.validators is None:
         uses.append(("validation", v.backend))
     for i, spec in enumerate((v.validators or []) if v else []):
-        if getattr(spec, "kind", None) == "judge":
+        if getattr(spec, "kind", None) in ("judge", "logprob_judge"):
             uses.append((f"validation.validators.{i}", spec.backend))
+            if spec.backend == "local":
+                check_local_model(spec.model, blame, "validation", "validators", i, "model")
     for where, backend in uses:
         if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
             raise blame.config("backend openai needs an API key: set OPENAI_API_KEY in the environment", *where.split("."), "backend")
         if backend == "local":
             check_gguf()
+
+
+def check_local_model(model: str | None, blame: Blame, *where: Any) -> None:
+    """A local model named by GGUF path or name resolves to a file (the default is checked by `check_gguf`)."""
+    from resources.llm.backends.local_server import resolve_gguf
+    from resources.llm.errors import LLMConfigError
+
+    try:
+        resolve_gguf(model)
+    except LLMConfigError as exc:
+        raise blame.config(str(exc), *where) from None
 
 
 def check_gguf() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from synth_assets.core.config import Experiment, Sampling
 from synth_assets.core.fields import assign
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.quality.profile import Logistic
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
 from synth_assets.quality.validators.judge import example_values, judge_values
 from synth_assets.recipes.base import META, StageRun
@@ -34,16 +35,19 @@ def resolved_validators(exp: Experiment) -> list[Any]:
     return resolve_specs(exp.config.validation.validators or [], judge_defaults(exp))
 
 
-def build(run: StageRun) -> AllOf:
-    """The experiment's validators, cheap ones first (an LLM judge only sees what the others accepted)."""
-    order = {"rules": 0, "similarity": 1, "judge": 2}
+def build(run: StageRun) -> AllOf | Logistic:
+    """The experiment's validators, cheap ones first (an LLM judge only sees what the others accepted), or the
+    profile's logistic combination (every validator sees every candidate)."""
+    order = {"rules": 0, "inversion": 1, "vocabulary": 2, "similarity": 3, "logprob_judge": 4, "judge": 5}
     specs = sorted(resolved_validators(run.job), key=lambda s: order[s.kind])
 
     def chat_for(spec):
         sampling = Sampling(backend=spec.backend, model=spec.model)
         return lambda requests: run.chat(sampling, requests, label=f"judge {spec.name}")
 
-    return AllOf(build_validators(specs, chat_for=chat_for))
+    combine = run.job.config.validation.combine
+    validators = build_validators(specs, chat_for=chat_for)
+    return Logistic(validators, combine) if combine is not None and combine.kind == "logistic" else AllOf(validators)
 
 
 def _usable(c: dict[str, Any], allow_truncated: bool) -> bool:
@@ -51,8 +55,13 @@ def _usable(c: dict[str, Any], allow_truncated: bool) -> bool:
 
 
 def _score(outcome: Outcome, kinds: dict[str, str]) -> float:
-    """An accepted candidate's score: the mean of its verdicts' scores, a judge's 1-5 taken to 0-1."""
-    scores = [(v.score - 1) / 4 if kinds.get(v.validator) == "judge" else v.score for v in outcome.verdicts if v.score is not None]
+    """An accepted candidate's score: a fitted profile's P(same), else the mean of its verdicts' scores, a judge's 1-5
+    taken to 0-1 (vocabulary's word frequency and inversion's flip count are no such scores)."""
+    fitted = [v.score for v in outcome.verdicts if v.validator == "profile" and v.score is not None]
+    if fitted:
+        return fitted[0]
+    scores = [(v.score - 1) / 4 if kinds.get(v.validator) == "judge" else v.score for v in outcome.verdicts
+              if v.score is not None and kinds.get(v.validator) not in ("vocabulary", "inversion")]
     return sum(scores) / len(scores) if scores else 0.0
 
 
