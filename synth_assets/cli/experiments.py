@@ -12,6 +12,7 @@ from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
 from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
 from synth_assets.core.fingerprint import SCHEME, short
+from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.registry import Registration
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
@@ -84,6 +85,9 @@ def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:
 
 def first_line(error: str | None) -> str:
     """The useful line of a run's error (Dagster wraps the cause in a line about the step)."""
+    problem = storage_problem_in_text(error or "")
+    if problem:
+        return problem
     lines = [ln.strip() for ln in (error or "unknown error").splitlines() if ln.strip()]
     return next((ln for ln in reversed(lines) if not ln.startswith("dagster.")), lines[-1])[:300]
 

@@ -51,13 +51,19 @@ class Lease:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl_s / 3):
-            self.store.write_bytes(self.key, self.body())
+            try:
+                self.store.write_bytes(self.key, self.body())
+            except OSError:  # a full disk: the next beat tries again (the lease expires if none succeeds)
+                continue
 
     def release(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        self.store.write_bytes(self.key, self.body(released=True))
+        try:
+            self.store.write_bytes(self.key, self.body(released=True))
+        except OSError:  # a full disk: deleting the lease releases it too (a waiter then takes generation 0)
+            self.store.delete(self.key)
 
     def __enter__(self) -> "Lease":
         return self

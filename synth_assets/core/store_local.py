@@ -18,11 +18,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old content or the new, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or a failed rename leaves no temporary file behind
+        raise
 
 
 def read_fingerprint(directory: Path) -> str | None:
@@ -168,7 +172,11 @@ class LocalStore(Store):
         target = os.path.relpath(self.path(target_key), view.parent)
         tmp = view.with_name(f"{TMP_PREFIX}{view.name}-{uuid.uuid4().hex[:8]}")
         os.symlink(target, tmp)
-        os.replace(tmp, view)
+        try:
+            os.replace(tmp, view)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def read_view(self, view_key: str) -> str | None:
         view = self.path(view_key)

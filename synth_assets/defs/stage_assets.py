@@ -124,8 +124,12 @@ class _StageRunner:
         return out, run
 
     def record_failure(self, error: str) -> None:
-        """The experiment shows as failed in this stage (store, batch views) until a run completes it."""
-        self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        """The experiment shows as failed in this stage (store, batch views) until a run completes it. A store that cannot
+        take the status (disk full) gets a warning: the run's own error is the one to report."""
+        try:
+            self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        except OSError as exc:
+            self.context.log.warning(f"failure of {self.record['semantic_name']} not recorded in the store: {exc}")
         self.report_batches()
 
     def report_batches(self, batches: list[str] | None = None) -> None:
