@@ -11,6 +11,7 @@ from synth_assets.cli.common import JsonOption, console, err_console, fail, line
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
 from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
+from synth_assets.core.faults import kill_point
 from synth_assets.core.fingerprint import SCHEME, short
 from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.registry import Registration
@@ -155,6 +156,7 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
     """Register, then materialize through Dagster what is not complete; print the reuse report and tree."""
 
     regs = _register_all(configs)
+    kill_point("after_registration")
     todo = [r for r in regs if not r.complete]
     if not as_json:
         console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")

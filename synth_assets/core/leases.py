@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from synth_assets.core.faults import kill_point
 from synth_assets.core.processes import alive
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
             if on_wait and not told:
                 on_wait(f"{key} is being made by another worker; waiting for it (or for its lease to expire)")
                 told = True
+                kill_point("waiting_on_lease")
             time.sleep(poll_s)
             continue
         lease = Lease(store, prefix, last + 1, ttl)

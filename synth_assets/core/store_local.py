@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from synth_assets.core.store import FINGERPRINT_FILE, META, TMP_PREFIX, DirWriter, Store
+from synth_assets.core.faults import kill_point
+from synth_assets.core.store import FINGERPRINT_FILE, META, SHARED, TMP_PREFIX, DirWriter, Rejected, Store
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -50,6 +51,9 @@ class _LocalWriter(DirWriter):
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, path)
 
+    def read_bytes(self, relative: str) -> bytes:
+        return (self.directory / relative).read_bytes()
+
 
 _RENAME_EXCHANGE = 2
 
@@ -82,6 +86,7 @@ def building(final: Path, fingerprint: str, *, replace: bool = False) -> Iterato
         atomic_write_bytes(tmp / FINGERPRINT_FILE, (fingerprint + "\n").encode())
         if final.exists() and read_fingerprint(final) is None:
             shutil.rmtree(final)  # leftovers without a marker are never complete data
+        kill_point("at_shared_swap" if final.parent.parent.name == SHARED else "at_stage_swap")
         if replace and final.exists():
             time.sleep(swap_delay_s())
             exchange(tmp, final)
@@ -93,6 +98,13 @@ def building(final: Path, fingerprint: str, *, replace: bool = False) -> Iterato
             if read_fingerprint(final) != fingerprint:
                 raise
             shutil.rmtree(tmp)  # another process finished the same fingerprint first
+    except Rejected:
+        if not replace and read_fingerprint(final) is None:  # kept unmarked for inspection: never complete
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(tmp, final)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -159,6 +171,15 @@ class LocalStore(Store):
     def building(self, prefix: str, fingerprint: str, *, replace: bool = False) -> Iterator[DirWriter]:
         with building(self.path(prefix), fingerprint, replace=replace) as tmp:
             yield _LocalWriter(tmp)
+
+    def promote(self, source: str, prefix: str, fingerprint: str) -> None:
+        new, final = self.path(source), self.path(prefix)
+        if read_fingerprint(final) is not None:
+            exchange(new, final)
+            shutil.rmtree(new)  # now the old copy
+        else:
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(new, final)
 
     def clear_leftovers(self, prefix: str) -> None:
         """Temporary copies of `prefix` left by killed writers (call with the claim on `prefix` held)."""
