@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -40,7 +41,8 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
     for m in members:
         m["complete"] = s.is_complete(m["dataset"], m["semantic_name"], m["fingerprint"]) or m["status"] == "complete"
     if any(not m["complete"] and m["scheme"] != IMPORT_SCHEME for m in members):
-        dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
+        with contextlib.suppress(OSError):  # (a read-only store: the runs stay as they are)
+            dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
     for m in members:
         m["failure"] = None if m["complete"] else s.failure(m["fingerprint"])
         # an imported legacy experiment is never generated later: not complete means it has no data

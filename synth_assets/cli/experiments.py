@@ -99,7 +99,7 @@ def _failed(regs: list[Registration], outcome: dict[str, RunOutcome]) -> typer.E
         run = outcome.get(reg.fingerprint)
         if run is not None and not run.success:
             err_console.print(f"[bold red]failed:[/] {reg.dataset}/{reg.name} ({short(reg.fingerprint)}), run {run.run_id}: "
-                              f"{first_line(run.error)}", markup=True)
+                              f"{first_line(run.error)}", markup=True, soft_wrap=True)
     return typer.Exit(1)
 
 

@@ -38,7 +38,7 @@ def storage_problem(exc: BaseException) -> str | None:
             return str(cause)
         if isinstance(cause, OSError) and cause.errno in {**READ_ONLY, **FULL}:
             return describe(cause.errno, cause.filename)
-        if type(cause).__module__.startswith("duckdb"):
+        if "duckdb" in (type(cause).__module__ or ""):
             problem = storage_problem_in_text(str(cause))
             if problem:
                 return problem
