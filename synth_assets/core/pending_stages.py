@@ -5,8 +5,9 @@ there by the rest of the same run. The new `_shared` folder records the content 
 from (`stage_content_sha256` in its summary); once it is swapped in, each pending folder whose hash it records
 becomes current (`settle`). A run killed before the swap leaves pending folders the published data does not
 record: `settle` drops them, and the old stages stay current. A run killed between the swap and the promotion
-leaves pending folders it does record: `settle` promotes them. `settle` runs where the experiment's publish claim
-is held and when a dead run is reported (`synth run`, `regenerate`), so the stage cache and the published data agree.
+leaves pending folders it does record: `settle` promotes them. `settle` runs after a regenerate's publish, under its
+claim, and when a dead run of this machine is reported (the next `synth run` or `regenerate`), so the stage cache
+and the published data agree.
 """
 
 from __future__ import annotations
@@ -63,14 +64,11 @@ def published_contents(store: Store, record: dict[str, Any]) -> dict[str, str]:
     return summary.get(CONTENT_FIELD) or {}
 
 
-def settle(store: Store, record: dict[str, Any], keep: tuple[str, ...] = ()) -> dict[str, str]:
-    """Promote the pending stage folders the published data was made from, drop the others (but those of the stages
-    in `keep`: the running rebuild's own); what was done per stage."""
+def settle(store: Store, record: dict[str, Any]) -> dict[str, str]:
+    """Promote the pending stage folders the published data was made from, drop the others; what was done per stage."""
     published = published_contents(store, record)
     done = {}
     for stage, fingerprint in record.get("stages", {}).items():
-        if stage in keep:
-            continue
         prefix = store.stage_key(record["dataset"], stage, fingerprint)
         pending = pending_key(prefix)
         if not store.children(pending):

@@ -48,9 +48,8 @@ def parse_jsonl(data: bytes) -> list[dict[str, Any]]:
 
 
 class Rejected(Exception):
-    """Raised inside `Store.building` when a blocking check rejects what was built: the new copy is never complete (no
-    `.fingerprint`, no view, not reused). A first copy stays at its place without the marker, for inspection (the next
-    build replaces it); a copy meant to replace complete data is dropped and the old data stays."""
+    """Raised in `Store.building` when a blocking check rejects the new copy: never complete (no `.fingerprint`). A first
+    copy stays in place unmarked, for inspection (the next build replaces it); a replacing copy is dropped."""
 
 
 class DirWriter(abc.ABC):
@@ -60,8 +59,7 @@ class DirWriter(abc.ABC):
     def write_bytes(self, relative: str, data: bytes) -> None: ...
 
     @abc.abstractmethod
-    def read_bytes(self, relative: str) -> bytes:
-        """A file written so far (what checks before the commit read)."""
+    def read_bytes(self, relative: str) -> bytes: ...  # a file written so far (checks before the commit read it)
 
     def write_text(self, relative: str, text: str) -> None:
         self.write_bytes(relative, text.encode("utf-8"))
@@ -312,8 +310,8 @@ class Store(abc.ABC):
         self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict, extra_files: dict[str, bytes] | None = None,
         *, at: str | None = None,
     ) -> tuple[str, str]:
-        """Write a stage's rows (and side files, e.g. a quarantine) atomically (`at`: another folder than the stage's own, a
-        rebuild's pending one, built afresh); return the data key and content hash."""
+        """Write a stage's rows (and side files, e.g. a quarantine) atomically (`at`: a rebuild's pending folder, built
+        afresh); return the data key and content hash."""
         prefix = at or self.stage_key(dataset, stage, stage_fp)
         data = jsonl_bytes(rows)
         content_hash = hashlib.sha256(data).hexdigest()

@@ -208,7 +208,6 @@ class _StageRunner:
         else:
             with lease:
                 store.clear_leftovers(prefix)
-                settle(store, record, keep=self.rebuilt)  # what a killed regenerate left (this run's own rebuilt stages stay)
                 rows = self.stage.run(run)
                 try:
                     with store.building(prefix, fingerprint, replace=self.rebuild) as files:
@@ -224,7 +223,8 @@ class _StageRunner:
                     kill_point("after_shared_swap")
                 except Rejected:
                     pass
-                settle(store, record)  # the rebuilt stages the new folder was made from become current (the others go)
+                if self.rebuilt:
+                    settle(store, record)  # the rebuilt stages the new folder was made from become current (the others go)
             if summary.get("quality"):  # recorded once the folder is built (also when a blocking check rejected it: why)
                 lineage.record_quality(fingerprint=fingerprint, dataset=dataset, metrics=summary["quality"])
         if rejected and self.rebuild:
