@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -49,7 +50,8 @@ def batch_command(batch_id: str = typer.Argument(..., help="Batch id, e.g. batch
         m["complete"] = published and m["viewed"]  # complete in this batch: its data published and its view there
         m["published"] = published
     if any(not m["complete"] and m["scheme"] != IMPORT_SCHEME for m in members):
-        dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
+        with contextlib.suppress(OSError):  # (a read-only store: the runs stay as they are)
+            dagster_instance(root())  # opening it marks runs killed with their process failed: they show `failed`, not `pending`
     for m in members:
         m["failure"] = None if m["complete"] else s.failure(m["fingerprint"])
         m["state"] = _member_state(m)

@@ -82,7 +82,7 @@ def print_table(title: str, columns: list[str], rows: Iterable[Iterable[Any]]) -
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -11,7 +11,9 @@ from synth_assets.cli.common import JsonOption, catalog_warnings, console, err_c
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
 from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
 from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
+from synth_assets.core.faults import kill_point
 from synth_assets.core.fingerprint import SCHEME, short
+from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.registry import Registration
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
@@ -85,6 +87,9 @@ def _llm_calls(outcome: dict[str, RunOutcome]) -> dict[str, dict]:
 
 def first_line(error: str | None) -> str:
     """The useful line of a run's error (Dagster wraps the cause in a line about the step)."""
+    problem = storage_problem_in_text(error or "")
+    if problem:
+        return problem
     lines = [ln.strip() for ln in (error or "unknown error").splitlines() if ln.strip()]
     return next((ln for ln in reversed(lines) if not ln.startswith("dagster.")), lines[-1])[:300]
 
@@ -95,7 +100,7 @@ def _failed(regs: list[Registration], outcome: dict[str, RunOutcome]) -> typer.E
         run = outcome.get(reg.fingerprint)
         if run is not None and not run.success:
             err_console.print(f"[bold red]failed:[/] {reg.dataset}/{reg.name} ({short(reg.fingerprint)}), run {run.run_id}: "
-                              f"{first_line(run.error)}", markup=True)
+                              f"{first_line(run.error)}", markup=True, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -152,6 +157,7 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
     """Register, then materialize through Dagster what is not complete; print the reuse report and tree."""
 
     regs = _register_all(configs)
+    kill_point("after_registration")
     todo = [r for r in regs if not r.complete]
     if not as_json:
         console.print(f"{len(regs)} experiments: {len(regs) - len(todo)} complete already (no LLM call), {len(todo)} to generate")

@@ -7,8 +7,9 @@ from synth_assets.cli.common import store, use_root
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
+from synth_assets.cli.storage_errors import SynthTyper
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = SynthTyper(no_args_is_help=True, add_completion=False,
                   help="Synthetic data platform: fingerprinted shared store, batch views, lineage.")
 
 

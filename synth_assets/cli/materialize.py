@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import DagsterInstance, Definitions
 from filelock import FileLock
 
+from synth_assets.core.pending_stages import settle
 from synth_assets.core.registry import Registration
 from synth_assets.core.processes import alive
 from synth_assets.core.root import state_dir
@@ -64,6 +65,8 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
                 fingerprint = None
             if fingerprint and not store.record_complete(store.registration(fingerprint)):
                 store.record_failure(fingerprint, run_id=run.run_id, stage="?", error=f"killed: {message}")
+            if fingerprint:
+                settle(store, store.registration(fingerprint))  # stage folders a killed regenerate left pending
             dead.append(run.run_id)
     return dead
 

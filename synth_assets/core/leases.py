@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from synth_assets.core.faults import kill_point
 from synth_assets.core.processes import alive
 
 if TYPE_CHECKING:
@@ -51,13 +52,19 @@ class Lease:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl_s / 3):
-            self.store.write_bytes(self.key, self.body())
+            try:
+                self.store.write_bytes(self.key, self.body())
+            except OSError:  # a full disk: the next beat tries again (the lease expires if none succeeds)
+                continue
 
     def release(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        self.store.write_bytes(self.key, self.body(released=True))
+        try:
+            self.store.write_bytes(self.key, self.body(released=True))
+        except OSError:  # a full disk: deleting the lease releases it too (a waiter then takes generation 0)
+            self.store.delete(self.key)
 
     def __enter__(self) -> "Lease":
         return self
@@ -113,6 +120,7 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
             if on_wait and not told:
                 on_wait(f"{key} is being made by another worker; waiting for it (or for its lease to expire)")
                 told = True
+                kill_point("waiting_on_lease")
             time.sleep(poll_s)
             continue
         lease = Lease(store, prefix, last + 1, ttl)

@@ -47,11 +47,19 @@ def parse_jsonl(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
 
 
+class Rejected(Exception):
+    """Raised in `Store.building` when a blocking check rejects the new copy: never complete (no `.fingerprint`). A first
+    copy stays in place unmarked, for inspection (the next build replaces it); a replacing copy is dropped."""
+
+
 class DirWriter(abc.ABC):
     """Files of one directory being built; committed by `Store.building`."""
 
     @abc.abstractmethod
     def write_bytes(self, relative: str, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def read_bytes(self, relative: str) -> bytes: ...  # a file written so far (checks before the commit read it)
 
     def write_text(self, relative: str, text: str) -> None:
         self.write_bytes(relative, text.encode("utf-8"))
@@ -110,6 +118,10 @@ class Store(abc.ABC):
 
         `replace`: copy-on-write over a complete directory, swapped in atomically once the new copy is
         complete (readers never see a missing or partial directory; a failure leaves the old one)."""
+
+    @abc.abstractmethod
+    def promote(self, source: str, prefix: str, fingerprint: str) -> None:
+        """Make the complete directory `source` the one at `prefix` (replaced atomically), then remove `source`."""
 
     @abc.abstractmethod
     def clear_leftovers(self, prefix: str) -> None:
@@ -296,21 +308,24 @@ class Store(abc.ABC):
 
     def write_stage(
         self, dataset: str, stage: str, stage_fp: str, rows: list[dict], meta: dict, extra_files: dict[str, bytes] | None = None,
-        *, replace: bool = False,
+        *, at: str | None = None,
     ) -> tuple[str, str]:
-        """Write a stage's rows (and side files, e.g. a quarantine) atomically; return the data key and content hash."""
-        prefix = self.stage_key(dataset, stage, stage_fp)
+        """Write a stage's rows (and side files, e.g. a quarantine) atomically (`at`: a rebuild's pending folder, built
+        afresh); return the data key and content hash."""
+        prefix = at or self.stage_key(dataset, stage, stage_fp)
         data = jsonl_bytes(rows)
         content_hash = hashlib.sha256(data).hexdigest()
-        with self.building(prefix, stage_fp, replace=replace) as out:
+        if at is not None:
+            self.delete_prefix(at)
+        with self.building(prefix, stage_fp) as out:
             out.write_bytes("data.jsonl", data)
             for relative, content in (extra_files or {}).items():
                 out.write_bytes(relative, content)
             out.write_text("meta.json", json.dumps({**meta, "content_sha256": content_hash}, indent=2, default=str))
         return f"{self.files_key_of(prefix)}/data.jsonl", content_hash
 
-    def read_stage(self, dataset: str, stage: str, stage_fp: str) -> list[dict[str, Any]]:
-        prefix = self.stage_key(dataset, stage, stage_fp)
+    def read_stage(self, dataset: str, stage: str, stage_fp: str, at: str | None = None) -> list[dict[str, Any]]:
+        prefix = at or self.stage_key(dataset, stage, stage_fp)
         if self.fingerprint_at(prefix) != stage_fp:
             raise FileNotFoundError(f"stage {stage} {stage_fp[:12]} of {dataset} is not complete ({self.uri(prefix)})")
         return self.read_jsonl(f"{self.files_key_of(prefix)}/data.jsonl")

@@ -11,18 +11,23 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from synth_assets.core.store import FINGERPRINT_FILE, META, TMP_PREFIX, DirWriter, Store
+from synth_assets.core.faults import kill_point
+from synth_assets.core.store import FINGERPRINT_FILE, META, SHARED, TMP_PREFIX, DirWriter, Rejected, Store
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old content or the new, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or a failed rename leaves no temporary file behind
+        raise
 
 
 def read_fingerprint(directory: Path) -> str | None:
@@ -45,6 +50,9 @@ class _LocalWriter(DirWriter):
         path = self.directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, path)
+
+    def read_bytes(self, relative: str) -> bytes:
+        return (self.directory / relative).read_bytes()
 
 
 _RENAME_EXCHANGE = 2
@@ -78,6 +86,7 @@ def building(final: Path, fingerprint: str, *, replace: bool = False) -> Iterato
         atomic_write_bytes(tmp / FINGERPRINT_FILE, (fingerprint + "\n").encode())
         if final.exists() and read_fingerprint(final) is None:
             shutil.rmtree(final)  # leftovers without a marker are never complete data
+        kill_point("at_shared_swap" if final.parent.parent.name == SHARED else "at_stage_swap")
         if replace and final.exists():
             time.sleep(swap_delay_s())
             exchange(tmp, final)
@@ -89,6 +98,13 @@ def building(final: Path, fingerprint: str, *, replace: bool = False) -> Iterato
             if read_fingerprint(final) != fingerprint:
                 raise
             shutil.rmtree(tmp)  # another process finished the same fingerprint first
+    except Rejected:
+        if not replace and read_fingerprint(final) is None:  # kept unmarked for inspection: never complete
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(tmp, final)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -156,6 +172,15 @@ class LocalStore(Store):
         with building(self.path(prefix), fingerprint, replace=replace) as tmp:
             yield _LocalWriter(tmp)
 
+    def promote(self, source: str, prefix: str, fingerprint: str) -> None:
+        new, final = self.path(source), self.path(prefix)
+        if read_fingerprint(final) is not None:
+            exchange(new, final)
+            shutil.rmtree(new)  # now the old copy
+        else:
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(new, final)
+
     def clear_leftovers(self, prefix: str) -> None:
         """Temporary copies of `prefix` left by killed writers (call with the claim on `prefix` held)."""
         final = self.path(prefix)
@@ -168,7 +193,11 @@ class LocalStore(Store):
         target = os.path.relpath(self.path(target_key), view.parent)
         tmp = view.with_name(f"{TMP_PREFIX}{view.name}-{uuid.uuid4().hex[:8]}")
         os.symlink(target, tmp)
-        os.replace(tmp, view)
+        try:
+            os.replace(tmp, view)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def read_view(self, view_key: str) -> str | None:
         view = self.path(view_key)

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from synth_assets.core.store import FINGERPRINT_FILE, DirWriter, Store
+from synth_assets.core.store import FINGERPRINT_FILE, DirWriter, Rejected, Store
 from synth_assets.core.store_local import swap_delay_s
 
 VIEW_FORMAT = "synth-view/1"
@@ -53,10 +53,21 @@ class _S3Writer(DirWriter):
         self.store.write_bytes(key, data)
         self.written.append(key)
 
+    def read_bytes(self, relative: str) -> bytes:
+        return self.store.read_bytes(f"{self.prefix}/{relative}")
+
 
 class _Discard(DirWriter):
+    """Writes nothing where the complete data is there already (reads that data)."""
+
+    def __init__(self, store: "S3Store", prefix: str):
+        self.store, self.prefix = store, prefix
+
     def write_bytes(self, relative: str, data: bytes) -> None:
         pass
+
+    def read_bytes(self, relative: str) -> bytes:
+        return self.store.read_bytes(f"{self.store.files_key_of(self.prefix)}/{relative}")
 
 
 class S3Store(Store):
@@ -135,11 +146,13 @@ class S3Store(Store):
                 yield writer
             return
         if existing == fingerprint:  # complete already (same fingerprint = same data): never rewrite it
-            yield _Discard()
+            yield _Discard(self, prefix)
             return
         writer = _S3Writer(self, prefix)
         try:
             yield writer
+        except Rejected:  # kept without its marker, for inspection (see `Rejected`)
+            raise
         except BaseException:
             # S3 has no rename: another process may have completed the same fingerprint meanwhile,
             # writing the same keys; its data must stay
@@ -156,8 +169,12 @@ class S3Store(Store):
         copy stays until the next replace (a reader part-way through it keeps reading); older ones are deleted."""
         previous = self.files_key_of(prefix)
         version = f"{prefix}/{VERSIONS}/{uuid.uuid4().hex[:12]}"
-        with self.building(version, fingerprint) as writer:
-            yield writer
+        try:
+            with self.building(version, fingerprint) as writer:
+                yield writer
+        except Rejected:
+            self._delete_keys(self._keys(version))  # the old data stays current
+            raise
         time.sleep(swap_delay_s())
         self.write_bytes(f"{prefix}/{CURRENT}", version.rsplit("/", 1)[1].encode())
         versions = f"{prefix}/{VERSIONS}/"
@@ -175,6 +192,16 @@ class S3Store(Store):
             return f"{prefix}/{VERSIONS}/{self.read_bytes(f'{prefix}/{CURRENT}').decode().strip()}"
         except FileNotFoundError:
             return prefix
+
+    def promote(self, source: str, prefix: str, fingerprint: str) -> None:
+        """Copied into a new version of `prefix` (S3 has no rename), which becomes current in one PUT."""
+        files = self.files_key_of(source)
+        with self.building(prefix, fingerprint, replace=True) as out:
+            for key in self._keys(files):
+                relative = key[len(files) + 1:]
+                if relative != FINGERPRINT_FILE and not relative.startswith(f"{VERSIONS}/"):
+                    out.write_bytes(relative, self.read_bytes(key))
+        self.delete_prefix(source)
 
     def clear_leftovers(self, prefix: str) -> None:
         """An incomplete directory (no marker) is a killed writer's: its objects go."""

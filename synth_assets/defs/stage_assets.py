@@ -33,7 +33,10 @@ from dagster import (
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from io_managers.shared_store import StageOutput
+from synth_assets.core.faults import kill_point
+from synth_assets.core.pending_stages import CONTENT_FIELD, contents, pending_key, settle
 from synth_assets.core.publish import link_views, write_experiment_files
+from synth_assets.core.store import Rejected, parse_jsonl
 from synth_assets.defs.batches.report import report_batches
 from synth_assets.defs.display import rounded
 from synth_assets.defs.llm_meter import REGENERATE_TAG, LLMMeter
@@ -92,7 +95,7 @@ class _StageRunner:
         resources = {key: getattr(self.resources, key) for key in self.stage.resources}
         run = StageRun(recipe=self.recipe, stage=self.stage, record=self.record, job=self.job, store=self.store, log=self.context.log,
                        resources=resources, upstream=upstream, tags=self.context.run.tags, run_id=self.context.run.run_id,
-                       partition_key=self.partition, lineage=self.store_resource.lineage)
+                       partition_key=self.partition, lineage=self.store_resource.lineage, rebuilt=self.rebuilt)
         if "llm" in resources:
             meter = LLMMeter(resources["llm"], run, f"{self.recipe.name}/{self.stage.name} {self.record['dataset']}")
             run.chat = SavingsMeter(meter, resources["llm"].prices_path)
@@ -124,8 +127,12 @@ class _StageRunner:
         return out, run
 
     def record_failure(self, error: str) -> None:
-        """The experiment shows as failed in this stage (store, batch views) until a run completes it."""
-        self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        """The experiment shows as failed in this stage (store, batch views) until a run completes it. A store that cannot
+        take the status (disk full) gets a warning: the run's own error is the one to report."""
+        try:
+            self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
+        except OSError as exc:
+            self.context.log.warning(f"failure of {self.record['semantic_name']} not recorded in the store: {exc}")
         self.report_batches()
 
     def report_batches(self, batches: list[str] | None = None) -> None:
@@ -140,9 +147,13 @@ class _StageRunner:
             self.context.log.warning(f"batch views of {self.record['semantic_name']} not reported: {type(exc).__name__}: {exc}")
 
     @property
+    def rebuilt(self) -> tuple[str, ...]:
+        """The stages `synth regenerate` rebuilds in this run (copy-on-write) instead of reusing them."""
+        return tuple(s for s in self.context.run.tags.get(REGENERATE_TAG, "").split(",") if s)
+
+    @property
     def rebuild(self) -> bool:
-        """`synth regenerate` rebuilds this stage (copy-on-write) instead of reusing it."""
-        return self.stage.name in self.context.run.tags.get(REGENERATE_TAG, "").split(",")
+        return self.stage.name in self.rebuilt
 
     def _claim(self, key: str, done) -> Any:
         return self.store.claim(key, lambda: not self.rebuild and done(), on_wait=self.context.log.info)
@@ -163,6 +174,7 @@ class _StageRunner:
             if rows is None and self.stage.waits:
                 return False
             self._check_failures(run)
+            kill_point(f"mid_{self.stage.name}")
             out.rows = rows
             if isinstance(run.chat, SavingsMeter) and run.chat.usage is not None:
                 out.llm_usage = {**run.chat.usage.to_dict(), **vars(run.chat.savings)}
@@ -170,7 +182,7 @@ class _StageRunner:
                 run.extra_files[SAVINGS_FILE] = savings_file(out.llm_usage, out.llm_model)
             out.key, out.content_hash = self.store.write_stage(dataset, self.stage.name, stage_fp, rows,
                                                                {"asset": asset_key(self.recipe, self.stage).to_user_string()},
-                                                               run.extra_files, replace=self.rebuild)
+                                                               run.extra_files, at=pending_key(key) if self.rebuild else None)
         return True
 
     def _check_failures(self, run: StageRun) -> None:
@@ -190,18 +202,37 @@ class _StageRunner:
         prefix = store.experiment_key(dataset, name)
         usage = experiment_usage(lineage, store, record)  # all stages, shared ones included (their upstream steps are done)
         lease = self._claim(prefix, lambda: store.is_complete(dataset, name, fingerprint))
+        rejected = None
         if lease is None:
             out.reused = True
         else:
             with lease:
                 store.clear_leftovers(prefix)
                 rows = self.stage.run(run)
-                with store.building(prefix, fingerprint, replace=self.rebuild) as files:
-                    published = self.recipe.publish(run, rows, files)
-                    summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage.summary()}
-                    write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
-            if summary.get("quality"):  # recorded once the folder is complete, never for data that was not published
+                try:
+                    with store.building(prefix, fingerprint, replace=self.rebuild) as files:
+                        published = self.recipe.publish(run, rows, files)
+                        summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage.summary(),
+                                   CONTENT_FIELD: contents(store, record, self.rebuilt)}
+                        write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
+                        kill_point("mid_publish")
+                        run.published_summary = summary
+                        rejected = self._blocking_failures(run, parse_jsonl(files.read_bytes(published.data_file)))
+                        if rejected:
+                            raise Rejected(rejected)
+                    kill_point("after_shared_swap")
+                except Rejected:
+                    pass
+                if self.rebuilt:
+                    settle(store, record)  # the rebuilt stages the new folder was made from become current (the others go)
+            if summary.get("quality"):  # recorded once the folder is built (also when a blocking check rejected it: why)
                 lineage.record_quality(fingerprint=fingerprint, dataset=dataset, metrics=summary["quality"])
+        if rejected and self.rebuild:
+            raise StageFailed(f"{dataset}/{name} not replaced, the old data stays: {rejected}")
+        if rejected:  # never complete, no view; the blocking check's evaluation fails the step (`_stage`)
+            self.context.log.error(f"{dataset}/{name} not published (kept without its marker for inspection): {rejected}")
+            out.key = f"{prefix}/{summary['data_file']}"
+            return True
         out.key = store.published_data_file(dataset, name)
         store.clear_failure(fingerprint)
         batches = link_views(store, lineage, record)
@@ -209,6 +240,11 @@ class _StageRunner:
         run.metadata.update(story_metadata(store, record, usage, batches))
         self.report_batches(batches)
         return True
+
+    def _blocking_failures(self, run: StageRun, rows: Rows) -> str:
+        """The blocking checks of the publishing stage, run on what is about to be published: those that fail, or ''."""
+        failed = [(check, check.evaluate(run, rows)) for check in self.stage.checks if check.blocking and not check.warn_only]
+        return "; ".join(f"blocking check {check.name} {explain(result)}" for check, result in failed if not result.passed)
 
     def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:
         required = self.stage.required_fields(self.job) if self.stage.required_fields else None

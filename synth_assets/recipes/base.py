@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from synth_assets.core.pending_stages import stage_prefix
 from synth_assets.core.store import DirWriter, Store
 
 Rows = list[dict[str, Any]]
@@ -55,6 +56,13 @@ class StageRun:
     extra_files: dict[str, bytes] = field(default_factory=dict)  # written beside the stage's data.jsonl
     failed_requests: int = 0
     total_requests: int = 0
+    published_summary: dict[str, Any] | None = None  # the last stage: the summary of the folder being published, for its checks
+    rebuilt: tuple[str, ...] = ()  # stages this run rebuilds (`synth regenerate`): read from their pending folders
+
+    def stage_files(self, stage: str | None = None) -> str:
+        """The key of a stage's files as this run sees them (a rebuilt stage: its pending folder, until the publish)."""
+        name = stage or self.stage.name
+        return self.store.files_key_of(stage_prefix(self.store, self.record, name, name in self.rebuilt))
 
     @property
     def dataset(self) -> str:

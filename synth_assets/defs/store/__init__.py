@@ -9,6 +9,7 @@ from io_managers.shared_store import SharedStoreIOManager
 from resources.llm import LLMResource
 from resources.llm.cache import cache_options
 from resources.store import StoreResource
+from synth_assets.defs.console_log import console_logger
 
 
 def llm_resource(root: str) -> LLMResource:
@@ -24,4 +25,4 @@ def definitions(root: str) -> Definitions:
         "shared_store": SharedStoreIOManager(store=store),
         "llm": llm_resource(root),
         "s3": S3Resource(),
-    })
+    }, loggers={"console": console_logger})

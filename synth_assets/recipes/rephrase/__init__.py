@@ -161,7 +161,7 @@ def _calibration(run: StageRun, rows: Rows) -> CheckResult:
     calibration = run.job.config.validation.calibration if run.job.config.validation else None
     if calibration is None:
         return CheckResult(True, {"calibration": "not configured (validation.calibration)"})
-    report = json.loads(run.store.read_bytes(f"{run.store.files_key_of(run.stage_key())}/{CALIBRATION_FILE}"))
+    report = json.loads(run.store.read_bytes(f"{run.stage_files()}/{CALIBRATION_FILE}"))
     figures = {k: report[k] for k in ("accuracy", "precision", "recall", "f1", "n") if k in report}
     return CheckResult(report["accuracy"] >= calibration.min_accuracy, {**figures, "min_accuracy": calibration.min_accuracy,
                                                                         "per_kind": report.get("per_kind", {})})
@@ -183,13 +183,15 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     figures.update(correctness_figures(run, rows, kept, figures["rewrite_rate"]))
     try:
         figures["calibration_accuracy"] = json.loads(run.store.read_bytes(
-            f"{run.store.files_key_of(run.stage_key('validated'))}/{CALIBRATION_FILE}"))["accuracy"]
+            f"{run.stage_files('validated')}/{CALIBRATION_FILE}"))["accuracy"]
     except FileNotFoundError:
         pass
     return Published(published.data_file, published.rows, {**published.summary, "quality": figures, "decontamination": decontamination})
 
 
 def _summary(run: StageRun) -> dict[str, Any]:
+    if run.published_summary is not None:  # checked before the folder is complete
+        return run.published_summary
     return run.store.experiment_metadata(run.dataset, run.record["semantic_name"]).get("summary", {})
 
 
