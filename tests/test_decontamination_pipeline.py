@@ -79,9 +79,10 @@ def run(write_yaml, synth_root, server, replies: list[str], **decontamination):
                     for e in instance.all_logs(outcome[reg.fingerprint].run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)]
     asset = next(m for m in materialized if "decontamination_dropped" in m)
     export = synth_root.parent / "export"  # beside the store, not in it
-    export_target(store, reg.fingerprint, export, "jsonl", lineage=lineage_for(synth_root))
+    if outcome[reg.fingerprint].success:  # a run rejected by a blocking check published nothing to export
+        export_target(store, reg.fingerprint, export, "jsonl", lineage=lineage_for(synth_root))
     return {"success": outcome[reg.fingerprint].success, "train": store.read_jsonl(store.published_data_file("StockMC", reg.name)),
-            "summary": summary, "card": (folder / "README.md").read_text(), "export_card": (export / "README.md").read_text(), "check": check,
+            "summary": summary, "card": (folder / "README.md").read_text(), "export_card": (export / "README.md").read_text() if export.exists() else None, "check": check,
             "asset": {k: v.value for k, v in asset.items() if k.startswith("decontamination_")},
             "lineage": lineage_for(synth_root).quality([reg.fingerprint])[reg.fingerprint]}
 
