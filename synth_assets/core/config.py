@@ -13,6 +13,7 @@ from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.evaluation.spec import EvaluatorSpec, check_unique_names
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
 Backend = Literal["local", "openai", "vllm"]
@@ -119,6 +120,9 @@ class ExperimentConfig(_Section):
     generation: GenerationSection = Field(default_factory=GenerationSection)
     validation: ValidationSection | None = None
     decontamination: DecontaminationSection | None = None
+    evaluation: list[EvaluatorSpec] | None = None  # the training effect of the data (synth_assets/evaluation); not fingerprinted
+
+    _check_evaluators = field_validator("evaluation")(lambda v: v if v is None else check_unique_names(v))
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
         day = (today or dt.date.today()).strftime("%Y%m%d")

@@ -58,6 +58,13 @@ TABLES: tuple[Table, ...] = (
         batch_id VARCHAR NOT NULL, job_key VARCHAR, input_sha256 VARCHAR, endpoint VARCHAR,
         model VARCHAR, requests BIGINT, estimate_usd DOUBLE, description VARCHAR,
         created_at TIMESTAMP NOT NULL""", ("batch_id",), mutable=False),
+    Table("evaluations", """
+        experiment_fingerprint VARCHAR NOT NULL, dataset VARCHAR, semantic_name VARCHAR,
+        evaluator VARCHAR NOT NULL, evaluator_fingerprint VARCHAR NOT NULL, kind VARCHAR, metric VARCHAR,
+        status VARCHAR NOT NULL, value DOUBLE, low DOUBLE, high DOUBLE,
+        baseline DOUBLE, baseline_low DOUBLE, baseline_high DOUBLE, delta DOUBLE, delta_low DOUBLE, delta_high DOUBLE,
+        n BIGINT, seconds DOUBLE, cost_usd DOUBLE, run_id VARCHAR, path VARCHAR, error VARCHAR,
+        recorded_at TIMESTAMP NOT NULL""", ("experiment_fingerprint", "evaluator", "evaluator_fingerprint")),
 )
 
 APPEND_ONLY = tuple(t.name for t in TABLES if not t.mutable)
