@@ -55,3 +55,14 @@ def evaluations_command(target: str = typer.Argument(..., help="A batch, a view 
     if as_json:
         return print_json(effect_rows(fingerprints))
     print_effect(fingerprints, f"Training effect: {target}")
+
+
+def compare_figures(fingerprints: list[str]) -> tuple[dict[str, dict[str, float | None]], dict[str, dict[str, str]]]:
+    """For `synth compare`: per experiment `{evaluator: value, evaluator.delta: delta}` (sortable) and the same as text
+    with intervals (shown)."""
+    values: dict[str, dict[str, float | None]] = {fp: {} for fp in fingerprints}
+    texts: dict[str, dict[str, str]] = {fp: {} for fp in fingerprints}
+    for (fp, evaluator), row in latest(evaluations_of(lineage(), fingerprints)).items():
+        values[fp].update({evaluator: row.get("value"), f"{evaluator}.delta": row.get("delta")})
+        texts[fp].update({f"{evaluator} {row.get('metric')}": value_text(row), f"{evaluator} Δ vs original": delta_text(row)})
+    return values, texts

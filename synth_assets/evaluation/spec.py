@@ -14,7 +14,7 @@ evaluation:
 An evaluator's fingerprint covers what changes its result: its kind, command or entry point, params,
 metric, whether it measures the baseline, `code_version` (bump it when the trainer's code changes)
 and, for the probe, the probe's own version and embedding model. Not covered (they do not change a
-result): its name (a label; results are stored under it), `timeout_s` and `queue`. The `evaluation`
+result): its name (a label; results are stored under it) and `timeout_s`. The `evaluation`
 key never changes an experiment's fingerprint: evaluating data does not change the data.
 """
 
@@ -44,7 +44,7 @@ class _Evaluator(BaseModel):
     _check_name = field_validator("name")(lambda v: check_safe_name(v, "evaluator name"))
 
     def fingerprint_params(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"name", "timeout_s", "queue"})
+        return self.model_dump(mode="json", exclude={"name", "timeout_s"})
 
     @property
     def fingerprint(self) -> str:
@@ -67,7 +67,6 @@ class CommandEvaluator(_Evaluator):
 
     kind: Literal["command"]
     command: str
-    queue: str | None = Field(default=None, description="the Celery queue of GPU workers (deploy/README.md); not fingerprinted")
 
     @field_validator("command")
     @classmethod

@@ -52,6 +52,14 @@ def _materializations(exp: ExportedExperiment, lineage: Lineage | None) -> list[
                          "WHERE fingerprint = ? AND NOT reused ORDER BY id", [exp.record["fingerprint"]])
 
 
+def _evaluations(exp: ExportedExperiment, lineage: Lineage | None) -> list[dict[str, Any]] | None:
+    """The training effect measured on this experiment (the newest row per evaluator in lineage)."""
+    from synth_assets.core.lineage.evaluations import EXPORTED, evaluations_of, latest
+
+    rows = latest(evaluations_of(lineage, [exp.record["fingerprint"]])).values() if lineage is not None else []
+    return [{k: row.get(k) for k in EXPORTED} for row in rows] or None
+
+
 def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None) -> dict[str, Any]:
     """What the card says about one experiment (also its `synth.experiments` entry)."""
     record, meta = exp.record, exp.metadata
@@ -73,6 +81,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
         "parameters": record.get("params"),
         "quality": meta.get("quality"),
         "cost": _cost(exp, lineage),
+        "evaluations": _evaluations(exp, lineage),
     }
     return {k: v for k, v in facts.items() if v is not None}
 
@@ -117,6 +126,13 @@ def _experiment_section(facts: dict[str, Any], materialized: list[dict[str, Any]
     quality = facts.get("quality")
     lines += _table(["metric", "value"], [list(kv) for kv in _flat("", quality)]) if quality else [
         "No `quality` section in this experiment's `experiment_metadata.json`."]
+    if facts.get("evaluations"):
+        from synth_assets.evaluation.effect import baseline_text, delta_text, value_text
+
+        lines += ["", "### Training effect", ""] + _table(
+            ["evaluator", "metric", "value [95% CI]", "original rows [95% CI]", "difference [95% CI]", "n", "run"],
+            [[e["evaluator"], e["metric"], value_text(e), baseline_text(e), delta_text(e), e.get("n"), e.get("run_id")]
+             for e in facts["evaluations"]])
     cost = facts.get("cost")
     lines += ["", "### Cost", "", (f"{cost['prompt_tokens']} prompt and {cost['completion_tokens']} completion tokens, "
                                    f"${cost['cost_usd']:.4f} (from {cost['from']})") if cost else "No LLM usage recorded."]

@@ -13,6 +13,8 @@ from synth_assets.core.lineage.values import utc as _utc
 COLUMNS = ("experiment_fingerprint", "dataset", "semantic_name", "evaluator", "evaluator_fingerprint", "kind", "metric", "status",
            "value", "low", "high", "baseline", "baseline_low", "baseline_high", "delta", "delta_low", "delta_high", "n",
            "seconds", "cost_usd", "run_id", "path", "error")
+EXPORTED = ("evaluator", "evaluator_fingerprint", "kind", "metric", "status", "value", "low", "high", "baseline", "baseline_low",
+            "baseline_high", "delta", "delta_low", "delta_high", "n", "run_id")  # what a dataset card records
 _KEY = ("experiment_fingerprint", "evaluator", "evaluator_fingerprint")
 
 
