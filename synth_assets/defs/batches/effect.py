@@ -30,21 +30,23 @@ def effect_png(view: BatchView, evaluator: str) -> bytes | None:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(CHART_METRICS), figsize=(3 * len(CHART_METRICS), 3.2), dpi=80, sharey=True)
+    fig, axes = plt.subplots(1, len(CHART_METRICS), figsize=(3 * len(CHART_METRICS), 3.6), dpi=80, sharey=True)
+    colours = {m.semantic_name: f"C{i % 10}" for i, (m, _) in enumerate(points)}  # one colour per experiment in every panel
     for ax, metric in zip(axes, CHART_METRICS):
-        shown = [(m.quality[metric], row) for m, row in points if m.quality.get(metric) is not None]
-        for x, row in shown:
+        shown = [(m, m.quality[metric], row) for m, row in points if m.quality.get(metric) is not None]
+        for m, x, row in shown:
             low, high = row.get("low"), row.get("high")
             error = [[row["value"] - low], [high - row["value"]]] if low is not None and high is not None else None
-            ax.errorbar([x], [row["value"]], yerr=error, fmt="o", capsize=3)
-        baseline = next((row.get("baseline") for _, row in shown if row.get("baseline") is not None), None)
+            ax.errorbar([x], [row["value"]], yerr=error, fmt="o", capsize=3, color=colours[m.semantic_name], label=m.semantic_name)
+        baseline = next((row.get("baseline") for _, _, row in shown if row.get("baseline") is not None), None)
         if baseline is not None:
             ax.axhline(baseline, linestyle="--", linewidth=1, color="grey", label="original rows")
-            ax.legend(fontsize="x-small")
         ax.set_xlabel(metric)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="x-small")
     axes[0].set_ylabel(f"{evaluator} {points[0][1].get('metric') or ''}")
     fig.suptitle(f"Quality against the training effect ({evaluator})", fontsize="medium")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
