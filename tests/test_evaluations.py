@@ -177,6 +177,17 @@ def test_bad_evaluator_config_names_file_line_and_field(write_yaml, synth_root):
     assert "unknown placeholder {metrics}" in str(info.value)
 
 
+def test_an_evaluator_needs_a_validation_split_to_score_on(write_yaml, synth_root):
+    from synth_assets.core.config import load_experiments
+    from synth_assets.core.yaml_lines import ConfigError
+
+    config = {**copa_config(), "evaluation": [{"name": "probe", "kind": "probe"}]}
+    config["dataset"]["split"] = "validation"
+    with pytest.raises(ConfigError) as info:
+        load_experiments(write_yaml(config, name="on_validation.yaml"))
+    assert info.value.field == "evaluation[0]" and info.value.line and "nothing to score on" in info.value.message
+
+
 def test_paired_bootstrap_difference():
     from synth_assets.evaluation.stats import bootstrap_mean, paired_difference
 

@@ -13,7 +13,7 @@ from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
-from synth_assets.evaluation.spec import EvaluatorSpec, check_unique_names
+from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_unique_names
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
 Backend = Literal["local", "openai", "vllm"]
@@ -205,6 +205,7 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
         config = validate_model(ExperimentConfig, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
         exp = Experiment(config=config, entry=entry, source_file=path)
         recipe.check_experiment(exp, path, lines)
+        check_evaluators(config.evaluation, entry, config.dataset.split, path, lines)
         experiments.append((exp, point))
     return experiments
 

@@ -99,3 +99,18 @@ def check_unique_names(specs: list[Any]) -> list[Any]:
     if doubled:
         raise ValueError(f"evaluator name {doubled[0]!r} is used twice")
     return specs
+
+
+def check_evaluators(specs: list[Any] | None, entry: Any, split: str, path: str, lines: dict) -> None:
+    """Before anything is registered: the dataset can be evaluated the way the evaluators ask (a validation split to
+    score on, other than the training rows; a label field for the probe). Errors name file, line and field."""
+    from synth_assets.core.yaml_lines import ConfigError, line_for
+
+    for index, spec in enumerate(specs or []):
+        where = {"line": line_for(lines, ("evaluation", index)), "field": f"evaluation[{index}]"}
+        if "validation" not in entry.splits or split == "validation":
+            raise ConfigError(path, f"evaluator {spec.name!r}: dataset {entry.name} has no validation split apart from the "
+                                    f"training rows (its splits: {', '.join(entry.splits)}): nothing to score on", **where)
+        if spec.kind == "probe" and not entry.label_field:
+            raise ConfigError(path, f"evaluator {spec.name!r}: the probe needs a label, and dataset {entry.name} has no "
+                                    "label_field in its catalog entry", **where)

@@ -1,4 +1,5 @@
-"""A tiny `command` evaluator for the Celery test: reads the published splits (s3:// URIs), "trains" the majority
+"""A tiny `command` evaluator for the Celery test: reads the published splits (s3:// URIs) and the original rows (a local
+file), "trains" the majority
 label, writes its accuracy and per-row scores, and appends the Celery worker it ran on ($SYNTH_TEST_WORKER) to
 `--invocations` (one line per invocation)."""
 
@@ -12,8 +13,13 @@ import boto3
 
 
 def read_jsonl(uri: str) -> list[dict]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    text = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    """An `s3://` URI (the published splits) or a local path (the original rows, written next to the trainer)."""
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[len("s3://"):].partition("/")
+        text = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    else:
+        with open(uri, encoding="utf-8") as handle:
+            text = handle.read()
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -53,7 +53,7 @@ def test_a_command_evaluator_runs_on_the_evaluation_queue_worker(pg, redis_url, 
     try:
         wait_for_workers(redis_url, ["cpu", "gpu"], workers, logs)
         first = _drive(machines["driver"], config, tmp_path / "first.json")
-        assert all(r["success"] for r in first["runs"] + first["evaluations"]), first
+        assert all(r["success"] for r in first["runs"] + first["evaluations"]), json.dumps(first, indent=1)
         assert calls.read_text().split() == ["gpu", "gpu"]  # baseline and experiment, both on the evaluation queue's worker
 
         lineage = subprocess.run([str(Path(sys.executable).with_name("synth")), "evaluations", "batch_20250101_celery_eval", "--json"],
@@ -66,7 +66,7 @@ def test_a_command_evaluator_runs_on_the_evaluation_queue_worker(pg, redis_url, 
         assert json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())["value"] == row["value"]
 
         again = _drive(machines["driver"], config, tmp_path / "again.json")
-        assert all(r["success"] for r in again["evaluations"]), again
+        assert all(r["success"] for r in again["evaluations"]), json.dumps(again, indent=1)
         assert calls.read_text().split() == ["gpu", "gpu"]  # the rerun reuses the stored result: 0 trainer invocations
     finally:
         for worker in workers:
