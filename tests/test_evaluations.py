@@ -69,6 +69,27 @@ def _trainer(calls: Path, *extra: str, timeout_s: float | None = None, baseline:
             **({"timeout_s": timeout_s} if timeout_s else {})}
 
 
+def test_the_automation_condition_asks_for_a_newly_published_experiment_and_nothing_else(published):
+    """What `evaluations_automation` does once started: nothing for data published before (a backfill evaluates that),
+    then the partition whose published asset is materialized again is requested, and no recipe stage."""
+    from dagster import AssetKey, evaluate_automation_conditions
+
+    from synth_assets.cli.materialize import dagster_instance, definitions
+    from synth_assets.defs.partitions import partition_key
+    from synth_assets.defs.recipes import recipe_job_name
+
+    root, _, reg, _ = published
+    defs, instance = definitions(str(Path(root).resolve())), dagster_instance(root)
+    first = evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0
+    rerun = defs.resolve_job_def(recipe_job_name("rephrase")).execute_in_process(partition_key=partition_key(reg.record),
+                                                                                 instance=instance)
+    assert rerun.success  # every stage reused: the published asset is materialized again
+    second = evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert second.get_requested_partitions(AssetKey(["rephrase", "evaluation"])) == {partition_key(reg.record)}
+    assert second.total_requested == 1
+
+
 def test_probe_measures_the_effect_against_the_original_rows_and_a_rerun_reuses_it(published):
     outcome = _evaluate(published, [{"name": "probe", "kind": "probe"}], "probe")
     assert outcome.success, outcome.error
@@ -127,7 +148,7 @@ def test_python_entry_point_gets_rows_and_params(published):
     assert row["value"] in (0.45, 0.55)  # Copa validation labels are 45/55
 
 
-def test_compare_and_the_batch_view_show_the_training_effect(published):
+def test_compare_the_batch_view_its_readme_and_the_dataset_card_show_the_training_effect(published, tmp_path):
     from synth_assets.defs.batches.metadata import batch_metadata
     from synth_assets.defs.batches.view import batch_view
 
@@ -141,6 +162,14 @@ def test_compare_and_the_batch_view_show_the_training_effect(published):
     assert "probe" in compare["experiments"][0]["evaluations"]
     text = readme.read_text()
     assert "## Training effect" in text and "| probe | accuracy |" in text
+
+    from synth_assets.cli.main import app
+
+    result = CliRunner().invoke(app, ["--root", str(root), "export", published[2].fingerprint[:12], "--format", "jsonl",
+                                      "--out", str(tmp_path / "export")])
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert "### Training effect" in card and "| probe | accuracy |" in card
 
 
 def test_a_failing_trainer_is_recorded_as_a_failure_never_a_metric(published, tmp_path):

@@ -108,6 +108,9 @@ def check_evaluators(specs: list[Any] | None, entry: Any, split: str, path: str,
 
     for index, spec in enumerate(specs or []):
         where = {"line": line_for(lines, ("evaluation", index)), "field": f"evaluation[{index}]"}
+        if entry.recipe != "rephrase":
+            raise ConfigError(path, f"evaluator {spec.name!r}: evaluations are made of rephrase experiments (catalog datasets with "
+                                    f"train and validation splits), and dataset {entry.name} uses the {entry.recipe} recipe", **where)
         if "validation" not in entry.splits or split == "validation":
             raise ConfigError(path, f"evaluator {spec.name!r}: dataset {entry.name} has no validation split apart from the "
                                     f"training rows (its splits: {', '.join(entry.splits)}): nothing to score on", **where)
