@@ -44,9 +44,9 @@ def _embed(encoder, texts: list[str]) -> np.ndarray:
 def features(encoder, entry: CatalogEntry, rows: Sequence[dict[str, Any]], slots: list[str]) -> np.ndarray:
     """One row per record: the embeddings of its texts at `slots`, side by side (zeros where a record has none)."""
     texts = [_texts(entry, row) for row in rows]
-    flat = [t[s] for t in texts for s in slots if s in t]
-    vectors = iter(_embed(encoder, flat))
-    dim = _embed(encoder, [flat[0]]).shape[1] if flat else 0
+    embedded = _embed(encoder, [t[s] for t in texts for s in slots if s in t])
+    dim = embedded.shape[1] if len(embedded) else 0
+    vectors = iter(embedded)
     out = np.zeros((len(rows), dim * len(slots)), dtype=np.float32)
     for i, t in enumerate(texts):
         for j, slot in enumerate(slots):

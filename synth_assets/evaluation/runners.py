@@ -16,7 +16,7 @@ import shlex
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Outcome:
     stderr: str = ""
     seconds: float = 0.0
     cost_usd: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def headline(spec: Any, metrics: dict[str, Any], source: str) -> float:

@@ -12,12 +12,9 @@ SEED = 0  # the resampling is seeded: the same predictions always give the same 
 @dataclass(frozen=True)
 class Estimate:
     value: float
-    low: float
-    high: float
+    low: float | None  # None: the evaluator gave no interval
+    high: float | None
     n: int
-
-    def overlaps(self, other: "Estimate") -> bool:
-        return self.low <= other.high and other.low <= self.high
 
     def to_dict(self) -> dict[str, float | int]:
         return {"value": self.value, "low": self.low, "high": self.high, "n": self.n}
