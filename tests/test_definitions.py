@@ -26,4 +26,4 @@ def test_every_recipe_has_a_job_and_sensors_are_registered():
     jobs = {job.name for job in defs.jobs}
     assert {"rephrase_job", "stories_job", "translation_judge_job", "curation_job", "batchapi_submit_job"} <= jobs
     assert {s.name for s in defs.sensors} == {"config_drop_sensor", "s3_config_drop_sensor", "judge_drop_sensor", "batchapi_sensor",
-                                            "batch_views_sensor"}
+                                            "batch_views_sensor", "evaluations_automation"}

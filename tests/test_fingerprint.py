@@ -113,6 +113,14 @@ def test_organisation_does_not_change_fingerprint(write_yaml):
     assert fps(write_yaml, a).stages == fps(write_yaml, b).stages == fps(write_yaml, c).stages
 
 
+def test_evaluators_do_not_change_fingerprint(write_yaml):
+    """Evaluating data does not change it: adding or changing `evaluation:` keeps every stage fingerprint."""
+    plain = copa_config()
+    probed = {**copa_config(), "evaluation": [{"name": "probe", "kind": "probe"}]}
+    trained = {**copa_config(), "evaluation": [{"name": "t", "kind": "command", "command": "python t.py --out {metrics_json}"}]}
+    assert fps(write_yaml, plain).stages == fps(write_yaml, probed).stages == fps(write_yaml, trained).stages
+
+
 def _copa_entry(train, validation) -> dict:
     return {
         "name": "CopaCopy", "recipe": "rephrase",

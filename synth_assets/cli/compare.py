@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from synth_assets.cli.common import JsonOption, console, fail, lineage, print_json, print_table, store
+from synth_assets.cli.evaluations import compare_figures
 from synth_assets.cli.quality import figures_of
 from synth_assets.core.fingerprint import short
 from synth_assets.core.parameters import differing, flatten
@@ -34,7 +35,8 @@ def _records(targets: list[str]) -> list[dict[str, Any]]:
 
 
 def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or two or more experiments (batch path, shared path or fingerprint)."),
-                    sort: str = typer.Option(None, "--sort", help="Order by a quality column (best first) or a parameter."),
+                    sort: str = typer.Option(None, "--sort", help="Order by a quality column, an evaluator (its metric; "
+                                             "`probe.delta`: its difference against the original), best first, or a parameter."),
                     as_json: bool = JsonOption) -> None:
     """The parameters that differ between experiments and their quality side by side (a sweep compared by quality)."""
     try:
@@ -44,15 +46,18 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
     params = [flatten(r["params"]) for r in records]
     different = {k: [p.get(k) for p in params] for k in differing(params)}
     same = {k: params[0].get(k) for k in sorted(set().union(*params)) if k not in different}
+    effects, effect_texts = compare_figures([r["fingerprint"] for r in records])
     rows = [{"fingerprint": r["fingerprint"], "dataset": r["dataset"], "semantic_name": r["semantic_name"],
-             "params": {k: p.get(k) for k in different}, "quality": figures}
+             "params": {k: p.get(k) for k in different}, "quality": figures, "evaluations": effects[r["fingerprint"]]}
             for r, p, figures in zip(records, params, figures_of(records))]
     if sort:
         def key(row: dict[str, Any]) -> tuple:
-            value = row["quality"].get(sort, row["params"].get(sort))
-            return (value is None, -value if isinstance(value, (int, float)) and sort in row["quality"] else str(value))
-        if sort not in SHOWN_FIGURES and not any(sort in row["quality"] or sort in row["params"] for row in rows):
-            raise fail(f"--sort {sort!r}: neither a quality column nor a differing parameter", 2)
+            measured = {**row["quality"], **row["evaluations"]}
+            value = measured.get(sort, row["params"].get(sort))
+            return (value is None, -value if isinstance(value, (int, float)) and sort in measured else str(value))
+        if sort not in SHOWN_FIGURES and not any(sort in row["quality"] or sort in row["evaluations"] or sort in row["params"]
+                                                 for row in rows):
+            raise fail(f"--sort {sort!r}: neither a quality column, an evaluator nor a differing parameter", 2)
         rows.sort(key=key)
     if as_json:
         out: dict[str, Any] = {"experiments": rows, "different": different, "same": same}
@@ -66,4 +71,7 @@ def compare_command(targets: list[str] = typer.Argument(..., help="A batch, or t
     print_table("Different", header, ([k, *(cell(row["params"][k], 40) for row in rows)] for k in different))
     print_table("Quality", header, ([c, *(shown_figure(row["quality"], c) for row in rows)] for c in SHOWN_FIGURES))
     console.print(notes_markdown(), markup=False)
+    effect_rows = list(dict.fromkeys(k for row in rows for k in effect_texts[row["fingerprint"]]))
+    if effect_rows:
+        print_table("Training effect", header, ([k, *(effect_texts[row["fingerprint"]].get(k, "n/a") for row in rows)] for k in effect_rows))
     print_table("Same in all", ["parameter", "value"], ([k, cell(v)] for k, v in same.items()))

@@ -169,6 +169,22 @@ def run_command(configs: list[Path] = ConfigArgs, as_json: bool = JsonOption) ->
         _tree([r.batch_id for r in regs])
     if not all(o.success for o in outcome.values()):
         raise _failed(regs, outcome)
+    _evaluate(regs, as_json)
+
+
+def _evaluate(regs: list[Registration], as_json: bool) -> None:
+    """The experiments whose config asks for evaluations (`evaluation:`): evaluated now, the training effect printed."""
+    from synth_assets.cli.evaluations import print_effect
+    from synth_assets.cli.materialize import evaluate
+
+    asked = [r for r in regs if isinstance(r.job, Experiment) and r.job.config.evaluation]
+    if not asked:
+        return
+    outcome = evaluate(asked, root(), log_level="WARNING")
+    if not as_json:
+        print_effect([r.fingerprint for r in regs], "Training effect")
+    if not all(o.success for o in outcome.values()):
+        raise _failed(asked, outcome)
 
 
 def regenerate_command(target: str = typer.Argument(..., help="Batch path, shared path or fingerprint."),

@@ -2,7 +2,8 @@
 
 import typer
 
-from synth_assets.cli import backfill, batches_api, browse, compare, experiments, judge, lineage_cmd, manage, quality, review, sensors
+from synth_assets.cli import (backfill, batches_api, browse, compare, evaluations, experiments, judge, lineage_cmd, manage, quality,
+                              review, sensors)
 from synth_assets.cli.common import store, use_root
 from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
@@ -33,6 +34,7 @@ app.command("batch")(browse.batch_command)
 app.command("shared")(browse.shared_command)
 app.command("compare")(compare.compare_command)
 app.command("quality")(quality.quality_command)
+app.command("evaluations")(evaluations.evaluations_command)
 app.command("calibrate")(quality.calibrate_command)
 app.command("review")(review.review_command)
 app.command("data-paths")(browse.data_paths_command)

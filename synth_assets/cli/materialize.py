@@ -120,3 +120,26 @@ def materialize(registrations: list[Registration], root: str, *, instance: Dagst
         )
         outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
     return outcome
+
+
+def evaluate(registrations: list[Registration], root: str, *, instance: DagsterInstance | None = None,
+             tags: dict[str, str] | None = None, log_level: str = "INFO") -> dict[str, RunOutcome]:
+    """Run the evaluation job for every published registration (once per fingerprint); the outcome per fingerprint.
+    A stored evaluation is reused inside the run (no trainer runs)."""
+    from synth_assets.defs.evaluations import EVALUATION_JOB
+
+    instance = instance or dagster_instance(root)
+    add_partitions(instance, [reg.record for reg in registrations])
+    job = definitions(str(root)).resolve_job_def(EVALUATION_JOB)
+    outcome: dict[str, RunOutcome] = {}
+    for reg in registrations:
+        if reg.fingerprint in outcome:
+            continue
+        result = job.execute_in_process(
+            partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
+                  PID_TAG: str(os.getpid()), **(tags or {})},
+        )
+        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
+    return outcome

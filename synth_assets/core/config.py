@@ -15,6 +15,7 @@ from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
+from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_unique_names
 from synth_assets.quality.profile import Combine
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
@@ -129,6 +130,9 @@ class ExperimentConfig(_Section):
     generation: GenerationSection = Field(default_factory=GenerationSection)
     validation: ValidationSection | None = None
     decontamination: DecontaminationSection | None = None
+    evaluation: list[EvaluatorSpec] | None = None  # the training effect of the data (synth_assets/evaluation); not fingerprinted
+
+    _check_evaluators = field_validator("evaluation")(lambda v: v if v is None else check_unique_names(v))
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
         day = (today or dt.date.today()).strftime("%Y%m%d")
@@ -212,6 +216,7 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None 
         exp = Experiment(config=config, entry=entry, source_file=path)
         _check_paths(exp, path, lines, root)
         recipe.check_experiment(exp, path, lines)
+        check_evaluators(config.evaluation, entry, config.dataset.split, path, lines)
         experiments.append((exp, point))
     return experiments
 

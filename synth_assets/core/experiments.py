@@ -68,8 +68,13 @@ def register(exp: Experiment, store: Store, lineage: Lineage, *, today: dt.date 
     batch_id = exp.config.resolved_batch_id(today)
     draft = draft_record(fps, dataset=exp.dataset, recipe=exp.recipe, config=exp.config.model_dump(mode="json"),
                          config_yaml=config_yaml(exp, batch_id), source_file=exp.source_file)
-    return register_record(draft, semantic_name(exp), store, lineage, batch_id=batch_id, purpose=exp.config.experiment.purpose,
-                           description=exp.config.experiment.description, job=exp, fingerprints=fps)
+    registration = register_record(draft, semantic_name(exp), store, lineage, batch_id=batch_id, purpose=exp.config.experiment.purpose,
+                                   description=exp.config.experiment.description, job=exp, fingerprints=fps)
+    if exp.config.evaluation:
+        from synth_assets.evaluation.stored import save_specs
+
+        save_specs(store, registration.fingerprint, exp.config.evaluation)
+    return registration
 
 
 def load_registered(record: dict[str, Any], store: Store) -> Experiment:

@@ -17,6 +17,7 @@ stage is documented in its package. Excluded everywhere (they do not change the 
 | failure budgets (`max_failure_rate`)      | whether to publish, not what |
 | API keys, base URLs                       | secrets / where, not what    |
 | experiment.batch_id, purpose, description | organisation, not content    |
+| evaluation (evaluators of the data)       | measures the data, not it    |
 """
 
 from __future__ import annotations

@@ -360,6 +360,8 @@ class Store(abc.ABC):
         removed = [key for ds, n, key in self.views(batch_id) if dataset in (None, ds) and name in (None, n)]
         for key in removed:
             self.delete(key)
+        if not self.views(batch_id):
+            self.delete(f"{batch_id}/README.md")  # the platform's batch README goes with the batch's last view
         self._prune(batch_id)
         return removed
 

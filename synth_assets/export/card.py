@@ -69,6 +69,14 @@ def _materializations(exp: ExportedExperiment, root: str, lineage: Lineage | Non
     return [{**row, "path": _in_store(row["path"], root)} for row in rows]
 
 
+def _evaluations(exp: ExportedExperiment, lineage: Lineage | None) -> list[dict[str, Any]] | None:
+    """The training effect measured on this experiment (the newest row per evaluator in lineage)."""
+    from synth_assets.core.lineage.evaluations import EXPORTED, evaluations_of, latest
+
+    rows = latest(evaluations_of(lineage, [exp.record["fingerprint"]])).values() if lineage is not None else []
+    return [{k: row.get(k) for k in EXPORTED} for row in rows] or None
+
+
 def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None) -> dict[str, Any]:
     """What the card says about one experiment (also its `synth.experiments` entry)."""
     record, meta = exp.record, exp.metadata
@@ -90,6 +98,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
         "parameters": record.get("params"),
         "quality": current_quality(record["fingerprint"], meta, lineage),
         "cost": _cost(exp, lineage),
+        "evaluations": _evaluations(exp, lineage),
     }
     return {k: v for k, v in facts.items() if v is not None}
 
@@ -134,6 +143,13 @@ def _experiment_section(facts: dict[str, Any], materialized: list[dict[str, Any]
     quality = facts.get("quality")
     lines += _table(["metric", "value"], [list(kv) for kv in _flat("", quality)]) + ["", notes_markdown().rstrip()] if quality else [
         "No `quality` section in this experiment's `experiment_metadata.json`."]
+    if facts.get("evaluations"):
+        from synth_assets.evaluation.effect import baseline_text, delta_text, value_text
+
+        lines += ["", "### Training effect", ""] + _table(
+            ["evaluator", "metric", "value [95% CI]", "original rows [95% CI]", "difference [95% CI]", "n", "run"],
+            [[e["evaluator"], e["metric"], value_text(e), baseline_text(e), delta_text(e), e.get("n"), e.get("run_id")]
+             for e in facts["evaluations"]])
     cost = facts.get("cost")
     lines += ["", "### Cost", "", (f"{cost['prompt_tokens']} prompt and {cost['completion_tokens']} completion tokens, "
                                    f"${cost['cost_usd']:.4f} (from {cost['from']})") if cost else "No LLM usage recorded."]

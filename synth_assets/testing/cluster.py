@@ -77,10 +77,12 @@ def prepare_instance(env: dict[str, str]) -> None:
                    cwd=REPO, env=env, check=True, capture_output=True, timeout=120)
 
 
-def start_worker(name: str, env: dict[str, str], config: Path, log: Path, concurrency: int = 1) -> subprocess.Popen:
-    """`dagster-celery worker start` (which execs `celery worker`) in its own process group."""
+def start_worker(name: str, env: dict[str, str], config: Path, log: Path, concurrency: int = 1,
+                 queue: str | None = None) -> subprocess.Popen:
+    """`dagster-celery worker start` (which execs `celery worker`) in its own process group; `queue`: the one it takes
+    tasks from (default: dagster-celery's default queue)."""
     command = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config), "-n", name,
-               "--", f"--concurrency={concurrency}", "--pool=prefork"]
+               *(["-q", queue] if queue else []), "--", f"--concurrency={concurrency}", "--pool=prefork"]
     with open(log, "ab") as out:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -6,7 +6,8 @@ to the instance at `$DAGSTER_HOME`, and executes one run of the recipe job per i
 experiment, all at once, each in a process forked for it (`execute_job` of the reconstructable job of
 `synth_assets.definitions`, with the executor `$SYNTH_EXECUTOR` selects: steps go to the Celery
 workers; Dagster's run setup is not thread-safe). Writes per experiment the run id, success and first
-error, and the wall time of the runs."""
+error, and the wall time of the runs; with `--evaluate`, then one run of the evaluation job per experiment.
+"""
 
 from __future__ import annotations
 
@@ -32,10 +33,10 @@ from synth_assets.defs.recipes import recipe_job_name
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_one(reg: Registration, out: Path) -> None:
-    """One run of the registration's recipe job for its partition; its outcome as JSON in `out`."""
+def run_one(reg: Registration, out: Path, job: str | None = None) -> None:
+    """One run of the registration's recipe job (or `job`) for its partition; its outcome as JSON in `out`."""
     repository = ReconstructableRepository.for_module("synth_assets.definitions", "defs", working_directory=str(REPO))
-    recon = repository.get_reconstructable_job(recipe_job_name(reg.recipe))
+    recon = repository.get_reconstructable_job(job or recipe_job_name(reg.recipe))
     key = partition_key(reg.record)
     tags = {**recon.get_definition().get_tags_for_partition_key(str(key), None), "synth/batch": reg.batch_id,
             "synth/fingerprint": reg.fingerprint[:12]}
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("configs", nargs="+")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--evaluate", action="store_true", help="then run the evaluation job for every experiment (one run each)")
     args = parser.parse_args()
     root = default_root()
     store, lineage = Store(root), Lineage(lineage_path(root))
@@ -58,18 +60,29 @@ def main() -> None:
     todo = list({reg.fingerprint: reg for reg in registrations if not reg.complete}.values())
     with DagsterInstance.get() as instance:
         add_partitions(instance, [reg.record for reg in registrations])
-    outs = [Path(f"{args.out}.{i}") for i in range(len(todo))]
-    fork = multiprocessing.get_context("fork")
     started = time.monotonic()
-    processes = [fork.Process(target=run_one, args=(reg, out)) for reg, out in zip(todo, outs)]
+    runs = _run_all(todo, f"{args.out}.run")
+    wall_s = time.monotonic() - started
+    result: dict = {"runs": runs, "wall_s": wall_s}
+    if args.evaluate:
+        from synth_assets.defs.evaluations import EVALUATION_JOB
+
+        evaluated = list({reg.fingerprint: reg for reg in registrations}.values())
+        result["evaluations"] = _run_all(evaluated, f"{args.out}.evaluation", EVALUATION_JOB)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+def _run_all(registrations: list[Registration], prefix: str, job: str | None = None) -> list[dict]:
+    """One run per registration, all at once, each in a forked process; their outcomes."""
+    outs = [Path(f"{prefix}.{i}") for i in range(len(registrations))]
+    fork = multiprocessing.get_context("fork")
+    processes = [fork.Process(target=run_one, args=(reg, out, job)) for reg, out in zip(registrations, outs)]
     for process in processes:
         process.start()
     for process in processes:
         process.join()
-    wall_s = time.monotonic() - started
-    runs = [json.loads(out.read_text()) if out.is_file() else {"success": False, "error": f"run process exited with {p.exitcode}"}
+    return [json.loads(out.read_text()) if out.is_file() else {"success": False, "error": f"run process exited with {p.exitcode}"}
             for out, p in zip(outs, processes)]
-    Path(args.out).write_text(json.dumps({"runs": runs, "wall_s": wall_s}, indent=2))
 
 
 if __name__ == "__main__":

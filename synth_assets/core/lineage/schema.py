@@ -63,6 +63,13 @@ TABLES: tuple[Table, ...] = (
         fingerprint VARCHAR NOT NULL, dataset VARCHAR, row_index BIGINT NOT NULL, field VARCHAR NOT NULL,
         content_hash VARCHAR NOT NULL, original VARCHAR, rewrite VARCHAR, label VARCHAR NOT NULL,
         reviewer VARCHAR, reviewed_at TIMESTAMP NOT NULL""", ("fingerprint", "row_index", "field", "content_hash")),
+    Table("evaluations", """
+        experiment_fingerprint VARCHAR NOT NULL, dataset VARCHAR, semantic_name VARCHAR,
+        evaluator VARCHAR NOT NULL, evaluator_fingerprint VARCHAR NOT NULL, kind VARCHAR, metric VARCHAR,
+        status VARCHAR NOT NULL, value DOUBLE, low DOUBLE, high DOUBLE,
+        baseline DOUBLE, baseline_low DOUBLE, baseline_high DOUBLE, delta DOUBLE, delta_low DOUBLE, delta_high DOUBLE,
+        n BIGINT, seconds DOUBLE, cost_usd DOUBLE, run_id VARCHAR, path VARCHAR, error VARCHAR,
+        recorded_at TIMESTAMP NOT NULL""", ("experiment_fingerprint", "evaluator", "evaluator_fingerprint")),
 )
 
 APPEND_ONLY = tuple(t.name for t in TABLES if not t.mutable)

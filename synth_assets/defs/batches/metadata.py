@@ -8,6 +8,7 @@ from typing import Any
 from dagster import MetadataValue
 
 from synth_assets.core.fingerprint import short
+from synth_assets.defs.batches.effect import effect_chart_markdown, effect_markdown
 from synth_assets.defs.batches.sweep import sweep_png, sweep_table, swept_parameters
 from synth_assets.defs.batches.view import BatchView, Member
 from synth_assets.defs.display import cell, rounded, usd
@@ -66,12 +67,15 @@ def batch_metadata(view: BatchView) -> dict[str, Any]:
     """Experiments, quality, sweep chart, cost and the view folder (relative to the store root, given once)."""
     costs = view.costs()
     table, chart = sweep_markdown(view)
+    effect, effect_chart = effect_markdown(view), effect_chart_markdown(view)
     metadata: dict[str, Any] = {
         **view.counts(),
         "experiments_table": MetadataValue.md(experiments_markdown(view)),
         "quality": MetadataValue.md(quality_markdown(view)),
         **({"sweep": MetadataValue.md(table)} if table else {}),
         **({"sweep_chart": MetadataValue.md(chart)} if chart else {}),
+        **({"training_effect": MetadataValue.md(effect)} if effect else {}),
+        **({"training_effect_chart": MetadataValue.md(effect_chart)} if effect_chart else {}),
         "cost_usd": rounded(float(costs["cost_usd"])),
         "saved_by_reuse_usd": rounded(float(costs["saved_by_reuse_usd"])),
         "saved_by_cache_usd": rounded(float(costs["saved_by_cache_usd"])),

@@ -15,6 +15,7 @@ from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, DagsterI
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 from synth_assets.defs.batches.metadata import DIGEST_KEY, batch_metadata
+from synth_assets.defs.batches.readme import write_batch_readme
 from synth_assets.defs.batches.view import BatchView, batch_view
 
 BATCHES = AssetKey("batches")
@@ -46,6 +47,7 @@ def report_batches(instance: DagsterInstance, store: Store, lineage: Lineage, ba
         view = batch_view(store, lineage, batch_id)
         if view is None or last_digest(instance, batch_id) == view.digest():
             continue
+        write_batch_readme(store, view)
         instance.report_runless_asset_event(AssetMaterialization(
             asset_key=BATCHES, partition=batch_id, description=summary(view), metadata=batch_metadata(view)))
         reported[batch_id] = summary(view)

@@ -16,6 +16,7 @@ from typing import Any
 
 from synth_assets.core.legacy_tree import IMPORT_SCHEME
 from synth_assets.core.lineage import Lineage
+from synth_assets.core.lineage.evaluations import evaluations_of, latest
 from synth_assets.core.store import Store
 from synth_assets.defs.usage import ExperimentUsage, experiment_usages
 
@@ -34,6 +35,7 @@ class Member:
     params: dict[str, Any] = field(default_factory=dict)
     usage: ExperimentUsage = field(default_factory=ExperimentUsage)
     stages: dict[str, str] = field(default_factory=dict)  # stage -> stage fingerprint
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # newest row per evaluator (core.lineage.evaluations)
 
 
 @dataclass
@@ -68,7 +70,8 @@ class BatchView:
 
     def digest(self) -> str:
         """Changes whenever anything the batch's view shows changes."""
-        state = [[m.dataset, m.fingerprint, m.reused, m.status, (m.failure or {}).get("error"), m.quality, m.usage.totals]
+        state = [[m.dataset, m.fingerprint, m.reused, m.status, (m.failure or {}).get("error"), m.quality, m.usage.totals,
+                  [[e["evaluator"], e["evaluator_fingerprint"], e["status"], e.get("value"), e.get("run_id")] for e in m.evaluations]]
                  for m in self.members]
         blob = json.dumps([self.purpose, self.description, state], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -97,6 +100,7 @@ def batch_view(store: Store, lineage: Lineage, batch_id: str) -> BatchView | Non
         return None
     rows = lineage.batch_members(batch_id)
     quality = lineage.quality([r["fingerprint"] for r in rows])
+    evaluated = latest(evaluations_of(lineage, [r["fingerprint"] for r in rows]))
     records = [_registration(store, row["fingerprint"]) for row in rows]
     usages = iter(experiment_usages(lineage, store, [r for r in records if r is not None]))
     members = []
@@ -105,7 +109,8 @@ def batch_view(store: Store, lineage: Lineage, batch_id: str) -> BatchView | Non
         member = Member(dataset=row["dataset"], semantic_name=row["semantic_name"] or "", fingerprint=row["fingerprint"],
                         reused=bool(row["reused"]), origin_batch=row["origin_batch"], status=status,
                         view_key=store.view_key(batch_id, row["dataset"], row["semantic_name"] or ""), failure=failure,
-                        quality=quality.get(row["fingerprint"], {}))
+                        quality=quality.get(row["fingerprint"], {}),
+                        evaluations=[e for (fp, _), e in evaluated.items() if fp == row["fingerprint"]])
         if record is not None:
             member.params, member.stages, member.usage = record.get("params") or {}, record["stages"], next(usages)
         members.append(member)
