@@ -97,6 +97,31 @@ def copa_config(*, batch_id: str = "batch_20250101_test", limit: int = 3, max_to
     return config
 
 
+@pytest.fixture(scope="module")
+def scripted_server():
+    """The scripted OpenAI-compatible server (tests/quality/fake_judge_server.py), one child process per test module."""
+    from tests.quality import fake_judge_server
+
+    with fake_judge_server.running() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_env(scripted_server, monkeypatch: pytest.MonkeyPatch):
+    """The module's scripted server, its script cleared, as this test's `openai` backend (OPENAI_BASE_URL, a test key)."""
+    scripted_server.script({})
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", scripted_server.base_url)
+    return scripted_server
+
+
+def rewrite_prompts(exp) -> list[str]:
+    """The generation prompt of every row of a rephrase experiment, as the server sees it (the last message's content)."""
+    from synth_assets.recipes.rephrase import rewrite
+
+    return [request.messages[-1]["content"] for _, _, request in rewrite.generation_requests(exp, rewrite.select_records(exp))]
+
+
 def llm_cache_rows(root: Path) -> int:
     """Responses persisted in the LLM cache of a store root (0 when there is no cache yet)."""
     path = Path(root) / ".cache" / "llm_cache.sqlite"

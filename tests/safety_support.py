@@ -76,6 +76,15 @@ def rewrite_rules(prompts: dict[str, str], opener: str, **rule: Any) -> dict[str
     return {content: {"text": f"{opener} {premise}", **rule} for content, premise in prompts.items()}
 
 
+def rewritten_experiment(llm: FakeLLM, configs: Path, batch_id: str) -> tuple[Path, dict[str, str]]:
+    """`a.yaml`, a 4-row experiment of `batch_id`, with the server told to rewrite each row ("In fact, ..."); returns
+    the config and its generation prompts."""
+    config = write_config(configs, "a.yaml", openai_config(batch_id, limit=4))
+    prompts = generation_prompts(config)
+    llm.control(rules=rewrite_rules(prompts, "In fact,"))
+    return config, prompts
+
+
 def child_env(root: Path, home: Path, llm: FakeLLM | None = None, **extra: str) -> dict[str, str]:
     """The environment of a `synth` child: its store, its Dagster home, the fake server as OpenAI."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTH_", "OPENAI_"))}

@@ -22,44 +22,15 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED
 from tests.conftest import REPO, lineage_for, llm_cache_rows, local_store
+from tests.safety_fixtures import llm, paths, spawn  # noqa: F401 (fixtures)
 from tests.safety_support import (
-    NAME, Child, FakeLLM, ViewPoller, child_env, flat, generation_prompts, leftovers, openai_config, reference_file,
+    NAME, ViewPoller, child_env, flat, generation_prompts, leftovers, openai_config, reference_file,
     rewrite_rules, synth, train_file, wait_for, write_config,
 )
 
 pytestmark = pytest.mark.slow
 
 LEASE_TTL_S = "2"
-
-
-@pytest.fixture
-def llm():
-    server = FakeLLM()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def spawn(tmp_path):
-    """`spawn(env, name, *args)`: `synth ARGS` in the background (log `{name}.log`), killed at teardown if still running."""
-    started: list[Child] = []
-
-    def start(env: dict[str, str], name: str, *args: str) -> Child:
-        started.append(Child(env, tmp_path / f"{name}.log", *args))
-        return started[-1]
-
-    yield start
-    for child in started:
-        child.kill()
-
-
-@pytest.fixture
-def paths(tmp_path, monkeypatch):
-    """Store root, Dagster home and config folder of one test; OPENAI_API_KEY set here too (to compute prompts)."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    root, home = tmp_path / "root", tmp_path / "home"
-    home.mkdir()
-    return root, home, tmp_path / "configs"
 
 
 def shared_dir(root: Path, name: str = NAME) -> Path:

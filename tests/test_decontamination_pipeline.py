@@ -12,10 +12,7 @@ from dagster import DagsterEventType
 
 from synth_assets.core.config import load_experiments
 from synth_assets.export import export_target
-from synth_assets.recipes.rephrase import rewrite
-from tests.conftest import REPO, lineage_for, local_store, run_config
-from tests.quality import fake_judge_server
-from tests.quality.conftest import ScriptedServer
+from tests.conftest import REPO, lineage_for, local_store, rewrite_prompts, run_config
 
 # an ARC-like train question sharing the stock phrase "which of the following statements best explains why the days
 # are" (11 words: two shared 10-grams) with a validation question: overlap of the original data, not of synthesis
@@ -35,16 +32,8 @@ KEEPS_STOCK_PHRASE = "Which of the following statements best explains why the da
 PLANT_FOOD = "What gas from the air do plants use to make their food?"
 
 
-@pytest.fixture(scope="module")
-def server():
-    proc, base_url = fake_judge_server.start(max_seconds=600)
-    yield ScriptedServer(base_url)
-    proc.kill()
-    proc.wait(timeout=10)
-
-
 @pytest.fixture
-def stock_mc(tmp_path, custom_catalog, server, monkeypatch):
+def stock_mc(tmp_path, custom_catalog, openai_env):
     """A custom ARC-like catalog entry (question rewritten) and the scripted server as the OpenAI backend."""
     for name, rows in (("train", TRAIN), ("validation", VALIDATION)):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -52,10 +41,7 @@ def stock_mc(tmp_path, custom_catalog, server, monkeypatch):
     entry.update(name="StockMC", rewrite_fields=["question"],
                  splits={"train": str(tmp_path / "train.jsonl"), "validation": str(tmp_path / "validation.jsonl")})
     custom_catalog(entry)
-    server.script({})
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    return server
+    return openai_env
 
 
 def run(write_yaml, synth_root, server, replies: list[str], **decontamination):
@@ -67,7 +53,7 @@ def run(write_yaml, synth_root, server, replies: list[str], **decontamination):
         config["decontamination"] = decontamination
     path = write_yaml(config)
     (exp,) = load_experiments(path)
-    prompts = [r.messages[-1]["content"] for _, _, r in rewrite.generation_requests(exp, rewrite.select_records(exp))]
+    prompts = rewrite_prompts(exp)
     server.script({prompt: {"replies": [reply]} for prompt, reply in zip(prompts, replies)})
     (reg,), outcome, instance = run_config(path, synth_root)
     store = local_store(synth_root)

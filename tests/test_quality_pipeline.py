@@ -10,29 +10,10 @@ from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
 from synth_assets.core.config import load_experiments
-from synth_assets.recipes.rephrase import rewrite
-from tests.conftest import copa_config, lineage_for, local_store, run_config
-from tests.quality.conftest import ScriptedServer
-from tests.quality import fake_judge_server
+from tests.conftest import copa_config, lineage_for, local_store, rewrite_prompts, run_config
 
 COPY = "My body cast a shadow over the grass."  # Copa train row 0, the premise rewritten
 PARAPHRASE = "A shadow from my body fell across the lawn."
-
-
-@pytest.fixture(scope="module")
-def server():
-    proc, base_url = fake_judge_server.start(max_seconds=600)
-    yield ScriptedServer(base_url)
-    proc.kill()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture
-def openai_env(server, monkeypatch):
-    server.script({})
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    return server
 
 
 def config_for(limit: int, **extra) -> dict:
@@ -45,7 +26,7 @@ def config_for(limit: int, **extra) -> dict:
 def prompts(path) -> list[str]:
     """The generation prompt of every row, as the server sees it (the last message's content)."""
     (exp,) = load_experiments(path)
-    return [request.messages[-1]["content"] for _, _, request in rewrite.generation_requests(exp, rewrite.select_records(exp))]
+    return rewrite_prompts(exp)
 
 
 def run_cli(*args: str) -> str:
@@ -136,7 +117,7 @@ def test_calibration_check_blocks_below_min_accuracy(synth_root, write_yaml, ope
 def test_compare_a_batch_by_quality(synth_root, write_yaml, openai_env):
     path = write_yaml(config_for(2, generation={"temperature": [0.2, 0.9]}))
     (exp_low, exp_high) = load_experiments(path)
-    low = [r.messages[-1]["content"] for _, _, r in rewrite.generation_requests(exp_low, rewrite.select_records(exp_low))]
+    low = rewrite_prompts(exp_low)
     openai_env.script({low[0]: {"replies": [PARAPHRASE]}})  # both temperatures send the same prompts: one answer each
     regs, outcome, _ = run_config(path, synth_root)
     assert all(o.success for o in outcome.values())

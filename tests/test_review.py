@@ -14,10 +14,7 @@ from synth_assets.cli.main import app
 from synth_assets.core.config import load_experiments
 from synth_assets.quality.calibration import load_pairs
 from synth_assets.quality.reviews import wilson
-from synth_assets.recipes.rephrase import rewrite
-from tests.conftest import copa_config, local_store, run_config
-from tests.quality import fake_judge_server
-from tests.quality.conftest import ScriptedServer
+from tests.conftest import copa_config, local_store, rewrite_prompts, run_config
 
 BATCH = "batch_20250301_review"
 COPY = "The woman tolerated her friend's difficult behavior."  # Copa train row 1: a copy is never reviewed
@@ -25,25 +22,15 @@ REPLIES = ["A shadow from my body fell across the lawn.", COPY, "The women got t
            "The runner had shorts on."]
 
 
-@pytest.fixture(scope="module")
-def server():
-    proc, base_url = fake_judge_server.start(max_seconds=600)
-    yield ScriptedServer(base_url)
-    proc.kill()
-    proc.wait(timeout=10)
-
-
 @pytest.fixture
-def published(synth_root, write_yaml, server, monkeypatch):
+def published(synth_root, write_yaml, openai_env):
     """Two experiments (temperatures 0.2 and 0.9) of 4 Copa rows, rows 0, 2 and 3 rewritten, row 1 a copy."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     config = copa_config(batch_id=BATCH, limit=4, max_tokens=32, backend="openai", model="gpt-4o-mini",
                          validation={"validators": ["rules"]}, temperature=[0.2, 0.9])
     path = write_yaml(config)
     exp = load_experiments(path)[0]
-    prompts = [r.messages[-1]["content"] for _, _, r in rewrite.generation_requests(exp, rewrite.select_records(exp))]
-    server.script({p: {"replies": [reply]} for p, reply in zip(prompts, REPLIES)})
+    prompts = rewrite_prompts(exp)
+    openai_env.script({p: {"replies": [reply]} for p, reply in zip(prompts, REPLIES)})
     regs, outcome, instance = run_config(path, synth_root)
     assert all(o.success for o in outcome.values())
     return regs, prompts, instance
@@ -59,7 +46,7 @@ def quality(fingerprint: str) -> dict:
     return json.loads(synth("quality", fingerprint, "--json"))
 
 
-def test_review_round_trip_figures_everywhere_and_labels_survive_regeneration(published, synth_root, server, tmp_path):
+def test_review_round_trip_figures_everywhere_and_labels_survive_regeneration(published, synth_root, scripted_server, tmp_path):
     (a, b), prompts, instance = published
     exported = tmp_path / "review.jsonl"
     synth("review", a.fingerprint, "--sample", "10", "--export", str(exported))
@@ -98,7 +85,7 @@ def test_review_round_trip_figures_everywhere_and_labels_survive_regeneration(pu
     assert "reviewed_precision" in card and "estimated_correct_rate" in card and "acceptance, not correctness" in card
 
     # regenerating: row 3 gets another rewrite, rows 0 and 2 come back unchanged and keep their labels
-    server.script({**{p: {"replies": [reply]} for p, reply in zip(prompts, REPLIES)},
+    scripted_server.script({**{p: {"replies": [reply]} for p, reply in zip(prompts, REPLIES)},
                    prompts[3]: {"replies": ["The runner was dressed in shorts."]}})
     synth("regenerate", "--yes", a.fingerprint)
     store = local_store(synth_root)

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance, Definitions, JobDefinition
 from filelock import FileLock
 
 from synth_assets.core.pending_stages import settle
@@ -102,6 +102,18 @@ def first_error(result) -> str | None:
     return None
 
 
+def run_partition(job: JobDefinition, reg: Registration, instance: DagsterInstance, tags: dict[str, str] | None,
+                  log_level: str) -> RunOutcome:
+    """Run `job` in-process on the partition of one registration, tagged with its batch, fingerprint, host and PID."""
+    result = job.execute_in_process(
+        partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
+              PID_TAG: str(os.getpid()), **(tags or {})},
+    )
+    return RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
+
+
 def materialize(registrations: list[Registration], root: str, *, instance: DagsterInstance | None = None,
                 tags: dict[str, str] | None = None, log_level: str = "INFO") -> dict[str, RunOutcome]:
     """Run the recipe job for every registration that is not complete (once per fingerprint); the outcome per fingerprint."""
@@ -112,13 +124,7 @@ def materialize(registrations: list[Registration], root: str, *, instance: Dagst
     for reg in registrations:
         if reg.complete or reg.fingerprint in outcome:
             continue
-        result = defs.resolve_job_def(recipe_job_name(reg.recipe)).execute_in_process(
-            partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
-                  PID_TAG: str(os.getpid()), **(tags or {})},
-        )
-        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
+        outcome[reg.fingerprint] = run_partition(defs.resolve_job_def(recipe_job_name(reg.recipe)), reg, instance, tags, log_level)
     return outcome
 
 
@@ -135,11 +141,5 @@ def evaluate(registrations: list[Registration], root: str, *, instance: DagsterI
     for reg in registrations:
         if reg.fingerprint in outcome:
             continue
-        result = job.execute_in_process(
-            partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
-                  PID_TAG: str(os.getpid()), **(tags or {})},
-        )
-        outcome[reg.fingerprint] = RunOutcome(result.success, result.run_id, None if result.success else first_error(result))
+        outcome[reg.fingerprint] = run_partition(job, reg, instance, tags, log_level)
     return outcome

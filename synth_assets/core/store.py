@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.leases import Lease, claim
+from synth_assets.core.store_views import BatchViews
 
 FINGERPRINT_FILE = ".fingerprint"
 TMP_PREFIX = ".tmp-"
@@ -68,7 +69,7 @@ class DirWriter(abc.ABC):
         self.write_bytes(relative, Path(source).read_bytes())
 
 
-class Store(abc.ABC):
+class Store(BatchViews):
     """Logical operations of the store over a few storage primitives.
 
     `Store(root)` opens the right backend: `S3Store` for `s3://bucket/prefix`, else `LocalStore`.
@@ -332,49 +333,6 @@ class Store(abc.ABC):
 
     def read_jsonl(self, key: str) -> list[dict[str, Any]]:
         return parse_jsonl(self.read_bytes(key))
-
-    # --- batch views -----------------------------------------------------------------------------
-    def link(self, batch_id: str, dataset: str, name: str) -> str:
-        """Create (idempotently) the batch view of a shared experiment; return its key."""
-        key = self.view_key(batch_id, dataset, name)
-        target = self.experiment_key(dataset, name)
-        if self.read_view(key) != target:
-            self.write_view(key, target, self.fingerprint_at(target) or "")
-        return key
-
-    def batches(self) -> list[str]:
-        return sorted(n for n in self.children("") if n.startswith("batch_"))
-
-    def views(self, batch_id: str) -> list[tuple[str, str, str]]:
-        """(dataset, name, view key) of every view in a batch."""
-        out = []
-        for dataset in sorted(self.children(batch_id)):
-            for name in sorted(self.children(f"{batch_id}/{dataset}")):
-                key = self.view_key(batch_id, dataset, name)
-                if self.read_view(key) is not None:
-                    out.append((dataset, name, key))
-        return out
-
-    def unlink(self, batch_id: str, dataset: str | None = None, name: str | None = None) -> list[str]:
-        """Remove batch views (never the shared data)."""
-        removed = [key for ds, n, key in self.views(batch_id) if dataset in (None, ds) and name in (None, n)]
-        for key in removed:
-            self.delete(key)
-        if not self.views(batch_id):
-            self.delete(f"{batch_id}/README.md")  # the platform's batch README goes with the batch's last view
-        self._prune(batch_id)
-        return removed
-
-    def _prune(self, batch_id: str) -> None:
-        """Drop empty batch folders (a no-op where folders do not exist, as on S3)."""
-
-    def batch_link(self, batch_id: str) -> str | None:
-        """Where a batch folder that is itself a symlink points (local stores); None for a real batch."""
-        return None
-
-    def batches_linking(self, dataset: str, name: str) -> list[str]:
-        target = self.experiment_key(dataset, name)
-        return [b for b in self.batches() if self.read_view(self.view_key(b, dataset, name)) == target]
 
     def resolve(self, target: str | Path) -> tuple[str, str] | None:
         """(dataset, name) of the experiment a batch path, shared path (or a file inside either) points at."""

@@ -15,18 +15,29 @@ from synth_assets.core.faults import kill_point
 from synth_assets.core.store import FINGERPRINT_FILE, META, SHARED, TMP_PREFIX, DirWriter, Rejected, Store
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old content or the new, never a part."""
+def _synced_temporary(path: Path, data: bytes) -> Path:
+    """`data` written in full and synced to a new temporary sibling of `path` (its folder made), for the caller to move
+    into place; a full disk leaves no temporary file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
     try:
-        with open(tmp, "wb") as handle:
+        with open(tmp, "xb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old content or the new, never a part."""
+    tmp = _synced_temporary(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk or a failed rename leaves no temporary file behind
+        tmp.unlink(missing_ok=True)  # a failed rename leaves no temporary file behind
         raise
 
 
@@ -141,13 +152,8 @@ class LocalStore(Store):
         """Written in full under a temporary name, then linked into place (`link` fails if the name exists): a writer
         killed meanwhile leaves no empty or partial registration, name marker or lease, which would block others."""
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
+        tmp = _synced_temporary(path, data)
         try:
-            with open(tmp, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.link(tmp, path)
         except FileExistsError:
             return False

@@ -12,7 +12,8 @@ import pytest
 
 from tests.faults import invariants
 from tests.safety_support import (
-    NAME, child_env, generation_prompts, openai_config, rewrite_rules, synth, train_file, wait_for, write_config,
+    NAME, child_env, generation_prompts, openai_config, rewrite_rules, rewritten_experiment, synth, train_file, wait_for,
+    write_config,
 )
 
 pytestmark = pytest.mark.slow
@@ -28,9 +29,7 @@ def killed_at(spawn, env, point: str, *args: str) -> None:
 
 def test_a_run_killed_at_every_point_resumes_without_repeating_answered_requests(llm, paths, spawn):
     root, home, configs = paths
-    config = write_config(configs, "a.yaml", openai_config("batch_20250101_kills", limit=4))
-    prompts = generation_prompts(config)
-    llm.control(rules=rewrite_rules(prompts, "In fact,"))
+    config, prompts = rewritten_experiment(llm, configs, "batch_20250101_kills")
     env = child_env(root, home, llm, SYNTH_LEASE_TTL_S="2")
     view = root / "batch_20250101_kills" / "Copa" / NAME
     for point in RUN_POINTS:  # each run goes one point further (answers are cached), then dies there
@@ -66,9 +65,7 @@ def test_a_waiting_run_killed_blocks_no_one(llm, paths, spawn):
 
 def test_a_killed_regenerate_keeps_stage_cache_and_published_data_together(llm, paths, spawn):
     root, home, configs = paths
-    config = write_config(configs, "a.yaml", openai_config("batch_20250101_regen", limit=4))
-    prompts = generation_prompts(config)
-    llm.control(rules=rewrite_rules(prompts, "In fact,"))
+    config, prompts = rewritten_experiment(llm, configs, "batch_20250101_regen")
     env = child_env(root, home, llm, SYNTH_LEASE_TTL_S="2")
     assert synth(env, "run", str(config)).returncode == 0
     view = root / "batch_20250101_regen" / "Copa" / NAME

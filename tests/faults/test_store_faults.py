@@ -14,7 +14,8 @@ import pytest
 
 from tests.faults import invariants
 from tests.safety_support import (
-    NAME, child_env, cli, flat, generation_prompts, openai_config, rewrite_rules, synth, train_file, write_config,
+    NAME, child_env, cli, flat, generation_prompts, openai_config, rewrite_rules, rewritten_experiment, synth, train_file,
+    write_config,
 )
 
 pytestmark = pytest.mark.slow
@@ -55,8 +56,7 @@ def read_only(tmp_path):
 
 def test_a_read_only_store_is_read_by_every_read_command_and_refuses_writes_in_one_line(llm, paths, read_only, tmp_path):
     root, home, configs = paths
-    config = write_config(configs, "a.yaml", openai_config("batch_20250101_ro", limit=4))
-    llm.control(rules=rewrite_rules(generation_prompts(config), "In fact,"))
+    config, _ = rewritten_experiment(llm, configs, "batch_20250101_ro")
     env = child_env(root, home, llm)
     assert synth(env, "run", str(config)).returncode == 0
     view = root / "batch_20250101_ro" / "Copa" / NAME
@@ -99,9 +99,7 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_fails_in_one_line_leaves_no_temporary_file_and_a_rerun_completes(llm, paths, small_disk, tmp_path):
     root, home, configs = paths
-    config = write_config(configs, "a.yaml", openai_config("batch_20250101_full", limit=4))
-    prompts = generation_prompts(config)
-    llm.control(rules=rewrite_rules(prompts, "In fact,"))
+    config, prompts = rewritten_experiment(llm, configs, "batch_20250101_full")
     small_disk(root, "160k")  # room for registration and stages, not for the published splits
     env = child_env(root, home, llm, SYNTH_LINEAGE_DB=str(tmp_path / "lineage.duckdb"))
     said = one_line_error(synth(env, "run", str(config)))

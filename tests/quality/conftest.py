@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from resources.llm import LLMResource
-from synth_assets.testing.fake_openai_server import FakeOpenAIClient
 from tests.quality import fake_judge_server
-
-
-class ScriptedServer(FakeOpenAIClient):
-    def script(self, rules: dict) -> None:
-        self.control(reset=True, rules=rules)
-
-    def received(self, content: str) -> int:
-        return self.counts()["received"].get(content, 0)
-
-    def requests(self) -> list[dict]:
-        return httpx.get(f"{self.root}/requests", timeout=5).json()
+from tests.quality.fake_judge_server import ScriptedServer
 
 
 @pytest.fixture(scope="session")
 def _scripted_process():
-    proc, base_url = fake_judge_server.start(max_seconds=600)
-    yield ScriptedServer(base_url)
-    proc.kill()
-    proc.wait(timeout=10)
+    with fake_judge_server.running() as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,15 +8,18 @@ Run: `python tests/quality/fake_judge_server.py --port P [--max-seconds T]`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from synth_assets.testing.fake_openai_server import FakeOpenAI, application  # noqa: E402
+from synth_assets.testing.fake_openai_server import FakeOpenAI, FakeOpenAIClient, application  # noqa: E402
 from synth_assets.testing.launch import launch, serve  # noqa: E402
 
 
@@ -61,6 +64,30 @@ def main() -> None:
 def start(max_seconds: float = 600.0) -> tuple[subprocess.Popen, str]:
     """Start the server as a subprocess; returns (process, base URL of its `/v1`). Stop it by its PID."""
     return launch(__file__, ["--max-seconds", str(max_seconds)], "/counts", "scripted fake OpenAI server", 200)
+
+
+class ScriptedServer(FakeOpenAIClient):
+    """The client of a running scripted server: set its rules, read what it received."""
+
+    def script(self, rules: dict) -> None:
+        self.control(reset=True, rules=rules)
+
+    def received(self, content: str) -> int:
+        return self.counts()["received"].get(content, 0)
+
+    def requests(self) -> list[dict]:
+        return httpx.get(f"{self.root}/requests", timeout=5).json()
+
+
+@contextlib.contextmanager
+def running(max_seconds: float = 600.0) -> Iterator[ScriptedServer]:
+    """The scripted server in a child process for the `with` block, killed after it."""
+    proc, base_url = start(max_seconds)
+    try:
+        yield ScriptedServer(base_url)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

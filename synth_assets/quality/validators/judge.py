@@ -103,6 +103,28 @@ def example_values(example: dict[str, Any]) -> dict[str, Any]:
     return {"field_name": "", "text": example.get("original", ""), **example}
 
 
+def few_shot_turns(examples: list[JudgeExample], prompt: str, answer: Callable[[JudgeExample], str]) -> list[dict[str, str]]:
+    """Each example as a user turn (the prompt filled with it) and the assistant's `answer(example)`."""
+    turns = []
+    for i, ex in enumerate(examples):
+        values = prompt_fields(example_values(ex.model_dump(exclude_none=True)))
+        turns += [{"role": "user", "content": fill(prompt, values, f"examples[{i}]")}, {"role": "assistant", "content": answer(ex)}]
+    return turns
+
+
+def judge_messages(system: str, shots: list[dict[str, str]], prompt: str, c: Candidate) -> list[dict[str, str]]:
+    """The system turn, the few-shot turns and the prompt filled with the candidate's row, original and rewrite."""
+    values = judge_values({k: v for k, v in c.row.items() if not k.startswith("_")}, c.original, c.rewrite, c.field)
+    question = fill(prompt, values, f"the row of field {c.field!r}")
+    return [{"role": "system", "content": system}, *shots, {"role": "user", "content": question}]
+
+
+def _json_answer(ex: JudgeExample) -> str:
+    same = ex.answer == "same"
+    return json.dumps({"verdict": ex.answer, "score": ex.score or (5 if same else 1),
+                       "reason": ex.reason or ("same meaning in other words" if same else "the meaning changed")})
+
+
 class JudgeValidator:
     """Asks an injected `chat` callable; keeps `requests_sent`, `json_retries` and `failed_requests`."""
 
@@ -113,23 +135,10 @@ class JudgeValidator:
         self.name = spec.name or "judge"
         self.requests_sent = self.json_retries = self.failed_requests = 0
         self._format = response_format(spec.reason_max_chars)
-        self._shots = self._example_turns(spec.examples, spec.prompt)
-
-    def _example_turns(self, examples: list[JudgeExample], prompt: str) -> list[dict[str, str]]:
-        turns = []
-        for i, ex in enumerate(examples):
-            same = ex.answer == "same"
-            values = prompt_fields(example_values(ex.model_dump(exclude_none=True)))
-            turns.append({"role": "user", "content": fill(prompt, values, f"examples[{i}]")})
-            turns.append({"role": "assistant", "content": json.dumps({
-                "verdict": ex.answer, "score": ex.score or (5 if same else 1),
-                "reason": ex.reason or ("same meaning in other words" if same else "the meaning changed")})})
-        return turns
+        self._shots = few_shot_turns(spec.examples, spec.prompt, _json_answer)
 
     def messages(self, c: Candidate) -> list[dict[str, str]]:
-        values = judge_values({k: v for k, v in c.row.items() if not k.startswith("_")}, c.original, c.rewrite, c.field)
-        question = fill(self.spec.prompt, values, f"the row of field {c.field!r}")
-        return [{"role": "system", "content": self.spec.system}, *self._shots, {"role": "user", "content": question}]
+        return judge_messages(self.spec.system, self._shots, self.spec.prompt, c)
 
     def _request(self, messages: list[dict[str, str]], attempt: int) -> ChatRequest:
         s = self.spec

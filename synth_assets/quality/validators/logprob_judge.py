@@ -13,8 +13,7 @@ import math
 from typing import Any
 
 from resources.llm import ChatRequest, ChatResponse
-from synth_assets.core.prompt_values import prompt_fields
-from synth_assets.quality.validators.judge import ChatFn, example_values, fill, judge_values
+from synth_assets.quality.validators.judge import ChatFn, few_shot_turns, judge_messages
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import LogprobJudgeSpec
 
@@ -45,16 +44,10 @@ class LogprobJudgeValidator:
         self.spec, self.chat = spec, chat
         self.name = spec.name or "logprob_judge"
         self.requests_sent = self.failed_requests = 0
-        self._shots: list[dict[str, str]] = []
-        for i, ex in enumerate(spec.examples):
-            values = prompt_fields(example_values(ex.model_dump(exclude_none=True)))
-            self._shots += [{"role": "user", "content": fill(spec.prompt, values, f"examples[{i}]")},
-                            {"role": "assistant", "content": YES if ex.answer == "same" else NO}]
+        self._shots = few_shot_turns(spec.examples, spec.prompt, lambda ex: YES if ex.answer == "same" else NO)
 
     def messages(self, c: Candidate) -> list[dict[str, str]]:
-        values = judge_values({k: v for k, v in c.row.items() if not k.startswith("_")}, c.original, c.rewrite, c.field)
-        question = fill(self.spec.prompt, values, f"the row of field {c.field!r}")
-        return [{"role": "system", "content": self.spec.system}, *self._shots, {"role": "user", "content": question}]
+        return judge_messages(self.spec.system, self._shots, self.spec.prompt, c)
 
     def request(self, c: Candidate) -> ChatRequest:
         return ChatRequest(messages=self.messages(c), model=self.spec.model, max_tokens=1, temperature=0.0,
