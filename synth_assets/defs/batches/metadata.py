@@ -44,7 +44,7 @@ def quality_markdown(view: BatchView) -> str:
         values = [shown_figure(m.quality, c, 4) if c in INTERVALS else "n/a" if m.quality.get(c) is None else str(rounded(m.quality[c]))
                   for c in QUALITY_COLUMNS]
         lines.append(f"| {m.semantic_name} | " + " | ".join(values) + " |")
-    return "\n".join(lines) + "\n\n" + notes_markdown()
+    return "\n".join(lines)
 
 
 def sweep_markdown(view: BatchView) -> tuple[str | None, str | None]:
@@ -72,6 +72,7 @@ def batch_metadata(view: BatchView) -> dict[str, Any]:
         **view.counts(),
         "experiments_table": MetadataValue.md(experiments_markdown(view)),
         "quality": MetadataValue.md(quality_markdown(view)),
+        "figure_notes": MetadataValue.md(notes_markdown()),  # apart: the UI shows long markdown behind a button
         **({"sweep": MetadataValue.md(table)} if table else {}),
         **({"sweep_chart": MetadataValue.md(chart)} if chart else {}),
         **({"training_effect": MetadataValue.md(effect)} if effect else {}),

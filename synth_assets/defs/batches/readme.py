@@ -6,6 +6,7 @@ from __future__ import annotations
 from synth_assets.core.store import Store
 from synth_assets.defs.batches.effect import effect_markdown
 from synth_assets.defs.batches.view import BatchView
+from synth_assets.quality.figures import notes_markdown
 
 README = "README.md"
 
@@ -18,7 +19,7 @@ def batch_readme(view: BatchView) -> str:
         lines += [f"Purpose: {view.purpose}", ""]
     if view.description:
         lines += [view.description, ""]
-    lines += ["## Experiments", "", experiments_markdown(view), "", "## Quality", "", quality_markdown(view), ""]
+    lines += ["## Experiments", "", experiments_markdown(view), "", "## Quality", "", quality_markdown(view), "", notes_markdown().rstrip("\n"), ""]
     effect = effect_markdown(view)
     lines += ["## Training effect", "", effect or "_not evaluated yet (`evaluation:` in the experiment config)_", "",
               "_Written by synth-assets from lineage; edits are overwritten._", ""]

@@ -27,8 +27,8 @@ from synth_assets.core.fields import parse
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
-from synth_assets.quality.figures import notes_markdown
-from synth_assets.quality.metrics import CORRECTNESS_FIGURES, metrics_markdown
+from synth_assets.quality.figures import notes_markdown, shown_figure
+from synth_assets.quality.metrics import CORRECTNESS_FIGURES, SHOWN_FIGURES, metrics_markdown
 from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
@@ -213,7 +213,12 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
     numbers = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
                if k in ("rewrite_rate", *CORRECTNESS_FIGURES, "acceptance_rate", "truncation_rate", "similarity_mean", "distinct_2",
                         *DECONTAMINATION_FIGURES)}
-    return {"quality": Markdown(metrics_markdown(figures) + "\n" + notes_markdown()), **numbers}
+    # the UI shows markdown of 1,000 characters or more behind a button: the headline figures (with their intervals)
+    # at once, every count and rejection reason in `quality_details`, what the figures mean in `figure_notes`
+    headline = "| Quality | value |\n|---|---|\n" + "".join(
+        f"| {k} | {shown_figure(figures, k)} |\n" for k in ("rows", "accepted", *SHOWN_FIGURES) if k in figures)
+    return {"quality": Markdown(headline), "quality_details": Markdown(metrics_markdown(figures)),
+            "figure_notes": Markdown(notes_markdown()), **numbers}
 
 
 def _required(exp: Experiment) -> list[str]:
