@@ -215,9 +215,8 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
                         *DECONTAMINATION_FIGURES)}
     # the UI shows markdown of 1,000 characters or more behind a button: the headline figures (with their intervals)
     # at once, every count and rejection reason in `quality_details`, what the figures mean in `figure_notes`
-    headline = "| Quality | value |\n|---|---|\n" + "".join(
-        f"| {k} | {shown_figure(figures, k)} |\n" for k in ("rows", "accepted", *SHOWN_FIGURES) if k in figures)
-    return {"quality": Markdown(headline), "quality_details": Markdown(metrics_markdown(figures)),
+    headline = {k: shown_figure(figures, k) for k in ("rows", "accepted", *SHOWN_FIGURES) if k in figures}
+    return {"quality": Markdown(metrics_markdown(headline)), "quality_details": Markdown(metrics_markdown(figures)),
             "figure_notes": Markdown(notes_markdown()), **numbers}
 
 
