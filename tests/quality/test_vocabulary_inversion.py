@@ -42,6 +42,10 @@ def test_vocabulary_threshold_is_the_zipf_frequency():
     ("Maelmuire is important", "Maelmuire is unimportant", "'important' -> 'unimportant'"),
     ("Which planet is closest to the Sun?", "Which planet is farthest from the Sun?", "antonym"),
     ("The offender violated parole.", "The offender did not violate parole.", "negation added"),
+    # a negative-prefixed word that is also a negation marker is one flip, not two that cancel out
+    ("He was able to go.", "He was unable to go.", "'able' -> 'unable'"),
+    ("It was possible to win.", "It was impossible to win.", "'possible' -> 'impossible'"),
+    ("She was unwilling to help.", "She was willing to help.", "'unwilling' -> 'willing'"),
 ])
 def test_inversion_rejects_antonyms_and_negations(original, rewrite, flip):
     verdict = judge(InversionValidator(), original, rewrite)

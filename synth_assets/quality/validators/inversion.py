@@ -66,9 +66,9 @@ class InversionValidator:
         removed = [w for w in dict.fromkeys(before) if w not in after]
         added = [w for w in dict.fromkeys(after) if w not in before]
         found = []
+        used: set[str] = set()  # the words of each antonym flip, old and new: a negator among them is not counted again
         if self.spec.antonyms:
             table = antonyms()
-            used: set[str] = set()
             for new in added:
                 new_stems = stems(new)
                 opposite = set().union(*(table.get(s, ()) for s in new_stems))
@@ -78,10 +78,10 @@ class InversionValidator:
                     old_stems = stems(old)
                     if opposite & old_stems or _prefixed(new_stems, old_stems):
                         found.append(f"antonym: {old!r} -> {new!r}")
-                        used.add(old)
+                        used.update((old, new))
                         break
         if self.spec.negation:
-            diff = sum(w in NEGATORS for w in after) - sum(w in NEGATORS for w in before)
+            diff = sum(w in NEGATORS and w not in used for w in after) - sum(w in NEGATORS and w not in used for w in before)
             found += [f"negation {'added' if diff > 0 else 'dropped'}"] * abs(diff)
         return found
 
