@@ -11,7 +11,7 @@ from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print
 from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.quality.figures import INTERVALS, NOTES, shown, shown_figure  # noqa: F401 - shown: for the other commands
+from synth_assets.quality.figures import INTERVALS, NOTES, shown_figure
 
 
 def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
