@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from resources.llm import ChatResponse
-from resources.llm.pricing import load_prices
 from synth_assets.core.store import Store
+from synth_assets.llm.pricing import load_prices
+from synth_assets.llm.types import ChatResponse
 
 SAVINGS_FILE = "llm_usage.json"  # beside a stage's data.jsonl: its usage, cached answers included
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
-    from resources.llm.store_cache import StoreResponseCache
+    from synth_assets.llm.store_cache import StoreResponseCache
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
 _CHUNK = 500  # stays under SQLite's host-parameter limit
@@ -42,7 +42,7 @@ def cache_kind(root: str | os.PathLike[str]) -> str:
 
 
 def cache_options(root: str) -> dict[str, str]:
-    """The `LLMResource` cache arguments for the store `root`: the store itself or its SQLite file (`cache_kind`)."""
+    """The `LLMClient` cache arguments for the store `root`: the store itself or its SQLite file (`cache_kind`)."""
     return {"cache_root": root} if cache_kind(root) == "store" else {"cache_path": str(default_cache_path(root))}
 
 
@@ -55,7 +55,7 @@ def open_cache(path: str | os.PathLike[str] | None = None, root: str | None = No
         if cache_kind(default_root()) == "store":
             root = default_root()
     if root is not None:
-        from resources.llm.store_cache import StoreResponseCache
+        from synth_assets.llm.store_cache import StoreResponseCache
 
         return StoreResponseCache(root)
     return ResponseCache(path or default_cache_path())
