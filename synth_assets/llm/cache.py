@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from synth_assets.core.root import default_root, state_dir
+
 if TYPE_CHECKING:
     from synth_assets.llm.store_cache import StoreResponseCache
 
@@ -26,8 +28,6 @@ KINDS = ("sqlite", "store")
 
 def default_cache_path(root: str | os.PathLike[str] | None = None) -> Path:
     """`.cache/llm_cache.sqlite` in the local state dir of the store `root` (default `$SYNTH_ROOT`, else `./data`)."""
-    from synth_assets.core.root import default_root, state_dir
-
     return state_dir(root or default_root()) / ".cache" / "llm_cache.sqlite"
 
 
@@ -50,12 +50,10 @@ def open_cache(path: str | os.PathLike[str] | None = None, root: str | None = No
     """The store cache of `root` when given, else the SQLite file `path`; with neither, what the
     default store root (`$SYNTH_ROOT`) selects (`cache_kind`)."""
     if root is None and path is None:
-        from synth_assets.core.root import default_root
-
         if cache_kind(default_root()) == "store":
             root = default_root()
     if root is not None:
-        from synth_assets.llm.store_cache import StoreResponseCache
+        from synth_assets.llm.store_cache import StoreResponseCache  # loads the store (and S3 client) only when used
 
         return StoreResponseCache(root)
     return ResponseCache(path or default_cache_path())
