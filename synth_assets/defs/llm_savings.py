@@ -2,7 +2,7 @@
 
 `LLMUsage` counts tokens and cost of requests actually sent; a cached answer is free, but it still
 carries the tokens it was first paid for. `SavingsMeter` wraps a stage's metered `chat` and prices
-those answers with the same price table (`resources/llm/pricing.py`; only the openai backend is
+those answers with the same price table (`synth_assets/llm/pricing.py`; only the openai backend is
 priced, as in the LLM layer). The figures are stored beside the stage's rows (`llm_usage.json`), so
 every experiment using the stage can show them.
 """
