@@ -65,7 +65,7 @@ def bench_openai_compat(args, cache_dir: str) -> None:
         for concurrency in args.concurrency:
             reqs = requests(concurrency * args.rounds, f"c{concurrency}", max_tokens=16)
             llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=concurrency,
-                              cache_path=f"{cache_dir}/a.sqlite")
+                            cache_path=f"{cache_dir}/a.sqlite")
             asyncio.run(raw_openai(base_url, reqs[:concurrency], concurrency))  # warm-up
             raw, res = [], []
             for _ in range(args.repeats):  # interleaved; best of each
@@ -77,7 +77,7 @@ def bench_openai_compat(args, cache_dir: str) -> None:
         rpm, n = 600, args.rpm_requests
         httpx.post(f"{root}/control", json={"reset": True, "latency": 0.0})
         llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=64, rpm=rpm,
-                          cache_path=f"{cache_dir}/a.sqlite")
+                        cache_path=f"{cache_dir}/a.sqlite")
         asyncio.run(resource_rate(llm, requests(n, "rpm")))
         arrivals = sorted(httpx.get(f"{root}/counts").json()["arrivals"])
         achieved = (len(arrivals) - 1) * 60 / (arrivals[-1] - arrivals[0])
@@ -130,7 +130,7 @@ def bench_local(args, cache_dir: str) -> None:
 
 def bench_cache_replay(args, base_url: str, cache_dir: str) -> None:
     llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=256,
-                      cache_path=f"{cache_dir}/c.sqlite")
+                    cache_path=f"{cache_dir}/c.sqlite")
     reqs = requests(args.cache_n, "cached", max_tokens=16)
     fill = llm.chat(reqs)
     assert fill.usage.failures == 0

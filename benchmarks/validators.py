@@ -102,7 +102,7 @@ def calibration(pairs: list[LabelledPair], args: argparse.Namespace, cache_dir: 
     chat = None
     if not args.no_judge:
         llm = LLMClient(backend=args.backend, model=args.model, base_url=args.base_url,
-                          cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
+                        cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
         chat = ResourceChat(llm)
         chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
 
@@ -246,7 +246,7 @@ def halves(pairs: list[LabelledPair], args: argparse.Namespace) -> dict:
         return validator_halves.table(pairs)
     cache = args.cache or Path(tempfile.mkdtemp()) / "llm_cache.sqlite"
     llm = LLMClient(backend=args.backend, model=args.judge_model or args.model, base_url=args.base_url,
-                      cache_path=str(cache), max_in_flight=8)
+                    cache_path=str(cache), max_in_flight=8)
     chat = ResourceChat(llm)
     chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
     judge = {"kind": "logprob_judge", "backend": args.backend, "model": args.judge_model or args.model}

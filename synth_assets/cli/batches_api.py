@@ -333,7 +333,7 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
 
         api_key = resolve_api_key(config_json) if config_json else "local"  # many local servers ignore the key
     llm = LLMClient(backend=backend, base_url=base_url, model=model, gguf_path=gguf, max_in_flight=max_in_flight, api_key=api_key,
-                      n_parallel=n_parallel, n_ctx=n_ctx)
+                    n_parallel=n_parallel, n_ctx=n_ctx)
     if model:
         from synth_assets.recipes.batch_api.build import validate_input
 

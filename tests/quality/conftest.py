@@ -26,5 +26,5 @@ def fake_llm(scripted: ScriptedServer, tmp_path, monkeypatch) -> LLMClient:
     """LLMClient on the openai backend against the scripted server, with a per-test cache."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     return LLMClient(backend="openai", model="gpt-4o-mini", base_url=scripted.base_url,
-                       cache_path=str(tmp_path / "cache.sqlite"), retry_min_wait_s=0.01, retry_max_wait_s=0.5,
-                       timeout_s=10.0, max_retries=1)
+                     cache_path=str(tmp_path / "cache.sqlite"), retry_min_wait_s=0.01, retry_max_wait_s=0.5,
+                     timeout_s=10.0, max_retries=1)
