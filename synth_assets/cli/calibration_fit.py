@@ -13,14 +13,14 @@ from synth_assets.core.yaml_lines import ConfigError
 
 def _validators(exp: Experiment, judge_model: str | None) -> tuple[list[Any], list[Any]]:
     """The experiment's resolved specs (judges on `judge_model` when given) and the validators built from them."""
-    from resources.llm import LLMResource
-    from resources.llm.cache import cache_options
+    from synth_assets.llm.cache import cache_options
+    from synth_assets.llm.client import LLMClient
     from synth_assets.quality.validators import build_validators
     from synth_assets.quality.validators.judge import ResourceChat
     from synth_assets.recipes.rephrase.judging import resolved_validators
 
-    from resources.llm.backends.local_server import resolve_gguf
-    from resources.llm.errors import LLMConfigError
+    from synth_assets.llm.backends.local_server import resolve_gguf
+    from synth_assets.llm.errors import LLMConfigError
 
     specs = [s.model_copy(update={"model": judge_model}) if judge_model and s.kind in ("judge", "logprob_judge") else s
              for s in resolved_validators(exp)]
@@ -30,7 +30,7 @@ def _validators(exp: Experiment, judge_model: str | None) -> tuple[list[Any], li
                 resolve_gguf(spec.model)
             except LLMConfigError as exc:
                 raise fail(f"validator {spec.name!r}: {exc}", 2) from None
-    chat_for = lambda spec: ResourceChat(LLMResource(backend=spec.backend, model=spec.model, **cache_options(root())))  # noqa: E731
+    chat_for = lambda spec: ResourceChat(LLMClient(backend=spec.backend, model=spec.model, **cache_options(root())))  # noqa: E731
     return specs, build_validators(specs, chat_for=chat_for)
 
 

@@ -36,7 +36,7 @@ def curate_command(
 ) -> None:
     """Merge, deduplicate (exact + semantic) and format a collection of sources; print the per-source summary."""
     from synth_assets.cli.common import console, fail, print_json, print_table, root
-    from synth_assets.recipes.curation.embeddings import EmbeddingModelError
+    from synth_assets.llm.embeddings import EmbeddingModelError
 
     if not config.is_file():
         raise fail(f"{config}: no such collection config")

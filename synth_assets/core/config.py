@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
-from synth_assets.core.models import LOCAL_DEFAULT_MODEL
+from synth_assets.core.models import DEFAULT_BACKEND, Backend, default_model
 from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
@@ -19,7 +19,6 @@ from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_
 from synth_assets.quality.profile import Combine
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
-Backend = Literal["local", "openai", "vllm"]
 DEFAULT_BATCH_PREFIX = "batch_YYYYMMDD_"  # a batch id left out is `batch_{day}_{purpose}`
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
@@ -57,7 +56,7 @@ class DatasetSection(_Section):
 
 
 class Sampling(_Section):
-    backend: Backend = "local"
+    backend: Backend = DEFAULT_BACKEND
     model: str | None = None
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
@@ -71,9 +70,9 @@ class Sampling(_Section):
     @model_validator(mode="after")
     def _default_model(self) -> "Sampling":
         if self.model is None:
-            if self.backend != "local":  # named at the backend's line: that is what needs a model
+            self.model = default_model(self.backend)
+            if self.model is None:  # named at the backend's line: that is what needs a model
                 raise field_error("backend", f"backend {self.backend!r} needs a model: set model in this section")
-            self.model = LOCAL_DEFAULT_MODEL
         return self
 
 

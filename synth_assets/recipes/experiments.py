@@ -3,9 +3,9 @@ beside the dataset's own evaluation splits, and the pass-rate check of the valid
 
 from __future__ import annotations
 
-from resources.llm import ChatRequest
 from synth_assets.core.config import Experiment, Sampling
 from synth_assets.core.store import DirWriter, jsonl_bytes
+from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
 
 

@@ -43,7 +43,7 @@ class BatchAPIResource(ConfigurableResource):
     config_json: str | None = Field(None, description="Path of an old config.json with api_key (used when OPENAI_API_KEY is unset)")
     max_retries: int = Field(2, ge=0, description="Times a failed request line is sent again before it is reported")
     max_resubmits: int = Field(10, ge=0, description="Resubmissions of one input file at most (expired, cancelled, failed lines)")
-    prices_path: str | None = Field(None, description="Price table YAML (default resources/llm/prices.yaml)")
+    prices_path: str | None = Field(None, description="Price table YAML (default synth_assets/llm/prices.yaml)")
 
     def pipeline(self, logger: Any = None) -> BatchPipeline:
         return make_pipeline(self.root, backend=self.backend, base_url=self.base_url, config_json=self.config_json,

@@ -22,7 +22,9 @@ from typing import Any, Callable
 
 import yaml
 
-from resources.llm.pricing import PriceTable, load_prices
+from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
+from synth_assets.core.registry import Registration, draft_record, register_record
+from synth_assets.llm.pricing import PriceTable, load_prices
 from synth_assets.recipes.batch_api import cost as costs
 from synth_assets.recipes.batch_api.build import InputFile, encode_lines, validate_input
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
@@ -31,8 +33,6 @@ from synth_assets.recipes.batch_api.kept_files import KeptFiles
 from synth_assets.recipes.batch_api.ledger import now
 from synth_assets.recipes.batch_api.ledger_postgres import open_ledger
 from synth_assets.recipes.batch_api.results import ResultLine, parse_results
-from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
-from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.recipes.batch_api.util import atomic_write_bytes, lineage_db, state_dir
 
 SCHEME = "batchapi/1"

@@ -16,7 +16,10 @@ from typing import Any
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
 from synth_assets.core.gguf import GGUFError, read_header
+from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.yaml_lines import ConfigError, line_for
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.errors import LLMConfigError
 
 
 class Blame:
@@ -37,8 +40,6 @@ class Blame:
 
 def is_default(section: Any, key: str) -> bool:
     """A section's value is its field's default (the local model's name counts as the default model)."""
-    from synth_assets.core.models import LOCAL_DEFAULT_MODEL
-
     default = type(section).model_fields[key].default
     value = getattr(section, key)
     return value == default or (key == "model" and value == LOCAL_DEFAULT_MODEL)
@@ -192,20 +193,15 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
 
 def check_local_model(model: str | None, blame: Blame, *where: Any) -> None:
     """A local model named by GGUF path or name resolves to a file (the default is checked by `check_gguf`)."""
-    from resources.llm.backends.local_server import resolve_gguf
-    from resources.llm.errors import LLMConfigError
-
     try:
-        resolve_gguf(model)
+        local_server.resolve_gguf(model)
     except LLMConfigError as exc:
         raise blame.config(str(exc), *where) from None
 
 
 def check_gguf() -> None:
     """The default local model exists and its GGUF header reads whole (the server would fail later with a 200-line log)."""
-    from resources.llm.backends.local_server import default_gguf_path
-
-    path = default_gguf_path()
+    path = local_server.default_gguf_path()
     try:
         read_header(path)
     except OSError as exc:
