@@ -17,6 +17,7 @@ from synth_assets.core.config import Experiment
 from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
 from synth_assets.core.gguf import GGUFError, read_header
 from synth_assets.core.yaml_lines import ConfigError, line_for
+from synth_assets.quality.validators.specs import JUDGE_KINDS
 
 
 class Blame:
@@ -179,7 +180,7 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
     if v is not None and v.validators is None:
         uses.append(("validation", v.backend))
     for i, spec in enumerate((v.validators or []) if v else []):
-        if getattr(spec, "kind", None) in ("judge", "logprob_judge"):
+        if getattr(spec, "kind", None) in JUDGE_KINDS:
             uses.append((f"validation.validators.{i}", spec.backend))
             if spec.backend == "local":
                 check_local_model(spec.model, blame, "validation", "validators", i, "model")
