@@ -58,9 +58,6 @@ def measure(exp: Experiment, path: Path, *, split: str | None, judge_model: str 
     kept = validator_precision.record(store(), specs, path, pairs, report)
     if as_json:
         return print_json({k: v for k, v in report.items() if k != "errors"} | {"validator_precision_kept": kept is not None})
-    if kept is not None:
-        shown = "n/a (none accepted)" if kept["precision"] is None else f"{kept['precision']:.3f} [{kept['low']:.3f}, {kept['high']:.3f}]"
-        console.print(f"precision {shown} kept for these validators' estimated_correct_rate ({path.name}, {len(pairs)} pairs)")
     console.print(f"{report['n']} pairs, validators {' + '.join(report['validators'])}: accuracy {report['accuracy']:.3f}, "
                   f"precision {report['precision']:.3f}, recall {report['recall']:.3f}, F1 {report['f1']:.3f} "
                   f"({report['pairs_per_s']:.1f} pairs/s)")
@@ -72,6 +69,9 @@ def measure(exp: Experiment, path: Path, *, split: str | None, judge_model: str 
     print_table("Per validator", ["validator", "accuracy", "precision", "recall", "f1", "pairs/s"],
                 ([name, *(f"{f[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1")), f"{f['pairs_per_s']:.1f}"]
                  for name, f in report["per_validator"].items()))
+    if kept is not None:
+        shown = "n/a (none accepted)" if kept["precision"] is None else f"{kept['precision']:.3f} [{kept['low']:.3f}, {kept['high']:.3f}]"
+        console.print(f"precision {shown} kept for these validators' estimated_correct_rate ({path.name}, {len(pairs)} pairs)")
 
 
 def fit_command(exp: Experiment, path: Path, out: Path, *, split: str | None, folds: int, combine: str,
