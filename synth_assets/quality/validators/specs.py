@@ -203,6 +203,9 @@ class SpecDefaults:
     examples: list[dict[str, Any]] | None = None
 
 
+JUDGE_SPECS: dict[str, type[_Spec]] = {"judge": JudgeSpec, "logprob_judge": LogprobJudgeSpec}
+JUDGE_KINDS = tuple(JUDGE_SPECS)  # the validators that ask an LLM (a backend and a model, one request per pair)
+
 AnySpec = Union[RulesSpec, SimilaritySpec, JudgeSpec, VocabularySpec, InversionSpec, LogprobJudgeSpec]
 
 

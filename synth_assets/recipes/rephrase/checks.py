@@ -20,6 +20,7 @@ from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.yaml_lines import ConfigError, line_for
 from synth_assets.llm.backends import local_server
 from synth_assets.llm.errors import LLMConfigError
+from synth_assets.quality.validators.specs import JUDGE_KINDS
 
 
 class Blame:
@@ -180,7 +181,7 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
     if v is not None and v.validators is None:
         uses.append(("validation", v.backend))
     for i, spec in enumerate((v.validators or []) if v else []):
-        if getattr(spec, "kind", None) in ("judge", "logprob_judge"):
+        if getattr(spec, "kind", None) in JUDGE_KINDS:
             uses.append((f"validation.validators.{i}", spec.backend))
             if spec.backend == "local":
                 check_local_model(spec.model, blame, "validation", "validators", i, "model")
