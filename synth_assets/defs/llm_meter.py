@@ -7,11 +7,8 @@ from typing import Any
 from resources.llm import ChatRequest, ChatResponse, LLMResource, LLMUsage
 from resources.llm.backends.local_server import model_name, resolve_gguf
 from synth_assets.core.config import Sampling
+from synth_assets.core.run_tags import NO_CACHE_TAG, PROGRESS_TAG
 from synth_assets.recipes.base import StageRun
-
-NO_CACHE_TAG = "synth/no_cache"  # "true": bypass the LLM request cache (synth regenerate)
-REGENERATE_TAG = "synth/regenerate"  # stage names rebuilt copy-on-write instead of reused (synth regenerate)
-PROGRESS_TAG = "synth/progress"  # "bar": rich progress bars instead of log lines (a person watches a terminal)
 
 
 class LLMMeter:
