@@ -16,7 +16,7 @@ def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: 
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
     from synth_assets.core.store import Store
-    from synth_assets.defs.llm_meter import PROGRESS_TAG
+    from synth_assets.core.run_tags import PROGRESS_TAG
     from synth_assets.recipes.curation.pipeline import artifacts_key, read_report, register_collection
 
     store = Store(str(root))

@@ -9,9 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from synth_assets.core.batch_ids import MAX_PURPOSE_BYTES, check_batch_id, default_batch_id
 from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
 from synth_assets.core.models import DEFAULT_BACKEND, Backend, default_model
-from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
+from synth_assets.core.names import check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
@@ -19,7 +20,6 @@ from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_
 from synth_assets.quality.profile import Combine
 from synth_assets.quality.validators.specs import ValidatorSpec
 from synth_assets.recipes.base import get as get_recipe
-DEFAULT_BATCH_PREFIX = "batch_YYYYMMDD_"  # a batch id left out is `batch_{day}_{purpose}`
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
 
@@ -27,22 +27,14 @@ class _Section(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_batch_id(value: str) -> str:
-    """Batch views live in `{root}/batch_*`; any other name would hide them (or collide with `_shared`)."""
-    check_safe_name(value, "batch id")
-    if not value.startswith("batch_"):
-        raise ValueError(f"batch id {value!r} must start with 'batch_' (e.g. batch_20241229_{value})")
-    return value
-
-
 class ExperimentSection(_Section):
     batch_id: str | None = None
     purpose: str = "experiment"
     description: str = ""
 
-    _check_batch = field_validator("batch_id")(lambda v: v if v is None else _check_batch_id(v))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_batch_id(v))
     _check_purpose = field_validator("purpose")(
-        lambda v: check_safe_name(v, "purpose", max_bytes=MAX_NAME_BYTES - len(DEFAULT_BATCH_PREFIX)))
+        lambda v: check_safe_name(v, "purpose", max_bytes=MAX_PURPOSE_BYTES))
 
 
 class DatasetSection(_Section):
@@ -134,8 +126,7 @@ class ExperimentConfig(_Section):
     _check_evaluators = field_validator("evaluation")(lambda v: v if v is None else check_unique_names(v))
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
-        day = (today or dt.date.today()).strftime("%Y%m%d")
-        return self.experiment.batch_id or f"batch_{day}_{self.experiment.purpose}"
+        return self.experiment.batch_id or default_batch_id(self.experiment.purpose, today)
 
 
 class Experiment(BaseModel):

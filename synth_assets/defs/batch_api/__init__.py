@@ -26,6 +26,7 @@ from pydantic import Field
 
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import digest
+from synth_assets.core.run_tags import OPENAI_BATCHES_TAG
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL
 from synth_assets.recipes.batch_api.pipeline import RECIPE, UNSENT, BatchPipeline, make_pipeline
@@ -79,7 +80,7 @@ def collect_requests(pipe: BatchPipeline, store: StoreResource) -> tuple[list[Ru
         records.append(record)
         requests.append(RunRequest(
             run_key=f"{s['dataset']}/{s['partition_fp']}:{state}", partition_key=partition_key(record),
-            tags={"synth/batchapi_batches": ",".join(j["batch_id"] or "" for j in to_download)[:200]},
+            tags={OPENAI_BATCHES_TAG: ",".join(j["batch_id"] or "" for j in to_download)[:200]},
         ))
     return requests, records
 

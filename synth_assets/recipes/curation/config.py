@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from synth_assets.core.batch_ids import check_batch_id, default_batch_id
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL
@@ -187,7 +188,7 @@ class CollectionConfig(_Strict):
     format: Format | list[Format] = "sft"
 
     _check_name = field_validator("collection")(lambda v: check_safe_name(v, "collection name"))
-    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_safe_name(v, "batch id"))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_batch_id(v))
 
     @property
     def formats(self) -> list[Format]:
@@ -195,7 +196,7 @@ class CollectionConfig(_Strict):
         return list(dict.fromkeys(fmts))
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
-        return self.batch_id or f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_curation"
+        return self.batch_id or default_batch_id("curation", today)
 
 
 @dataclass
