@@ -9,7 +9,7 @@ import yaml
 from dagster import build_sensor_context, instance_for_test
 
 from resources.store import StoreResource
-from synth_assets.defs.experiments.sensors import config_drop_sensor
+from synth_assets.defs.config_drops import config_drop_sensor
 from synth_assets.defs.partitions import experiment_key
 from tests.conftest import copa_config, lineage_for, local_store, register_config, store_building
 

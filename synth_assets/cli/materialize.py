@@ -20,7 +20,7 @@ from synth_assets.core.store import Store
 from synth_assets.defs import build_definitions
 from synth_assets.defs.llm_meter import PROGRESS_TAG
 from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.defs.recipes import recipe_job_name
+from synth_assets.defs.run_requests import recipe_job_name
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\nrun_monitoring:\n  enabled: true\n"
 HOST_TAG, PID_TAG = "synth/host", "synth/pid"  # where an in-process run lives, so a dead one can be marked failed
@@ -41,7 +41,7 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     # several `synth run`s starting on a new home would race to create its SQLite schema
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
         instance = DagsterInstance.from_config(str(home))
-        instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
+        instance.get_dynamic_partitions("synth_storage_probe")  # forces the storage to exist (any partition set name)
     fail_dead_runs(instance, Store(str(root)))
     return instance
 
@@ -73,6 +73,16 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
 
 
 @functools.lru_cache(maxsize=8)
+def partition_name(record: dict) -> str:
+    """The Dagster partition key of a registration, as the UI shows it."""
+    return str(partition_key(record))
+
+
+def add_to_dagster(records: list[dict], root: str | Path) -> None:
+    """Registrations as partitions of the Dagster instance on `root` (runs, sensors and the UI see them)."""
+    add_partitions(dagster_instance(root), records)
+
+
 def definitions(root: str) -> Definitions:
     return build_definitions(root)
 

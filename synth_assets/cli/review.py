@@ -59,7 +59,7 @@ def _refresh(record: dict[str, Any], slots: list[Slot]) -> dict[str, Any]:
     lineage().record_quality(fingerprint=fingerprint, dataset=record["dataset"], metrics={**current, **figures})
     try:
         from synth_assets.cli.materialize import dagster_instance
-        from synth_assets.defs.experiments.reviewed import report_reviewed
+        from synth_assets.defs.batches.reviewed import report_reviewed
 
         report_reviewed(dagster_instance(root()), store(), lineage(), record, figures)
     except Exception as exc:  # noqa: BLE001 - lineage holds the figures; the UI catches up at the next publish

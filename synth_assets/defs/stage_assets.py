@@ -38,7 +38,7 @@ from synth_assets.core.pending_stages import CONTENT_FIELD, contents, pending_ke
 from synth_assets.core.publish import link_views, write_experiment_files
 from synth_assets.core.store import Rejected, parse_jsonl
 from synth_assets.defs.batches.report import report_batches
-from synth_assets.defs.display import rounded
+from synth_assets.core.display import rounded
 from synth_assets.defs.llm_meter import REGENERATE_TAG, LLMMeter
 from synth_assets.defs.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key

@@ -8,18 +8,21 @@ from dagster import DagsterInstance, build_sensor_context, materialize
 from io_managers.shared_store import SharedStoreIOManager
 from resources.store import StoreResource
 from synth_assets.core.store import Store
-from synth_assets.defs.batch_api import BatchAPIResource, batchapi_sensor
 from synth_assets.defs.partitions import add_partitions, partition_key
+from synth_assets.defs.pollers import build_poll_sensor
 from synth_assets.defs.stage_assets import build_stage_assets
 from synth_assets.recipes.base import get
-from tests.batch_api.conftest import make_requests, write_input
-from tests.batch_api.test_submit import wait_for
+from synth_assets.recipes.openai_batch.polling import POLLER
+from synth_assets.recipes.openai_batch.settings import OpenAIBatchSettings
+from tests.openai_batch.conftest import make_requests, write_input
+from tests.openai_batch.test_submit import wait_for
 
+batchapi_sensor = build_poll_sensor(get("batchapi"), POLLER)
 batchapi_requests, batchapi_submitted, batchapi_compiled = batchapi_assets = build_stage_assets(get("batchapi"))
 
 
-def resource(server, root) -> BatchAPIResource:
-    return BatchAPIResource(root=str(root), backend="openai", base_url=server.base_url)
+def resource(server, root) -> OpenAIBatchSettings:
+    return OpenAIBatchSettings(root=str(root), backend="openai", base_url=server.base_url)
 
 
 def add_set_partitions(instance, root, s):

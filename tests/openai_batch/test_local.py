@@ -8,9 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from synth_assets.recipes.batch_api.results import parse_results
-from synth_assets.cli.batches_api import app
-from tests.batch_api.conftest import make_requests, write_input
+from synth_assets.recipes.openai_batch.results import parse_results
+from synth_assets.recipes.openai_batch.cli import app
+from tests.openai_batch.conftest import make_requests, write_input
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def tiny(n: int = 3) -> list[dict]:
     rows = make_requests(n, tag="local")
     for r in rows:
         r["body"].update(max_tokens=8, temperature=0, seed=1)
-    from synth_assets.recipes.batch_api.build import request_id
+    from synth_assets.recipes.openai_batch.build import request_id
 
     return [{**r, "custom_id": request_id(r)} for r in rows]
 
@@ -45,7 +45,7 @@ def test_run_local_output_parses_with_the_api_parser(tmp_path, root, monkeypatch
 
 def test_pipeline_runs_end_to_end_on_the_local_backend(tmp_path, root, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    from synth_assets.recipes.batch_api.pipeline import make_pipeline
+    from synth_assets.recipes.openai_batch.pipeline import make_pipeline
 
     pipe = make_pipeline(root, backend="local")
     s = pipe.register_set("local_demo", [write_input(tmp_path / "in.jsonl", tiny(3))])

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.store import Store
-from synth_assets.recipes.batch_api.build import InputFile, read_meta, validate_input
-from synth_assets.recipes.batch_api.util import atomic_write_bytes
+from synth_assets.recipes.openai_batch.build import InputFile, read_meta, validate_input
+from synth_assets.recipes.openai_batch.util import atomic_write_bytes
 
 PREFIX = ".synth/batch_api"
 

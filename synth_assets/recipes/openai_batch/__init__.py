@@ -7,12 +7,14 @@ Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input 
 `{state dir}/.synth/batch_api/`, or the shared lineage's PostgreSQL with `SYNTH_LINEAGE`; `kept_files`: inputs
 kept where every machine reads them), `pipeline` (submit / refresh / download / resubmit / compile),
 `local_run` (run a batch input file through the LLM layer), `cost` (estimates), `stages` (the recipe: its Dagster
-assets are built by `synth_assets.defs`; the sensor and jobs live in `synth_assets/defs/batch_api`).
+assets, jobs and sensor are built by `synth_assets.defs` from its stages, `polling` and `settings`), `cli`
+(`synth openai-batch ...`). Stored names keep the recipe's registered name `batchapi` (assets, partitions,
+fingerprints) and the ledger's `.synth/batch_api/` folder.
 """
 
-from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
+from synth_assets.recipes.openai_batch.errors import BatchAPIError, InputError
 
 __all__ = ["BatchAPIError", "InputError"]
-from synth_assets.recipes.batch_api.stages import RECIPE  # noqa: E402  (registers the recipe)
+from synth_assets.recipes.openai_batch.stages import RECIPE  # noqa: E402  (registers the recipe)
 
 __all__ += ["RECIPE"]

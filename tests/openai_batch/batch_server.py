@@ -1,6 +1,6 @@
 """An OpenAI-Batch-compatible test server (aiohttp), for the official `openai` client.
 
-Run: `python tests/batch_api/batch_server.py --port P [--step 0.2] [--max-seconds 300]`.
+Run: `python tests/openai_batch/batch_server.py --port P [--step 0.2] [--max-seconds 300]`.
 
 Endpoints (the API's shapes): POST /v1/files (multipart: file, purpose), GET /v1/files (list),
 GET /v1/files/{id}, GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches/{id},

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
-from synth_assets.cli.batches_api import app
-from tests.batch_api.conftest import MARKER_KEY, make_requests, write_input
+from synth_assets.recipes.openai_batch.errors import BatchAPIError, InputError
+from synth_assets.recipes.openai_batch.cli import app
+from tests.openai_batch.conftest import MARKER_KEY, make_requests, write_input
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -60,7 +60,7 @@ def test_submit_is_idempotent_and_recorded(server, pipeline, tmp_path, root):
 def test_killed_submitter_restarts_without_duplicates(server, tmp_path, root):
     files = [write_input(tmp_path / f"in{i}.jsonl", make_requests(4, tag=f"f{i}")) for i in range(3)]
     env = {**os.environ, "PYTHONPATH": str(REPO), "SYNTH_ROOT": str(root), "OPENAI_API_KEY": MARKER_KEY}
-    cmd = [sys.executable, "-m", "synth_assets.cli.batches_api", "submit", *map(str, files), "--base-url", server.base_url]
+    cmd = [sys.executable, "-m", "synth_assets.recipes.openai_batch.cli", "submit", *map(str, files), "--base-url", server.base_url]
     server.control(hold_uploads_after=1)  # the second upload hangs: the submitter is stuck after 1 of 3
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -84,7 +84,7 @@ def test_killed_submitter_restarts_without_duplicates(server, tmp_path, root):
 
 
 def test_crash_after_create_before_record_is_recovered_from_the_listing(server, pipeline, tmp_path, monkeypatch):
-    from synth_assets.recipes.batch_api.pipeline import BatchPipeline
+    from synth_assets.recipes.openai_batch.pipeline import BatchPipeline
 
     path = write_input(tmp_path / "in.jsonl", make_requests(3))
     pipe = pipeline()

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from synth_assets.recipes.batch_api.errors import InputError
+from synth_assets.recipes.openai_batch.errors import InputError
 from synth_assets.core.fingerprint import digest
-from synth_assets.recipes.batch_api.util import atomic_write_text
+from synth_assets.recipes.openai_batch.util import atomic_write_text
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("templates.yaml")
 ENDPOINT = "/v1/chat/completions"

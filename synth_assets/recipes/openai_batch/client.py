@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from synth_assets.core.processes import alive
-from synth_assets.recipes.batch_api.errors import BatchAPIError
-from synth_assets.recipes.batch_api.util import atomic_write_text
+from synth_assets.recipes.openai_batch.errors import BatchAPIError
+from synth_assets.recipes.openai_batch.util import atomic_write_text
 
 TERMINAL = ("completed", "expired", "cancelled", "failed")
 OPEN = ("validating", "in_progress", "finalizing", "cancelling")
@@ -196,8 +196,8 @@ class LocalBatchClient(_FindBatch):
 
     def create(self, file_id: str, endpoint: str, metadata: dict[str, str]) -> dict[str, Any]:
         from resources.llm import LLMResource
-        from synth_assets.recipes.batch_api.build import validate_input
-        from synth_assets.recipes.batch_api.local_run import dumps_lines, run_requests
+        from synth_assets.recipes.openai_batch.build import validate_input
+        from synth_assets.recipes.openai_batch.local_run import dumps_lines, run_requests
 
         data = self.content(file_id)
         now = int(time.time())

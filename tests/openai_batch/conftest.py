@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.batch_api import batch_server
+from tests.openai_batch import batch_server
 
 MARKER_KEY = "sk-MARKER-do-not-copy-7f3a9c"
 
@@ -57,8 +57,8 @@ def root(tmp_path: Path, monkeypatch) -> Path:
 
 @pytest.fixture
 def pipeline(server: Server, root: Path):
-    from synth_assets.recipes.batch_api.client import OpenAIBatchClient
-    from synth_assets.recipes.batch_api.pipeline import BatchPipeline
+    from synth_assets.recipes.openai_batch.client import OpenAIBatchClient
+    from synth_assets.recipes.openai_batch.pipeline import BatchPipeline
 
     def make(**kwargs) -> BatchPipeline:
         return BatchPipeline(root, lambda: OpenAIBatchClient(base_url=server.base_url, max_retries=0), **kwargs)
@@ -67,7 +67,7 @@ def pipeline(server: Server, root: Path):
 
 
 def make_requests(n: int, tag: str = "x", model: str = "gpt-4o-mini") -> list[dict]:
-    from synth_assets.recipes.batch_api.build import request_id
+    from synth_assets.recipes.openai_batch.build import request_id
 
     rows = []
     for i in range(n):

@@ -18,7 +18,7 @@ from typing import Any
 
 from synth_assets.core.lineage.target import dsn
 from synth_assets.core.root import lineage_url
-from synth_assets.recipes.batch_api.ledger import _SCHEMA, Ledger
+from synth_assets.recipes.openai_batch.ledger import _SCHEMA, Ledger
 
 SCHEMA_NAME = "synth_batch_api"
 WRITER = int.from_bytes(hashlib.sha256(b"synth_assets.batch_api.ledger").digest()[:8], "big", signed=True)

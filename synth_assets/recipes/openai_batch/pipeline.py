@@ -23,17 +23,17 @@ from typing import Any, Callable
 import yaml
 
 from resources.llm.pricing import PriceTable, load_prices
-from synth_assets.recipes.batch_api import cost as costs
-from synth_assets.recipes.batch_api.build import InputFile, encode_lines, validate_input
-from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient
-from synth_assets.recipes.batch_api.errors import BatchAPIError
-from synth_assets.recipes.batch_api.kept_files import KeptFiles
-from synth_assets.recipes.batch_api.ledger import now
-from synth_assets.recipes.batch_api.ledger_postgres import open_ledger
-from synth_assets.recipes.batch_api.results import ResultLine, parse_results
+from synth_assets.recipes.openai_batch import cost as costs
+from synth_assets.recipes.openai_batch.build import InputFile, encode_lines, validate_input
+from synth_assets.recipes.openai_batch.client import OPEN, TERMINAL, BatchClient
+from synth_assets.recipes.openai_batch.errors import BatchAPIError
+from synth_assets.recipes.openai_batch.kept_files import KeptFiles
+from synth_assets.recipes.openai_batch.ledger import now
+from synth_assets.recipes.openai_batch.ledger_postgres import open_ledger
+from synth_assets.recipes.openai_batch.results import ResultLine, parse_results
 from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
 from synth_assets.core.registry import Registration, draft_record, register_record
-from synth_assets.recipes.batch_api.util import atomic_write_bytes, lineage_db, state_dir
+from synth_assets.recipes.openai_batch.util import atomic_write_bytes, lineage_db, state_dir
 
 SCHEME = "batchapi/1"
 RECIPE = "batchapi"
@@ -402,8 +402,8 @@ class BatchPipeline:
 def make_pipeline(root: str | Path, *, backend: str = "openai", base_url: str | None = None, config_json: str | None = None,
                   max_retries: int = 2, max_resubmits: int = 10, prices_path: str | None = None, logger: Any = None) -> BatchPipeline:
     """A pipeline on the OpenAI Batch API (`openai`) or the local executor (`local`); the client (and key) on first use."""
-    from synth_assets.recipes.batch_api.client import LocalBatchClient, OpenAIBatchClient
-    from synth_assets.recipes.batch_api.util import state_dir as _state_dir
+    from synth_assets.recipes.openai_batch.client import LocalBatchClient, OpenAIBatchClient
+    from synth_assets.recipes.openai_batch.util import state_dir as _state_dir
 
     if backend not in ("openai", "local"):
         raise BatchAPIError(f"unknown batch backend {backend!r}: openai | local")

@@ -1,4 +1,5 @@
-"""`synth judge`: the translation-judge recipe on drops given on the command line."""
+"""`synth judge`: the translation-judge recipe on drops given on the command line (mounted by `synth` through the
+recipe's `cli` hook)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from pathlib import Path
 import typer
 
 from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, root, store
+from synth_assets.cli.materialize import materialize, progress_tags
 from synth_assets.core.fingerprint import short
-from synth_assets.recipes.translation_judge.drops import load_judge_config, register_drop
 from synth_assets.core.store_s3 import read_url
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.cli.materialize import materialize, progress_tags
+from synth_assets.recipes.translation_judge.drops import load_judge_config, register_drop
+
+app = typer.Typer()
 
 
+@app.command("judge")
 def judge_command(
     drops: list[str] = typer.Argument(..., help="Judge outputs (*.jsonl.out): local paths or s3:// URLs."),
     config: Path | None = typer.Option(None, "--config", help="Recipe config (default: $SYNTH_JUDGE_CONFIG or the shipped one)."),

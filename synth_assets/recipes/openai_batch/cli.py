@@ -1,4 +1,5 @@
-"""`synth batches-api ...`: the OpenAI Batch API pipeline from the command line.
+"""`synth openai-batch ...`: the OpenAI Batch API pipeline from the command line (mounted by `synth` through the
+recipe's `cli` hook; `synth batches-api ...`, its old name, works for one more release with a note).
 
 slice DIR -> build SLICES -> estimate / submit INPUT -> list / status / download / cancel; run-local runs
 the same input files through the LLM layer (no key) and writes Batch-API-format output and error files.
@@ -8,17 +9,26 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import typer
 
-from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
+from resources.llm import LLMConfigError, LLMResource
+from resources.llm.pricing import load_prices
 from synth_assets.cli.common import console, print_table, root, store
-from synth_assets.cli.materialize import dagster_instance
-from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.cli.common import err_console as err
+from synth_assets.cli.materialize import add_to_dagster, partition_name
+from synth_assets.recipes.openai_batch import build, cost
+from synth_assets.recipes.openai_batch.build import validate_input
+from synth_assets.recipes.openai_batch.client import OPEN, resolve_api_key
+from synth_assets.recipes.openai_batch.errors import BatchAPIError, InputError
+from synth_assets.recipes.openai_batch.local_run import dumps_lines, run_file, run_requests
+from synth_assets.recipes.openai_batch.pipeline import UNSENT, make_pipeline
+from synth_assets.recipes.openai_batch.slicer import slice_directory, write_slices
+from synth_assets.recipes.openai_batch.util import atomic_write_text
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="OpenAI Batch API: build, estimate, submit, monitor, download, run locally.")
@@ -31,8 +41,6 @@ MaxRetries = typer.Option(2, "--max-retries", min=0, help="Times a failed reques
 
 
 def _pipeline(backend: str = "openai", base_url: str | None = None, config_json: str | None = None, max_retries: int = 2):
-    from synth_assets.recipes.batch_api.pipeline import make_pipeline
-
     return make_pipeline(root(), backend=backend, base_url=base_url, config_json=config_json, max_retries=max_retries)
 
 
@@ -40,8 +48,6 @@ def _guard(fn: Callable) -> Callable:
     """Turn the pipeline's errors into a red message and an exit code (2: bad input, 1: other)."""
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from resources.llm import LLMConfigError
-
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
@@ -79,8 +85,6 @@ def slice_command(directory: Path = typer.Argument(..., help="Directory of Pytho
                   min_lines: int = typer.Option(2, "--min-lines", help="Skip functions/classes shorter than this"),
                   max_lines: int = typer.Option(400, "--max-lines", help="Skip functions/classes longer than this")) -> None:
     """Extract function and class slices from a Python tree with `ast`."""
-    from synth_assets.recipes.batch_api.slicer import slice_directory, write_slices
-
     slices, report = slice_directory(directory, min_lines=min_lines, max_lines=max_lines)
     write_slices(slices, out)
     kinds = {k: sum(1 for s in slices if s["kind"] == k) for k in ("function", "class")}
@@ -100,8 +104,6 @@ def build_command(slices: Path = typer.Argument(..., help="Reviewed slices JSONL
                   max_requests: int = typer.Option(50_000, "--max-requests-per-file", min=1, help="Split files at this many requests"),
                   max_mb: float = typer.Option(200.0, "--max-mb-per-file", min=0.001, help="Split files at this size")) -> None:
     """Turn reviewed slices into OpenAI Batch API input files (split at 50,000 requests / 200 MB)."""
-    from synth_assets.recipes.batch_api import build, cost
-
     tpl = build.load_templates(templates)
     result = build.build_requests(build.read_slices(slices), tpl, model=model, max_scenario1=max_scenario1, max_scenario2=max_scenario2)
     if not result.requests:
@@ -125,10 +127,6 @@ def estimate_command(inputs: list[Path] = typer.Argument(..., help="Batch input 
                      local: bool = typer.Option(False, "--local", help="Estimate for run-local (no charge)"),
                      as_json: bool = AsJson) -> None:
     """Tokens and cost before submitting: prompt tokens x price + max completion tokens x price, x batch discount."""
-    from resources.llm.pricing import load_prices
-    from synth_assets.recipes.batch_api import cost
-    from synth_assets.recipes.batch_api.build import validate_input
-
     table = load_prices(str(prices) if prices else None)
     requests = [r for p in inputs for r in validate_input(p).requests]
     est = cost.estimate(requests, table, free=local)
@@ -149,9 +147,6 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
                    backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, max_retries: int = MaxRetries,
                    as_json: bool = AsJson) -> None:
     """Validate, estimate and submit input files (idempotent: a file already submitted is never sent again)."""
-    from synth_assets.recipes.batch_api import cost
-    from synth_assets.recipes.batch_api.build import validate_input
-
     checked = [validate_input(p) for p in inputs]  # every file is checked before anything is uploaded
     est = cost.estimate([r for c in checked for r in c.requests], free=backend == "local")
     if not as_json:
@@ -165,9 +160,9 @@ def submit_command(inputs: list[Path] = typer.Argument(..., help="Batch input JS
         s = pipe.register_set(dataset, [str(p) for p in inputs], meta_path if meta_path.is_file() else None)
         jobs = pipe.submit_set(s)
         record = store().registration(s["set_fp"])
-        partition = str(partition_key(record))
+        partition = partition_name(record)
         try:
-            add_partitions(dagster_instance(root()), [record])
+            add_to_dagster([record], root())
         except Exception as exc:  # the sensor adds them too
             err.print(f"[yellow]note:[/] partition not added to Dagster now ({type(exc).__name__}); the sensor will add it")
     else:
@@ -186,9 +181,6 @@ def list_command(all_jobs: bool = typer.Option(False, "--all", help="Finished ba
                  refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Ask the API for the open ones first"),
                  backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, as_json: bool = AsJson) -> None:
     """Active batch jobs with status and counts (completed/failed/total)."""
-    from synth_assets.recipes.batch_api.client import OPEN
-    from synth_assets.recipes.batch_api.pipeline import UNSENT
-
     pipe = _pipeline(backend, base_url, config_json)
     if refresh and pipe.ledger.jobs(statuses=OPEN):
         try:
@@ -286,9 +278,6 @@ def compile_command(dataset: str = typer.Argument(..., help="Dataset of a set re
                     out: Path = typer.Option(..., "--out", help="Training records JSONL"),
                     backend: str = Backend, base_url: str = BaseUrl, config_json: str = ConfigJson, max_retries: int = MaxRetries) -> None:
     """Without Dagster: collect a set (download, resubmit what is missing) and write its records once complete."""
-    from synth_assets.recipes.batch_api.local_run import dumps_lines
-    from synth_assets.recipes.batch_api.util import atomic_write_text
-
     pipe = _pipeline(backend, base_url, config_json, max_retries)
     s = pipe.ledger.set_by_partition(dataset, fingerprint)
     if s is None:
@@ -322,26 +311,14 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
                       config_json: str = ConfigJson) -> None:
     """Run a batch input file against the local model or any OpenAI-compatible endpoint; write output and
     error files in the Batch API's format (parsed by the same code as the API's)."""
-    import os
-
-    from resources.llm import LLMResource
-    from synth_assets.recipes.batch_api.local_run import run_file
-
     api_key = None
     if backend == "openai" and not os.environ.get("OPENAI_API_KEY"):
-        from synth_assets.recipes.batch_api.client import resolve_api_key
-
         api_key = resolve_api_key(config_json) if config_json else "local"  # many local servers ignore the key
     llm = LLMResource(backend=backend, base_url=base_url, model=model, gguf_path=gguf, max_in_flight=max_in_flight, api_key=api_key,
                       n_parallel=n_parallel, n_ctx=n_ctx)
     if model:
-        from synth_assets.recipes.batch_api.build import validate_input
-
         checked = validate_input(input_path)
         rows = [{**r, "body": {**r["body"], "model": model}} for r in checked.requests]
-        from synth_assets.recipes.batch_api.local_run import dumps_lines, run_requests
-        from synth_assets.recipes.batch_api.util import atomic_write_text
-
         outputs, errs, usage = run_requests(rows, llm, use_cache=cache, progress=sys.stderr.isatty())
         errors = errors or out.with_name(out.stem + "_errors.jsonl")
         atomic_write_text(out, dumps_lines(outputs))
@@ -352,6 +329,20 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
     console.print(f"{summary['completed']}/{summary['requests']} completed, {summary['failed']} failed -> {summary['output']} "
                   f"(errors: {summary['errors']}); tokens {summary['usage'].get('prompt_tokens', 0)}+{summary['usage'].get('completion_tokens', 0)}")
 
+
+OLD_NAME_NOTE = "note: `synth batches-api` is now `synth openai-batch` (the old name goes in the next release)"
+old_name = typer.Typer(no_args_is_help=True, add_completion=False, help="Old name of `synth openai-batch` (kept for one release).")
+old_name.registered_commands = app.registered_commands
+
+
+@old_name.callback()
+def _old_name_note() -> None:
+    err.print(OLD_NAME_NOTE, highlight=False)
+
+
+commands = typer.Typer()  # what `synth` mounts (the recipe's `cli` hook)
+commands.add_typer(app, name="openai-batch")
+commands.add_typer(old_name, name="batches-api", hidden=True)
 
 if __name__ == "__main__":
     app()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from synth_assets.recipes.batch_api import build, cost
-from synth_assets.recipes.batch_api.errors import InputError
-from synth_assets.recipes.batch_api.results import parse_results
-from synth_assets.recipes.batch_api.slicer import slice_directory
-from synth_assets.cli.batches_api import app
-from tests.batch_api.conftest import make_requests, write_input
+from synth_assets.recipes.openai_batch import build, cost
+from synth_assets.recipes.openai_batch.errors import InputError
+from synth_assets.recipes.openai_batch.results import parse_results
+from synth_assets.recipes.openai_batch.slicer import slice_directory
+from synth_assets.recipes.openai_batch.cli import app
+from tests.openai_batch.conftest import make_requests, write_input
 
 JSON_PKG = Path(sysconfig.get_paths()["stdlib"]) / "json"
 runner = CliRunner()

@@ -12,9 +12,11 @@ from typing import Any
 
 from synth_assets.core.store import Store
 from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun, register
-from synth_assets.recipes.batch_api import cost
-from synth_assets.recipes.batch_api.errors import BatchAPIError
-from synth_assets.recipes.batch_api.pipeline import RECIPE as NAME
+from synth_assets.recipes.openai_batch import cost
+from synth_assets.recipes.openai_batch.errors import BatchAPIError
+from synth_assets.recipes.openai_batch.pipeline import RECIPE as NAME
+from synth_assets.recipes.openai_batch.polling import COLLECT_JOB, POLLER, RESOURCE, SUBMIT_JOB
+from synth_assets.recipes.openai_batch.settings import OpenAIBatchSettings
 
 
 def load(record: dict[str, Any], store: Store) -> dict[str, Any]:
@@ -23,11 +25,11 @@ def load(record: dict[str, Any], store: Store) -> dict[str, Any]:
 
 
 def _pipeline_and_set(run: StageRun):
-    pipe = run.resources["batch_api"].pipeline(logger=run.log)
+    pipe = run.resources[RESOURCE].pipeline(logger=run.log)
     s = pipe.ledger.set_by_partition(run.job["dataset"], run.job["set_fp"])
     if s is None:
         raise BatchAPIError(f"no batch set {run.job['dataset']}/{run.job['set_fp'][:12]} in {pipe.ledger.path}: register it with "
-                            f"`synth batches-api submit ... --dataset {run.job['dataset']}`")
+                            f"`synth openai-batch submit ... --dataset {run.job['dataset']}`")
     return pipe, s
 
 
@@ -90,11 +92,15 @@ RECIPE = register(Recipe(
     description="OpenAI Batch API: batch input files submitted once, monitored by a sensor, compiled into training records.",
     stages=(
         Stage("requests", "requests", "Batch requests of a set joined to their slices, with the cost estimate.", _requests,
-              reads_upstream=False, resources=("batch_api",)),
+              reads_upstream=False, resources=(RESOURCE,)),
         Stage("submitted", "submitted", "Submits the set's input files to the Batch API (idempotent, returns without waiting).", _submit,
-              reads_upstream=False, resources=("batch_api",)),
+              reads_upstream=False, resources=(RESOURCE,)),
         Stage("compiled", "compiled", "Training records: batch results joined to requests and slices (materialized once complete).",
-              _compile, reads_upstream=False, resources=("batch_api",), waits=True),
+              _compile, reads_upstream=False, resources=(RESOURCE,), waits=True),
     ),
     load=load,
+    cli="synth_assets.recipes.openai_batch.cli:commands",
+    resources={RESOURCE: lambda root: OpenAIBatchSettings(root=root)},
+    jobs=(SUBMIT_JOB, COLLECT_JOB),
+    pollers=(POLLER,),
 ))
