@@ -6,7 +6,7 @@ MODE=${1:-local}
 export SYNTH_ROOT=${SYNTH_ROOT:-$PWD/data}
 OUT=${OUT:-$PWD/batch_demo}
 PY=${PY:-.venv/bin/python}
-CLI="${SYNTH:-.venv/bin/synth} batches-api"
+CLI="${SYNTH:-.venv/bin/synth} openai-batch"
 JSON_DIR=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')/json
 
 $CLI slice "$JSON_DIR" --out "$OUT/slices.jsonl"
