@@ -6,7 +6,6 @@ import typer
 
 from synth_assets.cli import backfill, browse, compare, config_commands, evaluations, lineage_cmd, manage, quality, review, sensors
 from synth_assets.cli.common import store, use_root
-from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
 from synth_assets.cli.storage_errors import SynthTyper
@@ -29,7 +28,6 @@ app.command("register")(config_commands.register_command)
 app.command("run")(config_commands.run_command)
 app.command("regenerate")(config_commands.regenerate_command)
 app.command("backfill")(backfill.backfill_command)
-app.command("curate")(curate_command)
 app.command("batches")(browse.batches_command)
 app.command("batch")(browse.batch_command)
 app.command("shared")(browse.shared_command)

@@ -71,8 +71,6 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
     return dead
 
 
-
-@functools.lru_cache(maxsize=8)
 def partition_name(record: dict) -> str:
     """The Dagster partition key of a registration, as the UI shows it."""
     return str(partition_key(record))
@@ -83,13 +81,16 @@ def add_to_dagster(records: list[dict], root: str | Path) -> None:
     add_partitions(dagster_instance(root), records)
 
 
+@functools.lru_cache(maxsize=8)
 def definitions(root: str) -> Definitions:
     return build_definitions(root)
 
 
-def progress_tags() -> dict[str, str]:
-    """Run tags asking for rich progress bars when a person watches a terminal, else log lines."""
-    return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
+def progress_tags(bars: bool | None = None) -> dict[str, str]:
+    """Run tags asking for rich progress bars (`bars`; None: when a person watches a terminal), else log lines."""
+    if bars is None:
+        return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
+    return {PROGRESS_TAG: "bar" if bars else "log"}
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
-"""Dagster resource for sentence embeddings with the persistent (model, text sha256) cache."""
+"""The recipe's `embeddings` resource: sentence embeddings with the persistent (model, text sha256) cache."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from pydantic import BaseModel
 
+from synth_assets.core.root import state_dir
 from synth_assets.recipes.curation.embeddings import EmbeddingCache, Encoder
 
 
-class EmbeddingsResource(ConfigurableResource):
-    """Embeds texts for curation; vectors are cached under `cache_dir` (the definitions set it to
+class EmbeddingsResource(BaseModel):
+    """Embeds texts for curation; vectors are cached under `cache_dir` (`for_root`:
     `{state dir of the root}/.cache/embeddings`, i.e. `{root}/.cache/embeddings` for a local root).
 
     The model itself comes from the collection config (it is part of the fingerprint); this
@@ -28,3 +29,7 @@ class EmbeddingsResource(ConfigurableResource):
 
     def encoder(self, model: str, backend: str = "sentence-transformers", batch_size: int = 64) -> Encoder:
         return Encoder(model, backend, self.batch_size or batch_size, self.device)
+
+
+def for_root(root: str) -> EmbeddingsResource:
+    return EmbeddingsResource(cache_dir=str(state_dir(root) / ".cache" / "embeddings"))
