@@ -10,11 +10,10 @@ from synth_assets.cli.common import JsonOption, fail, print_json, print_table, r
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
 from synth_assets.cli.materialize import materialize, progress_tags
-from synth_assets.recipes.base import recipes
 
 
 def backfill_command(
-    recipe: str = typer.Option(..., "--recipe", "-r", help=f"The recipe: {', '.join(recipes())}."),
+    recipe: str = typer.Option(..., "--recipe", "-r", help="The recipe, by its registered name (the first part of its asset keys)."),
     dataset: list[str] = typer.Option([], "--dataset", "-d", help="Only these datasets (repeatable)."),
     fingerprint: list[str] = typer.Option([], "--fingerprint", "-f", help="Only these fingerprints or prefixes (repeatable)."),
     as_json: bool = JsonOption,

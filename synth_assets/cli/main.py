@@ -1,17 +1,15 @@
 """The `synth` command line: the platform's commands, and each recipe's own (its `cli` hook)."""
 
-import importlib
-
 import typer
 
 from synth_assets.cli import backfill, browse, compare, config_commands, evaluations, lineage_cmd, manage, quality, review, sensors
 from synth_assets.cli.common import store, use_root
 from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
+from synth_assets.cli.recipe_commands import WithRecipeCommands
 from synth_assets.cli.storage_errors import SynthTyper
-from synth_assets.recipes.base import recipes
 
-app = SynthTyper(no_args_is_help=True, add_completion=False,
+app = SynthTyper(cls=WithRecipeCommands, no_args_is_help=True, add_completion=False,
                   help="Synthetic data platform: fingerprinted shared store, batch views, lineage.")
 
 
@@ -45,15 +43,3 @@ app.command("llm")(llm_command)
 app.add_typer(lineage_cmd.app, name="lineage")
 app.add_typer(sensors.app, name="sensors")
 
-
-def mount_recipe_commands(cli: typer.Typer) -> None:
-    """Every recipe's typer app (`Recipe.cli`, "module:attribute"): its commands and groups join `synth`'s."""
-    for recipe in recipes().values():
-        if recipe.cli:
-            module, _, attribute = recipe.cli.partition(":")
-            commands = getattr(importlib.import_module(module), attribute)
-            cli.registered_commands += commands.registered_commands
-            cli.registered_groups += commands.registered_groups
-
-
-mount_recipe_commands(app)

@@ -149,6 +149,7 @@ class Recipe:
     export_configs: Callable[[dict[str, Rows]], dict[str, dict[str, Rows]]] | None = None  # split -> rows as export configs
     export_sources: Callable[[dict[str, Any], str], list[dict[str, str]]] | None = None  # (record, root) -> sources, licences
     preview: Callable[[Rows, int], str | None] | None = None  # markdown of the first rows when they carry its provenance
+    evaluated: bool = False  # its published experiments get an `evaluation` asset (the training effect, `evaluation:` in a config)
 
     def publishes(self, stage: Stage) -> bool:
         return self.publish is not None and stage.name == PUBLISHED

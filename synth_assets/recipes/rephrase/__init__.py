@@ -261,4 +261,5 @@ RECIPE = register(Recipe(
     complete_config=complete_config,
     fingerprints=fingerprints,
     preview=previews.preview,
+    evaluated=True,
 ))
