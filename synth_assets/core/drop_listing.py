@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synth_assets.core.drops import ERROR_SUFFIX
 from synth_assets.core.store_s3 import split_s3_url
+
+ERROR_SUFFIX = ".error.txt"  # the marker beside a refused drop says what is wrong with it
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ def list_files(url: str, client: Any = None) -> list[Drop]:
         folder = Path(url)
         drops = [Drop(p.name, str(p), _local_version(p)) for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
     return sorted(drops, key=lambda d: d.name)
+
+
+def split_listing(files: list[Drop], suffixes: tuple[str, ...]) -> tuple[list[Drop], set[str]]:
+    """(the drops: files ending in one of `suffixes`, the names of files that have an error marker)."""
+    marked = {f.name[: -len(ERROR_SUFFIX)] for f in files if f.name.endswith(ERROR_SUFFIX)}
+    return [f for f in files if f.name.endswith(suffixes)], marked
 
 
 def new_drops(drops: list[Drop], cursor: str | None) -> list[Drop]:

@@ -20,9 +20,6 @@ class DropResult:
     error: str | None = None
 
 
-ERROR_SUFFIX = ".error.txt"  # the marker beside a bad drop says what is wrong with it
-
-
 def process_drop(path: str | Path, data: bytes, store: Store, lineage: Lineage) -> DropResult:
     """Validate, fingerprint and register every experiment in a dropped file (`data`: its content); a bad file
     registers nothing and says why."""

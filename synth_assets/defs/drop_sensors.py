@@ -13,8 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dagster import DefaultSensorStatus, SensorDefinition, SensorEvaluationContext, SensorResult, sensor
 
 from resources.store import StoreResource
-from synth_assets.core.drop_listing import Drop, clear_error, cursor_of, list_files, mark_error, new_drops
-from synth_assets.core.drops import ERROR_SUFFIX
+from synth_assets.core.drop_listing import Drop, clear_error, cursor_of, list_files, mark_error, new_drops, split_listing
 from synth_assets.core.store_s3 import read_url, s3_client
 from synth_assets.defs.run_requests import run_requests
 from synth_assets.recipes.hooks import DropSource
@@ -31,9 +30,7 @@ def build_drop_sensor(source: DropSource) -> SensorDefinition:
         if url is None:
             return SensorResult(skip_reason=source.unwatched)
         client = s3_client() if url.startswith("s3://") else None
-        files = list_files(url, client)
-        marked = {f.name[: -len(ERROR_SUFFIX)] for f in files if f.name.endswith(ERROR_SUFFIX)}
-        drops = [f for f in files if f.name.endswith(source.suffixes)]
+        drops, marked = split_listing(list_files(url, client), source.suffixes)
         fresh = new_drops(drops, context.cursor)
 
         def handle(item: tuple[Drop, bytes]) -> list[tuple]:
