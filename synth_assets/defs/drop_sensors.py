@@ -45,11 +45,13 @@ def build_drop_sensor(source: DropSource) -> SensorDefinition:
                 clear_error(drop, client)
             return [(reg, drop.version, drop.url) for reg in registrations]
 
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            fetched = list(zip(fresh, pool.map(lambda d: read_url(d.url, client), fresh)))
-            register = source.registrar(s, lineage)
-            with lineage.session():
-                registered = [r for found in pool.map(handle, fetched) for r in found]
+        registered = []
+        if fresh:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                fetched = list(zip(fresh, pool.map(lambda d: read_url(d.url, client), fresh)))
+                register = source.registrar(s, lineage)
+                with lineage.session():
+                    registered = [r for found in pool.map(handle, fetched) for r in found]
         found = f"watched {url}: {len(drops)} drops, {len(fresh)} new or changed, {len(registered)} registered"
         context.log.info(found)
         requests = run_requests(context, registered)
