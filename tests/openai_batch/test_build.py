@@ -131,3 +131,14 @@ def test_estimate_uses_price_table_and_batch_discount():
     assert est["completion_tokens_max"] == 4 * 16
     assert est["cost_usd"] == pytest.approx(expected, rel=1e-4)
     assert est["cost_usd_without_batch_discount"] == pytest.approx(2 * est["cost_usd"], rel=1e-3)
+
+
+def test_the_old_command_name_still_works_and_points_to_the_new_one(tmp_path):
+    from synth_assets.cli.main import app as synth
+
+    path = write_input(tmp_path / "in.jsonl", make_requests(3))
+    new = CliRunner().invoke(synth, ["--root", str(tmp_path / "data"), "openai-batch", "estimate", str(path), "--json"])
+    old = CliRunner().invoke(synth, ["--root", str(tmp_path / "data"), "batches-api", "estimate", str(path), "--json"])
+    assert new.exit_code == 0 and old.exit_code == 0, old.output
+    assert "is now `synth openai-batch`" in old.stderr and "batches-api" not in new.stderr
+    assert json.loads(old.stdout) == json.loads(new.stdout)
