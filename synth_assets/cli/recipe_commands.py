@@ -1,5 +1,5 @@
 """The recipes' own commands (`Recipe.cli`: "module:attribute" of a typer app), found through the registry when
-`synth` is asked for one, so that starting `synth` loads no recipe (curation alone would cost a second)."""
+`synth` is asked for one, so that starting `synth` loads no recipe (some import heavy libraries)."""
 
 from __future__ import annotations
 
