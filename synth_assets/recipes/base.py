@@ -149,6 +149,8 @@ class Recipe:
     export_configs: Callable[[dict[str, Rows]], dict[str, dict[str, Rows]]] | None = None  # split -> rows as export configs
     export_sources: Callable[[dict[str, Any], str], list[dict[str, str]]] | None = None  # (record, root) -> sources, licences
     preview: Callable[[Rows, int], str | None] | None = None  # markdown of the first rows when they carry its provenance
+    validators: Callable[[Any], list[Any]] | None = None  # job -> its validator specs, resolved (`synth calibrate`)
+    review_slots: Callable[[Store, dict[str, Any]], list[Any]] | None = None  # (store, record) -> its rewrites to review
     evaluated: bool = False  # its published experiments get an `evaluation` asset (the training effect, `evaluation:` in a config)
 
     def publishes(self, stage: Stage) -> bool:

@@ -32,7 +32,7 @@ from synth_assets.quality.metrics import CORRECTNESS_FIGURES, SHOWN_FIGURES, met
 from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
-from synth_assets.recipes.rephrase import checks, judging, previews, prompt_checks, publishing, rewrite
+from synth_assets.recipes.rephrase import checks, judging, previews, prompt_checks, publishing, reviewing, rewrite
 from synth_assets.recipes.rephrase.correctness import correctness_figures
 from synth_assets.recipes.rephrase.publishing import DECONTAMINATION_FIGURES
 
@@ -262,4 +262,6 @@ RECIPE = register(Recipe(
     fingerprints=fingerprints,
     preview=previews.preview,
     evaluated=True,
+    validators=judging.resolved_validators,
+    review_slots=reviewing.experiment_slots,
 ))
