@@ -44,7 +44,7 @@ def main() -> None:
         (Path(tmp) / "dagster").mkdir()
         instance = DagsterInstance.local_temp(tempdir=str(Path(tmp) / "dagster"))
         resources = {"store": StoreResource(root="s3://synth-bench/store"), "s3": S3Resource()}
-        from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
+        from synth_assets.defs.config_drops import s3_config_drop_sensor
 
         with build_sensor_context(instance=instance, resources=resources) as context:
             t0 = time.perf_counter()

@@ -16,13 +16,13 @@ from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 
-from io_managers.previews import has_rewrites, preview_markdown
+from io_managers.previews import preview_markdown
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import short
 from synth_assets.core.pending_stages import stage_prefix
 from synth_assets.core.run_tags import rebuilt_stages
 from synth_assets.core.store import Store
-from synth_assets.defs.display import rounded
+from synth_assets.core.display import rounded
 from synth_assets.defs.partitions import parse_experiment_key, split_key
 
 
@@ -42,7 +42,7 @@ class StageOutput:
     llm_model: tuple[str, str] | None = None
     upstream: list[dict[str, str]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
-    preview_rows: list[dict[str, Any]] | None = None  # rows carrying rewrite provenance, when the output's own rows lack it
+    preview_rows: list[dict[str, Any]] | None = None  # rows carrying the recipe's provenance, when the output's own rows lack it
 
     @property
     def stage_fingerprint(self) -> str:
@@ -96,7 +96,7 @@ class SharedStoreIOManager(ConfigurableIOManager):
                 lineage.record_llm_usage(run_id=context.run_id, asset=asset, partition_key=partition, fingerprint=record["fingerprint"],
                                          batch_id=record["origin_batch"], backend=backend, model=model, usage=out.llm_usage)
                 metadata.update({f"llm_{k}": rounded(v) for k, v in out.llm_usage.items() if isinstance(v, (int, float))})
-        preview = preview_markdown(out.preview_rows if has_rewrites(out.preview_rows) else rows)
+        preview = preview_markdown(rows, upstream=out.preview_rows)
         return {**metadata, **out.metadata, "preview": MetadataValue.md(preview)}  # the long preview last
 
     def load_input(self, context: InputContext) -> dict[str, list[dict[str, Any]]]:

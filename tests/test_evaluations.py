@@ -76,7 +76,7 @@ def test_the_automation_condition_asks_for_a_newly_published_experiment_and_noth
 
     from synth_assets.cli.materialize import dagster_instance, definitions
     from synth_assets.defs.partitions import partition_key
-    from synth_assets.defs.recipes import recipe_job_name
+    from synth_assets.defs.run_requests import recipe_job_name
 
     root, _, reg, _ = published
     defs, instance = definitions(str(Path(root).resolve())), dagster_instance(root)

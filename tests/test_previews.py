@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from io_managers.previews import preview_markdown, verdict
-from synth_assets.defs.display import cell, rounded, usd
+from io_managers.previews import preview_markdown
+from synth_assets.recipes.rephrase.previews import verdict
+from synth_assets.core.display import cell, rounded, usd
 
 
 def field(candidates, outcomes=None, chosen=None, original="The cat sat."):

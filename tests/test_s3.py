@@ -77,7 +77,7 @@ def execute(instance, run_request) -> None:
 
 @pytest.mark.slow
 def test_config_drop_runs_new_fingerprints_and_only_links_known_ones(s3_env):
-    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
+    from synth_assets.defs.config_drops import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "first.yaml", "batch_20250301_s3")
@@ -107,7 +107,7 @@ def test_config_drop_runs_new_fingerprints_and_only_links_known_ones(s3_env):
 
 
 def test_deleted_cursor_object_does_not_break_the_next_tick(s3_env):
-    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
+    from synth_assets.defs.config_drops import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "a.yaml", "batch_20250303_cursor", temperature=0.1)
@@ -158,7 +158,10 @@ def test_missing_bucket_and_missing_credentials_are_named(s3_env, monkeypatch, t
 
 
 def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s3_env, tmp_path, monkeypatch):
-    from synth_assets.defs.translation_judge import judge_drop_sensor
+    from synth_assets.defs.drop_sensors import build_drop_sensor
+    from synth_assets.recipes.translation_judge.drops import JUDGE_DROPS
+
+    judge_drop_sensor = build_drop_sensor(JUDGE_DROPS)
 
     client, instance = s3_env
     config = tmp_path / "judge.yaml"
@@ -225,7 +228,7 @@ def test_a_failed_second_writer_keeps_the_first_writers_complete_data(s3_env):
 
 
 def test_one_run_per_fingerprint_and_undecodable_configs_are_rejected(s3_env):
-    from synth_assets.defs.experiments.sensors import s3_config_drop_sensor
+    from synth_assets.defs.config_drops import s3_config_drop_sensor
 
     client, instance = s3_env
     put_config(client, "one.yaml", "batch_20250305_dup", temperature=0.6)

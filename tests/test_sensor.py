@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import yaml
 from dagster import build_sensor_context, instance_for_test
 
 from resources.store import StoreResource
-from synth_assets.defs.experiments.sensors import config_drop_sensor
+from synth_assets.defs.config_drops import config_drop_sensor
 from synth_assets.defs.partitions import experiment_key
 from tests.conftest import copa_config, lineage_for, local_store, register_config, store_building
 
@@ -120,3 +121,14 @@ def test_empty_or_missing_drop_folder(tmp_path, monkeypatch, instance, synth_roo
     monkeypatch.setenv("SYNTH_DROP_DIR", str(tmp_path / "no_such_folder"))
     result = tick(instance, synth_root)
     assert result.run_requests == [] and json.loads(result.cursor) == {}
+
+
+def test_a_config_moved_in_with_an_old_modification_time_is_seen(drop, instance, synth_root, tmp_path):
+    drop_config(drop, "first.yaml", copa_config())
+    first = tick(instance, synth_root)
+    elsewhere = tmp_path / "later.yaml"
+    elsewhere.write_text(yaml.safe_dump(copa_config(temperature=0.3)))
+    os.utime(elsewhere, (1_000_000_000, 1_000_000_000))  # older than anything the cursor saw
+    elsewhere.rename(drop / "later.yaml")
+    second = tick(instance, synth_root, cursor=first.cursor)
+    assert len(second.run_requests) == 1 and set(json.loads(second.cursor)) == {"first.yaml", "later.yaml"}

@@ -14,7 +14,7 @@ from synth_assets.cli.materialize import materialize, progress_tags
 
 
 def backfill_command(
-    recipe: str = typer.Option(..., "--recipe", "-r", help="The recipe: rephrase, stories, translation_judge, curation, ..."),
+    recipe: str = typer.Option(..., "--recipe", "-r", help="The recipe, by its registered name (the first part of its asset keys)."),
     dataset: list[str] = typer.Option([], "--dataset", "-d", help="Only these datasets (repeatable)."),
     fingerprint: list[str] = typer.Option([], "--fingerprint", "-f", help="Only these fingerprints or prefixes (repeatable)."),
     as_json: bool = JsonOption,

@@ -10,6 +10,15 @@ from synth_assets.cli.common import console, fail, print_json, print_table, root
 from synth_assets.core.config import Experiment
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.validators.specs import JUDGE_KINDS
+from synth_assets.recipes.base import get as get_recipe
+
+
+def _resolved(exp: Experiment) -> list[Any]:
+    """The experiment's validator specs, as its recipe resolves them (`Recipe.validators`)."""
+    recipe = get_recipe(exp.entry.recipe)
+    if recipe.validators is None:
+        raise fail(f"{exp.source_file}: a {recipe.name} experiment has no validators to calibrate", 2)
+    return recipe.validators(exp)
 
 
 def _validators(exp: Experiment, judge_model: str | None) -> tuple[list[Any], list[Any]]:
@@ -18,13 +27,12 @@ def _validators(exp: Experiment, judge_model: str | None) -> tuple[list[Any], li
     from synth_assets.llm.client import LLMClient
     from synth_assets.quality.validators import build_validators
     from synth_assets.quality.validators.judge import ResourceChat
-    from synth_assets.recipes.rephrase.judging import resolved_validators
 
     from synth_assets.llm.backends.local_server import resolve_gguf
     from synth_assets.llm.errors import LLMConfigError
 
     specs = [s.model_copy(update={"model": judge_model}) if judge_model and s.kind in JUDGE_KINDS else s
-             for s in resolved_validators(exp)]
+             for s in _resolved(exp)]
     for spec in specs:
         if spec.kind in JUDGE_KINDS and spec.backend == "local":
             try:

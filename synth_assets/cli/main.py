@@ -1,16 +1,15 @@
-"""The `synth` command line."""
+"""The `synth` command line: the platform's commands, and each recipe's own (its `cli` hook)."""
 
 import typer
 
-from synth_assets.cli import (backfill, batches_api, browse, compare, evaluations, experiments, judge, lineage_cmd, manage, quality,
-                              review, sensors)
+from synth_assets.cli import backfill, browse, compare, config_commands, evaluations, lineage_cmd, manage, quality, review, sensors
 from synth_assets.cli.common import store, use_root
-from synth_assets.cli.curate import curate_command
 from synth_assets.cli.export import export_command
 from synth_assets.cli.llm_cmd import llm_command
+from synth_assets.cli.recipe_commands import WithRecipeCommands
 from synth_assets.cli.storage_errors import SynthTyper
 
-app = SynthTyper(no_args_is_help=True, add_completion=False,
+app = SynthTyper(cls=WithRecipeCommands, no_args_is_help=True, add_completion=False,
                   help="Synthetic data platform: fingerprinted shared store, batch views, lineage.")
 
 
@@ -22,13 +21,11 @@ def main(context: typer.Context,
         store()  # a missing bucket or missing credentials fail here, naming the bucket / variables
 
 
-app.command("fingerprint")(experiments.fingerprint_command)
-app.command("register")(experiments.register_command)
-app.command("run")(experiments.run_command)
-app.command("regenerate")(experiments.regenerate_command)
-app.command("judge")(judge.judge_command)
+app.command("fingerprint")(config_commands.fingerprint_command)
+app.command("register")(config_commands.register_command)
+app.command("run")(config_commands.run_command)
+app.command("regenerate")(config_commands.regenerate_command)
 app.command("backfill")(backfill.backfill_command)
-app.command("curate")(curate_command)
 app.command("batches")(browse.batches_command)
 app.command("batch")(browse.batch_command)
 app.command("shared")(browse.shared_command)
@@ -44,5 +41,5 @@ app.command("import-legacy")(manage.import_legacy_command)
 app.command("export")(export_command)
 app.command("llm")(llm_command)
 app.add_typer(lineage_cmd.app, name="lineage")
-app.add_typer(batches_api.app, name="batches-api")
 app.add_typer(sensors.app, name="sensors")
+

@@ -20,7 +20,7 @@ from synth_assets.core.store import Store
 from synth_assets.defs import build_definitions
 from synth_assets.core.run_tags import FINGERPRINT_TAG, HOST_TAG, PID_TAG, PROGRESS_TAG, registration_tags
 from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.defs.recipes import recipe_job_name
+from synth_assets.defs.run_requests import recipe_job_name
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\nrun_monitoring:\n  enabled: true\n"
 
@@ -40,7 +40,7 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     # several `synth run`s starting on a new home would race to create its SQLite schema
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
         instance = DagsterInstance.from_config(str(home))
-        instance.get_dynamic_partitions("rephrase_dataset")  # forces the storage to exist
+        instance.get_dynamic_partitions("synth_storage_probe")  # forces the storage to exist (any partition set name)
     fail_dead_runs(instance, Store(str(root)))
     return instance
 
@@ -70,15 +70,26 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
     return dead
 
 
+def partition_name(record: dict) -> str:
+    """The Dagster partition key of a registration, as the UI shows it."""
+    return str(partition_key(record))
+
+
+def add_to_dagster(records: list[dict], root: str | Path) -> None:
+    """Registrations as partitions of the Dagster instance on `root` (runs, sensors and the UI see them)."""
+    add_partitions(dagster_instance(root), records)
+
 
 @functools.lru_cache(maxsize=8)
 def definitions(root: str) -> Definitions:
     return build_definitions(root)
 
 
-def progress_tags() -> dict[str, str]:
-    """Run tags asking for rich progress bars when a person watches a terminal, else log lines."""
-    return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
+def progress_tags(bars: bool | None = None) -> dict[str, str]:
+    """Run tags asking for rich progress bars (`bars`; None: when a person watches a terminal), else log lines."""
+    if bars is None:
+        return {PROGRESS_TAG: "bar"} if sys.stderr.isatty() else {}
+    return {PROGRESS_TAG: "bar" if bars else "log"}
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage.reviews import record_reviews, reviews
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.figures import NOTES, shown_figure
-from synth_assets.quality.reviews import NOT_SAME, SAME, Slot, calibration_pairs, current_labels, read_review_file, sample, write_review_file
-from synth_assets.recipes.rephrase.reviewing import experiment_slots, figures_for
+from synth_assets.quality.reviews import (NOT_SAME, SAME, Slot, calibration_pairs, current_labels, figures_for, read_review_file, sample,
+                                          write_review_file)
+from synth_assets.recipes.base import get as get_recipe
 
 _ANSWERS = {"y": SAME, "n": NOT_SAME, "s": None, "q": "quit"}
 
@@ -49,6 +50,14 @@ def _ask(slots: list[Slot], reviewer: str) -> int:
     return done
 
 
+def _slots(record: dict[str, Any]) -> list[Slot]:
+    """The experiment's rewrites a person can review, as its recipe finds them (`Recipe.review_slots`)."""
+    recipe = get_recipe(record["recipe"])
+    if recipe.review_slots is None:
+        raise ValueError(f"a {recipe.name} experiment has no rewrites to review")
+    return recipe.review_slots(store(), record)
+
+
 def _refresh(record: dict[str, Any], slots: list[Slot]) -> dict[str, Any]:
     """The experiment's reviewed figures, written into its lineage quality figures and reported to Dagster."""
     from synth_assets.cli.quality import figures_of
@@ -59,7 +68,7 @@ def _refresh(record: dict[str, Any], slots: list[Slot]) -> dict[str, Any]:
     lineage().record_quality(fingerprint=fingerprint, dataset=record["dataset"], metrics={**current, **figures})
     try:
         from synth_assets.cli.materialize import dagster_instance
-        from synth_assets.defs.experiments.reviewed import report_reviewed
+        from synth_assets.defs.batches.reviewed import report_reviewed
 
         report_reviewed(dagster_instance(root()), store(), lineage(), record, figures)
     except Exception as exc:  # noqa: BLE001 - lineage holds the figures; the UI catches up at the next publish
@@ -85,7 +94,7 @@ def review_command(target: str = typer.Argument(..., help="Batch path, shared pa
         raise fail("--export needs --sample N", 2)
     try:
         record = store().find(target)
-        slots = experiment_slots(store(), record)
+        slots = _slots(record)
     except KeyError as exc:
         raise fail(exc.args[0]) from None
     except (FileNotFoundError, ValueError) as exc:

@@ -147,3 +147,26 @@ def find_entry(name: str, root: str | Path | None = None) -> CatalogEntry:
             f"on {name} use this entry and get other fingerprints than with that one; give it another name (and file name) to "
             "keep both"), stacklevel=2)
     return entry
+
+
+UNKNOWN_LICENSE = "unknown"  # what the catalog does not describe is unknown, never guessed
+
+
+def catalog_entries(root: str | Path | None = None) -> list[CatalogEntry]:
+    """Every entry of the catalog folders that loads (an entry that does not is reported where it is used)."""
+    entries = []
+    for folder in catalog_dirs(root):
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                entries.append(load_entry(path))
+            except (ConfigError, OSError):
+                continue
+    return entries
+
+
+def entry_for_file(path: str | None, root: str | Path | None = None) -> CatalogEntry | None:
+    """The catalog entry one of whose split files is `path`, if any."""
+    if not path:
+        return None
+    wanted = Path(path).resolve()
+    return next((e for e in catalog_entries(root) if any(e.split_path(s) == wanted for s in e.splits)), None)

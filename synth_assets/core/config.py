@@ -225,7 +225,7 @@ def _check_paths(exp: Experiment, path: str, lines: dict, root: str | Path | Non
                       field=".".join(blamed))
 
 
-def load_experiments(path: str | Path, root: str | Path | None = None, text: str | None = None) -> list[Experiment]:
-    """Load an experiment YAML (one experiment or a sweep)."""
+def load_experiments(path: str | Path, root: str | Path | None = None, text: str | bytes | None = None) -> list[Experiment]:
+    """Load an experiment YAML (one experiment or a sweep; `text`: its content when it is not a local file)."""
     raw, lines = load_yaml_with_lines(path, text)
     return [exp for exp, _ in parse_experiments(raw, str(path), lines, root)]

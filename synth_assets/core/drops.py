@@ -20,26 +20,11 @@ class DropResult:
     error: str | None = None
 
 
-ERROR_SUFFIX = ".error.txt"  # the marker beside a bad drop says what is wrong with it
-
-
-def error_marker(path: Path) -> Path:
-    return path.with_name(path.name + ERROR_SUFFIX)
-
-
-def process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
-    """Validate, fingerprint and register every experiment in a dropped file.
-
-    `text` is the file's content when it is not local (an S3 object): then no marker is written
-    here. A bad local file gets an `.error.txt` marker beside it; a bad file registers nothing.
-    """
+def process_drop(path: str | Path, data: bytes, store: Store, lineage: Lineage) -> DropResult:
+    """Validate, fingerprint and register every experiment in a dropped file (`data`: its content); a bad file
+    registers nothing and says why."""
     try:
-        experiments = load_experiments(path, store.root_uri, text=text)
+        experiments = load_experiments(path, store.root_uri, text=data)
     except (ConfigError, KeyError, ValueError, OSError) as exc:
-        message = str(exc)
-        if text is None:
-            error_marker(Path(path)).write_text(message + "\n", encoding="utf-8")
-        return DropResult(path, [], message)
-    if text is None:
-        error_marker(Path(path)).unlink(missing_ok=True)
+        return DropResult(path, [], str(exc))
     return DropResult(path, [register(exp, store, lineage) for exp in experiments])

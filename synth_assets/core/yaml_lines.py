@@ -75,10 +75,12 @@ def _scalar(node: yaml.Node, path: Path_, budget: _Budget) -> Any:
                           line=node.start_mark.line + 1, field=".".join(map(str, path)) or None) from None
 
 
-def load_yaml_with_lines(path: str | Path, text: str | None = None) -> tuple[Any, dict[Path_, int]]:
-    """Parse a YAML file; return the data and a map from key path to 1-based line."""
+def load_yaml_with_lines(path: str | Path, text: str | bytes | None = None) -> tuple[Any, dict[Path_, int]]:
+    """Parse a YAML file (or its `text`, or its bytes); return the data and a map from key path to 1-based line."""
     if text is None:
-        data = Path(path).read_bytes()
+        text = Path(path).read_bytes()
+    if isinstance(text, bytes):
+        data = text
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

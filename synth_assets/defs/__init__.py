@@ -9,8 +9,8 @@ from dagster import Definitions
 
 def build_definitions(root: str) -> Definitions:
     """Every domain's assets, jobs, sensors and resources over the store at `root` (a path or s3:// URL)."""
-    from synth_assets.defs import batch_api, batches, curation, evaluations, experiments, recipes, store, translation_judge
+    from synth_assets.defs import batches, config_drops, evaluations, recipes, store
 
     root = root if root.startswith("s3://") else str(Path(root).resolve())
-    domains = (store, recipes, experiments, translation_judge, curation, batch_api, batches, evaluations)
+    domains = (store, recipes, config_drops, batches, evaluations)
     return Definitions.merge(*(domain.definitions(root) for domain in domains))

@@ -36,7 +36,7 @@ from io_managers.shared_store import StageOutput
 from synth_assets.core.run_tags import rebuilt_stages
 from synth_assets.core.stage_run import StoredStage
 from synth_assets.defs.batches.report import report_batches
-from synth_assets.defs.display import rounded
+from synth_assets.core.display import rounded
 from synth_assets.defs.llm_meter import LLMMeter
 from synth_assets.defs.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key

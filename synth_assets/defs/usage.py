@@ -13,7 +13,7 @@ from typing import Any
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.defs.display import usd
+from synth_assets.core.display import usd
 from synth_assets.defs.llm_savings import stage_savings
 
 TOTALS = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens", "cost_usd")

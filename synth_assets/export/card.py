@@ -26,7 +26,8 @@ from huggingface_hub import DatasetCardData
 from synth_assets.core.legacy import purpose_and_description
 from synth_assets.core.lineage import Lineage
 from synth_assets.export.collect import ExportedExperiment
-from synth_assets.export.sources import UNKNOWN, source_datasets
+from synth_assets.core.catalog import UNKNOWN_LICENSE
+from synth_assets.export.sources import source_datasets
 from synth_assets.export.write import WrittenSplit
 from synth_assets.quality.figures import current_quality, notes_markdown
 
@@ -104,7 +105,7 @@ def experiment_facts(exp: ExportedExperiment, root: str, lineage: Lineage | None
 
 
 def _front_matter(title: str, facts: list[dict[str, Any]], configs: dict[str, list[WrittenSplit]], synth: dict[str, Any]) -> str:
-    licences = sorted({s["license"] for f in facts for s in f["sources"]}) or [UNKNOWN]
+    licences = sorted({s["license"] for f in facts for s in f["sources"]}) or [UNKNOWN_LICENSE]
     data = DatasetCardData(license=licences[0] if len(licences) == 1 else licences, pretty_name=title,
                            tags=["synthetic", "synth-assets"], synth=synth)
     MetadataConfigs({config: {"data_files": [{"split": s.split, "path": s.path} for s in splits]}

@@ -1,8 +1,8 @@
 """What an export holds: the experiments a target names and their rows, read from the store.
 
 A target is an experiment (batch path, shared path, fingerprint or legacy id, as `synth resolve`
-takes them), a curation output (a collection's published experiment: each format is a config with
-one `train` split) or a batch (`batch_...` id or path: one dataset per experiment, or with `single`
+takes them), a recipe output with its own export configs (its `export_configs` hook: a curation
+output's formats are configs with one `train` split) or a batch (`batch_...` id or path: one dataset per experiment, or with `single`
 one dataset whose rows carry an `experiment` column).
 """
 
@@ -17,6 +17,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
 from synth_assets.core.store import METADATA_FILE, Store
+from synth_assets.recipes.base import recipes
 
 Configs = dict[str, dict[str, list[dict[str, Any]]]]  # config -> split -> rows
 EXPERIMENT_COLUMN = "experiment"
@@ -35,7 +36,7 @@ class ExportedExperiment:
     record: dict[str, Any]  # the registration
     metadata: dict[str, Any]  # its experiment_metadata.json ({} when there is none)
     configs: Configs
-    files: dict[str, str] = field(default_factory=dict)  # split file name (a format for curation) -> store URI
+    files: dict[str, str] = field(default_factory=dict)  # split file name -> store URI
     skipped: list[str] = field(default_factory=list)  # empty splits, not exported
 
     @property
@@ -96,7 +97,8 @@ def load_experiment(store: Store, record: dict[str, Any]) -> ExportedExperiment:
     rows = {split: r for split, r in rows.items() if r}
     if not rows:
         raise NothingToExport(f"{dataset}/{name} ({short(record['fingerprint'])}) has no rows in {', '.join(splits)} under {where}")
-    configs = {split: {"train": r} for split, r in rows.items()} if record.get("recipe") == "curation" else {"default": rows}
+    recipe = recipes().get(record.get("recipe", ""))
+    configs = recipe.export_configs(rows) if recipe is not None and recipe.export_configs else {"default": rows}
     files = {split: store.uri(key) for split, key in splits.items()}
     return ExportedExperiment(record, _metadata(store, dataset, name), configs, files, skipped)
 

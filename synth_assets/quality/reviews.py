@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.jsonl import numbered_rows
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.lineage.reviews import reviews
 from synth_assets.core.yaml_lines import ConfigError
 
 SAME, NOT_SAME, SKIP = "same", "not the same", "skip"
@@ -133,3 +135,8 @@ def calibration_pairs(reviews: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Reviewed labels in the calibration pair format (`quality.calibration.load_pairs`), kind "reviewed"."""
     return [{"original": r["original"], "rephrased": r["rewrite"], "label": r["label"], "kind": "reviewed",
              "dataset": r["dataset"], "field": r["field"]} for r in reviews]
+
+
+def figures_for(lineage: Lineage, fingerprint: str, slots: list[Slot]) -> dict[str, Any]:
+    """reviewed_n / reviewed_precision / reviewed_low / reviewed_high over the labels of the experiment's current slots."""
+    return reviewed_figures([r["label"] for r in current_labels(reviews(lineage, fingerprint), slots)])

@@ -17,6 +17,7 @@ from typing import Any
 
 from synth_assets.core.pending_stages import stage_prefix
 from synth_assets.core.store import DirWriter, Store
+from synth_assets.recipes.hooks import DropSource, JobSpec, Poller
 
 Rows = list[dict[str, Any]]
 PUBLISHED = "published"
@@ -138,6 +139,19 @@ class Recipe:
     # (raw config dict, catalog entry, the config's folder) -> the raw config with the recipe's defaults for absent keys
     complete_config: Callable[[dict, Any, Any], dict] = lambda raw, entry, folder: raw
     fingerprints: Callable[[Any], Any] | None = None  # Experiment -> Fingerprints
+    # hooks for the other layers, all optional and free of Dagster (`hooks.py`; `defs`, `cli`, `export` and
+    # `io_managers` find them here and never name a recipe):
+    cli: str | None = None  # "module:attribute" of a typer app whose commands and groups `synth` mounts (imported by the CLI only)
+    resources: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)  # name -> store root -> a resource its stages use
+    drop_sources: tuple[DropSource, ...] = ()  # folders / S3 prefixes watched by a sensor: each drop is registered and run
+    jobs: tuple[JobSpec, ...] = ()  # jobs over some of its stages
+    pollers: tuple[Poller, ...] = ()  # outside work polled by a sensor that requests runs of one of `jobs`
+    export_configs: Callable[[dict[str, Rows]], dict[str, dict[str, Rows]]] | None = None  # split -> rows as export configs
+    export_sources: Callable[[dict[str, Any], str], list[dict[str, str]]] | None = None  # (record, root) -> sources, licences
+    preview: Callable[[Rows, int], str | None] | None = None  # markdown of the first rows when they carry its provenance
+    validators: Callable[[Any], list[Any]] | None = None  # job -> its validator specs, resolved (`synth calibrate`)
+    review_slots: Callable[[Store, dict[str, Any]], list[Any]] | None = None  # (store, record) -> its rewrites to review
+    evaluated: bool = False  # its published experiments get an `evaluation` asset (the training effect, `evaluation:` in a config)
 
     def publishes(self, stage: Stage) -> bool:
         return self.publish is not None and stage.name == PUBLISHED

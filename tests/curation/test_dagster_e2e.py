@@ -11,7 +11,7 @@ from tests.curation.conftest import EXAMPLES
 
 
 def test_curation_job_end_to_end(tmp_path, monkeypatch, encoder):
-    from synth_assets.cli.curate import curate
+    from synth_assets.recipes.curation.cli import curate
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from synth_assets.recipes.batch_api.pipeline import BatchPipeline
-from tests.batch_api import batch_server
-from tests.batch_api.conftest import Server, make_requests, write_input
+from synth_assets.recipes.openai_batch.pipeline import BatchPipeline
+from tests.openai_batch import batch_server
+from tests.openai_batch.conftest import Server, make_requests, write_input
 from tests.distributed.conftest import fresh_bucket, machine, s3_keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def shared(pg, s3_endpoint, server, tmp_path, monkeypatch) -> dict[str, str]:
 
 def on_machine(name: str, tmp_path: Path, server: Server, monkeypatch) -> BatchPipeline:
     """A pipeline as machine `name` opens it (its own HOME and state dir)."""
-    from synth_assets.recipes.batch_api.client import OpenAIBatchClient
+    from synth_assets.recipes.openai_batch.client import OpenAIBatchClient
 
     for key, value in machine(tmp_path, name).items():
         monkeypatch.setenv(key, value)
@@ -106,7 +106,7 @@ def test_a_machine_finishes_what_another_submitted_without_resubmitting(shared, 
 
 def _submit(shared: dict[str, str], env: dict[str, str], path: Path, server: Server) -> subprocess.Popen:
     env = {**os.environ, **shared, **env, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "synth_assets.cli.batches_api", "submit", str(path), "--base-url",
+    return subprocess.Popen([sys.executable, "-m", "synth_assets.recipes.openai_batch.cli", "submit", str(path), "--base-url",
                              server.base_url, "--json"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
 

@@ -11,7 +11,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.defs.batches.effect import effect_chart_markdown, effect_markdown
 from synth_assets.defs.batches.sweep import sweep_png, sweep_table, swept_parameters
 from synth_assets.defs.batches.view import BatchView, Member
-from synth_assets.defs.display import cell, rounded, usd
+from synth_assets.core.display import cell, rounded, usd
 from synth_assets.quality.figures import INTERVALS, notes_markdown, shown_figure
 from synth_assets.quality.metrics import SHOWN_FIGURES
 

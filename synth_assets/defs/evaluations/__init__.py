@@ -1,4 +1,6 @@
-"""Evaluations in Dagster: the asset `rephrase/evaluation`, downstream of `rephrase/published`, partitioned like it.
+"""Evaluations in Dagster: the asset `{recipe}/evaluation` of every recipe that says it is `evaluated` (rephrase),
+downstream of its `published` asset, partitioned like it (`evaluation_job` runs them: one evaluated recipe, as its
+partitions are the job's).
 
 Design: one partition per experiment (the recipe's own `dataset × fingerprint` partitions, mapped one
 to one onto the published asset, so a backfill picks experiments exactly as for generation); inside a
@@ -37,10 +39,8 @@ from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.evaluation.effect import evaluation_markdown
 from synth_assets.evaluation.evaluate import evaluate_experiment
-from synth_assets.recipes.base import get
+from synth_assets.recipes.base import Recipe, recipes
 
-RECIPE = "rephrase"
-EVALUATION = AssetKey([RECIPE, "evaluation"])
 EVALUATION_JOB = "evaluation_job"
 QUEUE_TAG = "dagster-celery/queue"
 
@@ -51,10 +51,8 @@ def _op_tags() -> dict[str, str]:
     return {QUEUE_TAG: queue} if queue else {}
 
 
-def build_evaluation_asset():
-    recipe = get(RECIPE)
-
-    @asset(key=EVALUATION, deps=[AssetKey([RECIPE, "published"])], partitions_def=partitions_def(recipe), group_name="evaluations",
+def build_evaluation_asset(recipe: Recipe):
+    @asset(key=AssetKey([recipe.name, "evaluation"]), deps=[AssetKey([recipe.name, recipe.stages[-1].asset])], partitions_def=partitions_def(recipe), group_name="evaluations",
            backfill_policy=ONE_RUN_PER_PARTITION, required_resource_keys={"store"}, op_tags=_op_tags(),
            automation_condition=AutomationCondition.eager(), kinds={"python"},
            description="The training effect of the published data: every evaluator of the experiment's `evaluation:` list "
@@ -84,12 +82,15 @@ def build_evaluation_asset():
 
 
 def definitions(root: str) -> Definitions:
-    evaluation = build_evaluation_asset()
+    evaluations = [build_evaluation_asset(recipe) for recipe in recipes().values() if recipe.evaluated]
+    if not evaluations:
+        return Definitions()
+    selection = AssetSelection.assets(*evaluations)
     return Definitions(
-        assets=[evaluation],
-        jobs=[define_asset_job(EVALUATION_JOB, selection=AssetSelection.assets(EVALUATION), executor_def=executor_from_env(),
+        assets=evaluations,
+        jobs=[define_asset_job(EVALUATION_JOB, selection=selection, executor_def=executor_from_env(),
                                description="Evaluate published experiments (one partition per experiment).")],
-        sensors=[AutomationConditionSensorDefinition("evaluations_automation", target=AssetSelection.assets(EVALUATION),
+        sensors=[AutomationConditionSensorDefinition("evaluations_automation", target=selection,
                                                      default_status=DefaultSensorStatus.STOPPED,
                                                      description="Evaluates every newly published experiment (turn on to ask for it).")],
     )

@@ -14,6 +14,7 @@ from typing import Any
 from synth_assets.core.run_tags import PROGRESS_TAG
 from synth_assets.core.store import DirWriter, Store
 from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.curation import export, resources
 from synth_assets.recipes.curation.config import Collection, collection_from_record
 from synth_assets.recipes.curation.formats import REQUIRED
 from synth_assets.recipes.curation.pipeline import (
@@ -177,4 +178,8 @@ RECIPE = register(Recipe(
     publish=_publish,
     dimension="collection",
     readme_lines=lambda record, summary: [f"- formats: {', '.join(record['params']['formats'])}"],
+    cli="synth_assets.recipes.curation.cli:app",
+    resources={"embeddings": resources.for_root},
+    export_configs=export.export_configs,
+    export_sources=export.export_sources,
 ))

@@ -33,7 +33,7 @@ from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.quality.validators.specs import JUDGE_KINDS, JUDGE_SPECS
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
 from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
-from synth_assets.recipes.rephrase import checks, judging, prompt_checks, publishing, rewrite
+from synth_assets.recipes.rephrase import checks, judging, previews, prompt_checks, publishing, reviewing, rewrite
 from synth_assets.recipes.rephrase.correctness import correctness_figures
 from synth_assets.recipes.rephrase.publishing import DECONTAMINATION_FIGURES
 
@@ -271,4 +271,8 @@ RECIPE = register(Recipe(
     check_experiment=check_experiment,
     complete_config=complete_config,
     fingerprints=fingerprints,
+    preview=previews.preview,
+    evaluated=True,
+    validators=judging.resolved_validators,
+    review_slots=reviewing.experiment_slots,
 ))

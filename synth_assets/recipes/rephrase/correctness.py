@@ -15,7 +15,8 @@ from synth_assets.core.config import Experiment
 from synth_assets.quality.validator_precision import cached_measure, estimated_correct
 from synth_assets.recipes.base import StageRun
 from synth_assets.recipes.rephrase.judging import resolved_validators
-from synth_assets.recipes.rephrase.reviewing import figures_for, slots_of_rows
+from synth_assets.quality.reviews import figures_for
+from synth_assets.recipes.rephrase.reviewing import slots_of_rows
 
 
 def validator_precision(store: Any, exp: Experiment) -> dict[str, Any]:

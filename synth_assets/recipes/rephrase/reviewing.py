@@ -1,4 +1,4 @@
-"""Rephrase, the review side: the rewritten slots of a published experiment, and the reviewed figures over them.
+"""Rephrase, the review side: the rewritten slots of a published experiment (its `review_slots` hook).
 
 A slot is a field whose chosen candidate replaced the original in a row that was published (rows whose
 requests failed and rows dropped by decontamination are not). Fields that kept their original text
@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from synth_assets.core.lineage import Lineage
-from synth_assets.core.lineage.reviews import reviews
 from synth_assets.core.store import Store
-from synth_assets.quality.reviews import Slot, current_labels, reviewed_figures
+from synth_assets.quality.reviews import Slot
 from synth_assets.recipes.base import META
 from synth_assets.recipes.rephrase.rewrite import request_failed, training_row
 
@@ -45,7 +43,3 @@ def experiment_slots(store: Store, record: dict[str, Any]) -> list[Slot]:
     published = store.read_jsonl(store.published_data_file(dataset, name))
     return slots_of_rows(record["fingerprint"], dataset, validated, published)
 
-
-def figures_for(lineage: Lineage, fingerprint: str, slots: list[Slot]) -> dict[str, Any]:
-    """reviewed_n / reviewed_precision / reviewed_low / reviewed_high over the labels of the experiment's current slots."""
-    return reviewed_figures([r["label"] for r in current_labels(reviews(lineage, fingerprint), slots)])

@@ -19,7 +19,7 @@ from synth_assets.core.store import DirWriter, Store, jsonl_bytes
 from synth_assets.core.store_s3 import read_url
 from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
-from synth_assets.recipes.translation_judge.drops import NAME, JudgeConfig
+from synth_assets.recipes.translation_judge.drops import JUDGE_DROPS, NAME, JudgeConfig
 from synth_assets.recipes.translation_judge.labels import resolve_label_map
 from synth_assets.recipes.translation_judge.parse import TRAINING_FIELDS, JudgeExample, parse_drop, to_training_record
 from synth_assets.recipes.translation_judge.split import expected_duration, stratified_split
@@ -134,4 +134,6 @@ RECIPE = register(Recipe(
     publish=_publish,
     dimension="drop",
     readme_lines=lambda record, summary: [f"- drop: {record['source_file']}"],
+    cli="synth_assets.recipes.translation_judge.cli:app",
+    drop_sources=(JUDGE_DROPS,),
 ))

@@ -18,6 +18,7 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import load_yaml_with_lines, validate_model
+from synth_assets.recipes.hooks import DropSource, RegisterDrop
 from synth_assets.recipes.translation_judge.parse import parse_drop
 
 NAME = "translation_judge"
@@ -80,3 +81,19 @@ def register_drop(uri: str, data: bytes, cfg: JudgeConfig, store: Store, lineage
     return register_record(draft, name, store, lineage, batch_id=batch_id, purpose="judge",
                            description="translation-judge drops: processed, minority classes synthesized, split",
                            job=cfg, fingerprints=fps)
+
+
+def judge_drops_url(root_uri: str) -> str:
+    """`$SYNTH_JUDGE_DROPS` (an `s3://` prefix or a local folder), else `{root}/judge_drops/`."""
+    return (os.environ.get("SYNTH_JUDGE_DROPS") or f"{root_uri}/judge_drops").rstrip("/") + "/"
+
+
+def judge_registrar(store: Store, lineage: Lineage) -> RegisterDrop:
+    cfg = load_judge_config()  # once per sensor tick
+    return lambda url, data: [register_drop(url, data, cfg, store, lineage)]
+
+
+JUDGE_DROPS = DropSource(
+    sensor="judge_drop_sensor", url=judge_drops_url, suffixes=(DROP_SUFFIX,), registrar=judge_registrar,
+    description="Translation-judge outputs (*.jsonl.out) dropped under $SYNTH_JUDGE_DROPS (an s3:// prefix or a folder; "
+                "default {root}/judge_drops/): each drop becomes a translation_judge partition and a run.")
