@@ -138,8 +138,8 @@ def llm_cache_rows(root: Path) -> int:
 
 def register_config(path: Path, root: Path):
     """Load, validate and register every experiment of a config under a store root."""
-    from synth_assets.core.config import load_experiments
-    from synth_assets.core.experiments import register
+    from synth_assets.recipes.registry import load_experiments
+    from synth_assets.recipes.registry import register
     store = local_store(root)
     lineage = lineage_for(root)
     return [register(exp, store, lineage) for exp in load_experiments(path, store.root)]

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.recipes.registry import fingerprint, load_experiments, register
+from synth_assets.core.experiment_registration import semantic_name
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.experiments import register
 from synth_assets.core.store import FINGERPRINT_FILE
 from tests.conftest import copa_config, local_store, store_building
 

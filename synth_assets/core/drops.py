@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.lineage import Lineage
-from synth_assets.core.experiments import register
 from synth_assets.core.registry import Registration
-from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
 
 
@@ -27,14 +25,16 @@ def error_marker(path: Path) -> Path:
     return path.with_name(path.name + ERROR_SUFFIX)
 
 
-def process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
-    """Validate, fingerprint and register every experiment in a dropped file.
+def process_drop(path: str | Path, load: Callable[[str | Path, str | None], list[Any]], register: Callable[[Any], Registration],
+                 text: str | None = None) -> DropResult:
+    """Validate every experiment in a dropped file (`load(path, text)`, e.g. the recipe registry's `load_experiments`),
+    then fingerprint and register each (`register(experiment)`).
 
     `text` is the file's content when it is not local (an S3 object): then no marker is written
     here. A bad local file gets an `.error.txt` marker beside it; a bad file registers nothing.
     """
     try:
-        experiments = load_experiments(path, store.root_uri, text=text)
+        experiments = load(path, text)
     except (ConfigError, KeyError, ValueError, OSError) as exc:
         message = str(exc)
         if text is None:
@@ -42,4 +42,4 @@ def process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | N
         return DropResult(path, [], message)
     if text is None:
         error_marker(Path(path)).unlink(missing_ok=True)
-    return DropResult(path, [register(exp, store, lineage) for exp in experiments])
+    return DropResult(path, [register(exp) for exp in experiments])

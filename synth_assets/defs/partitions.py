@@ -45,7 +45,7 @@ def experiment_key(record: dict[str, Any]) -> str:
 
 
 def partition_key(record: dict[str, Any]) -> MultiPartitionKey:
-    from synth_assets.recipes.base import get
+    from synth_assets.recipes.registry import get
 
     return MultiPartitionKey({get(record["recipe"]).dimension: record["dataset"], FINGERPRINT: experiment_key(record)})
 
@@ -69,7 +69,7 @@ def parse_experiment_key(value: str) -> tuple[str | None, str]:
 
 def add_partitions(instance: DagsterInstance, records: Iterable[dict[str, Any]]) -> None:
     """Make every registration a partition of its recipe's assets."""
-    from synth_assets.recipes.base import get
+    from synth_assets.recipes.registry import get
 
     wanted: dict[str, set[str]] = {}
     for record in records:

@@ -20,8 +20,7 @@ from pathlib import Path
 from dagster import DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import register
+from synth_assets.recipes.registry import load_experiments, register
 from synth_assets.core.lineage import Lineage
 from synth_assets.cli.materialize import first_error
 from synth_assets.core.registry import Registration

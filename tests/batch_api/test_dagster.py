@@ -11,7 +11,7 @@ from synth_assets.core.store import Store
 from synth_assets.defs.batch_api import BatchAPIResource, batchapi_sensor
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.stage_assets import build_stage_assets
-from synth_assets.recipes.base import get
+from synth_assets.recipes.registry import get
 from tests.batch_api.conftest import make_requests, write_input
 from tests.batch_api.test_submit import wait_for
 

@@ -19,11 +19,14 @@ from dagster_aws.s3.sensor import get_objects
 
 from resources.store import StoreResource
 from synth_assets.core.drops import ERROR_SUFFIX, DropResult, process_drop
+from synth_assets.core.lineage import Lineage
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import state_dir
+from synth_assets.core.store import Store
 from synth_assets.core.store_s3 import split_s3_url
 from synth_assets.defs.drop_cursor import cursor_after, new_objects
 from synth_assets.defs.recipes import run_requests
+from synth_assets.recipes.registry import load_experiments, register
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 S3_WORKERS = 16
@@ -40,6 +43,10 @@ def s3_configs_url(root_uri: str) -> str | None:
     if url:
         return url.rstrip("/") + "/"
     return f"{root_uri}/configs/" if root_uri.startswith("s3://") else None
+
+
+def _process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
+    return process_drop(path, lambda p, t: load_experiments(p, store.root_uri, text=t), lambda exp: register(exp, store, lineage), text=text)
 
 
 def _registered(context: SensorEvaluationContext, results: list[tuple[DropResult, str]]) -> list[tuple[Registration, str, str]]:
@@ -66,7 +73,7 @@ def config_drop_sensor(context: SensorEvaluationContext, store: StoreResource) -
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if seen.get(path.name) != digest:
                 seen[path.name] = digest
-                results.append((process_drop(path, s, lineage), digest))
+                results.append((_process_drop(path, s, lineage), digest))
     registered = _registered(context, results)
     found = f"watched {folder}: {len(results)} new or changed configs, {len(registered)} experiments registered"
     context.log.info(found)
@@ -96,7 +103,7 @@ def s3_config_drop_sensor(context: SensorEvaluationContext, store: StoreResource
         obj, data = item
         key, url = obj["Key"], f"s3://{bucket}/{obj['Key']}"
         try:
-            result = process_drop(url, s, lineage, text=data.decode("utf-8"))
+            result = _process_drop(url, s, lineage, text=data.decode("utf-8"))
         except UnicodeDecodeError as exc:
             result = DropResult(url, [], f"{url}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         if result.error:

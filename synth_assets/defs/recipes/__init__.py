@@ -10,7 +10,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
 from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.recipes.base import recipes
+from synth_assets.recipes.registry import recipes
 
 # `backfill_policy` is beta in Dagster 1.13; we set it deliberately (see partitions.ONE_RUN_PER_PARTITION)
 warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")

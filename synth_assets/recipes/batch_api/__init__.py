@@ -13,6 +13,6 @@ assets are built by `synth_assets.defs`; the sensor and jobs live in `synth_asse
 from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 
 __all__ = ["BatchAPIError", "InputError"]
-from synth_assets.recipes.batch_api.stages import RECIPE  # noqa: E402  (registers the recipe)
+from synth_assets.recipes.batch_api.stages import RECIPE  # noqa: E402  (listed in recipes/installed.py)
 
 __all__ += ["RECIPE"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth_assets.core.store import Store
-from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.batch_api import cost
 from synth_assets.recipes.batch_api.errors import BatchAPIError
 from synth_assets.recipes.batch_api.pipeline import RECIPE as NAME
@@ -85,7 +85,7 @@ def _compile(run: StageRun) -> Rows | None:
     return rows
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name=NAME,
     description="OpenAI Batch API: batch input files submitted once, monitored by a sensor, compiled into training records.",
     stages=(
@@ -97,4 +97,4 @@ RECIPE = register(Recipe(
               _compile, reads_upstream=False, resources=("batch_api",), waits=True),
     ),
     load=load,
-))
+)

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from synth_assets.core.store import DirWriter, Store
-from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.curation.config import Collection, collection_from_record
 from synth_assets.recipes.curation.formats import REQUIRED
 from synth_assets.recipes.curation.pipeline import (
@@ -160,7 +160,7 @@ def _formatted_fields(col: Collection) -> list[str]:
     return REQUIRED[col.config.formats[0]]
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name=NAME,
     description="Merge prompt sources into unified records, deduplicate (exact + semantic), format for SFT / CoT / preference training.",
     stages=(
@@ -176,4 +176,4 @@ RECIPE = register(Recipe(
     publish=_publish,
     dimension="collection",
     readme_lines=lambda record, summary: [f"- formats: {', '.join(record['params']['formats'])}"],
-))
+)

@@ -17,6 +17,7 @@ from synth_assets.core.config import Experiment
 from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
 from synth_assets.core.gguf import GGUFError, read_header
 from synth_assets.core.yaml_lines import ConfigError, line_for
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
 
 class Blame:
@@ -115,7 +116,7 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
         raise entry.error(f"split {exp.config.dataset.split!r} has no records ({entry.split_path(exp.config.dataset.split)})",
                           "splits", exp.config.dataset.split)
     _declared(exp, rows)
-    written = exp.rewrite_fields()
+    written = rewrite_fields(exp)
     paths = [parse(p) for p in written]
     label = parse(entry.label_field) if entry.label_field else None
     has_text = [False] * len(paths)
