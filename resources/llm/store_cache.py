@@ -31,9 +31,9 @@ class StoreResponseCache:
 
     def __init__(self, store: "Store | str", *, readers: int = 32, writers: int = 8):
         if isinstance(store, str):
-            from synth_assets.core.store import Store
+            from synth_assets.core.stores import open_store
 
-            store = Store(store)
+            store = open_store(store)
         self.store = store
         self.readers = readers
         self._writes = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="llm-cache-put")

@@ -15,11 +15,11 @@ def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: 
     from synth_assets.cli.materialize import materialize
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
-    from synth_assets.core.store import Store
+    from synth_assets.core.stores import open_store
     from synth_assets.defs.llm_meter import PROGRESS_TAG
     from synth_assets.recipes.curation.pipeline import artifacts_key, read_report, register_collection
 
-    store = Store(str(root))
+    store = open_store(str(root))
     reg = register_collection(config, store, Lineage(lineage_path(str(root))))
     rerun = dataclasses.replace(reg, complete=False)  # a complete collection runs again: every stage reused, nothing embedded
     outcome = materialize([rerun], str(root), log_level=log_level,

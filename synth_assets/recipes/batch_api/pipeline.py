@@ -386,7 +386,7 @@ class BatchPipeline:
         """Register a set in the store (batch `batch_{date}_batchapi`) like any recipe's job."""
         from synth_assets.core.lineage import Lineage
         from synth_assets.core.root import lineage_path
-        from synth_assets.core.store import Store
+        from synth_assets.core.stores import open_store
 
         fps = self.fingerprints(s)
         requests = sum(f["requests"] for f in s["spec"]["inputs"])
@@ -394,7 +394,7 @@ class BatchPipeline:
         draft = draft_record(fps, dataset=s["dataset"], recipe=RECIPE, config=s["spec"], source_file="",
                              config_yaml=yaml.safe_dump(s["spec"], sort_keys=False), fingerprint=s["set_fp"])
         batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_batchapi"
-        return register_record(draft, name, Store(self.root), Lineage(lineage_path(self.root)), batch_id=batch_id,
+        return register_record(draft, name, open_store(self.root), Lineage(lineage_path(self.root)), batch_id=batch_id,
                                purpose="batchapi", description=s["spec"].get("description") or "OpenAI Batch API sets", job=s,
                                fingerprints=fps)
 
