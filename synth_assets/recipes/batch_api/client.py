@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from synth_assets.core.processes import alive
+from synth_assets.recipes.batch_api.build import validate_input
 from synth_assets.recipes.batch_api.errors import BatchAPIError
 from synth_assets.recipes.batch_api.util import atomic_write_text
 
@@ -195,8 +196,7 @@ class LocalBatchClient(_FindBatch):
         return batch
 
     def create(self, file_id: str, endpoint: str, metadata: dict[str, str]) -> dict[str, Any]:
-        from resources.llm import LLMResource
-        from synth_assets.recipes.batch_api.build import validate_input
+        from resources.llm import LLMResource  # the local executor runs the Dagster LLM resource: loaded only when used
         from synth_assets.recipes.batch_api.local_run import dumps_lines, run_requests
 
         data = self.content(file_id)

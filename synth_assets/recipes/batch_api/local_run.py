@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from resources.llm import ChatRequest, LLMResource
 from synth_assets.core.fingerprint import digest
+from synth_assets.recipes.batch_api.build import validate_input
 from synth_assets.recipes.batch_api.util import atomic_write_text
 
 _MAPPED = {"messages", "model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed",
@@ -100,8 +101,6 @@ def dumps_lines(rows: list[dict[str, Any]]) -> str:
 def run_file(input_path: str | Path, out: str | Path, errors_path: str | Path | None, llm: LLMResource, *,
              use_cache: bool | None = None, progress: bool = False) -> dict[str, Any]:
     """`run-local`: validate the input like an upload would, run it, write output (and error) files."""
-    from synth_assets.recipes.batch_api.build import validate_input
-
     checked = validate_input(input_path)
     outputs, errors, usage = run_requests(checked.requests, llm, use_cache=use_cache, progress=progress)
     atomic_write_text(Path(out), dumps_lines(outputs))
