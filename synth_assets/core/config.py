@@ -200,7 +200,7 @@ def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None,
         except KeyError as exc:
             raise ConfigError(path, exc.args[0], line=line_for(lines, ("dataset", "dataset_name")), field="dataset.dataset_name") from None
         recipe = recipe_for(entry)
-        config = validate_model(recipe.config_model, expanded, path, lines)
+        validate_model(recipe.config_model, expanded, path, lines)  # what the user wrote, before the recipe's defaults
         entry.content_hash  # fail now, with the file named, if a data file is missing
         config = validate_model(recipe.config_model, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
         exp = Experiment(config=config, entry=entry, source_file=path)
