@@ -69,7 +69,8 @@ def _take_current_settings(reg: Registration, s: Store) -> None:
     config = {**exp.config.model_dump(mode="json"), "experiment": reg.record["config"].get("experiment", {})}
     if config == reg.record["config"]:
         return
-    as_registered = Experiment(config=get_recipe(exp.recipe).config_model.model_validate(config), entry=exp.entry, source_file=exp.source_file)
+    as_registered = Experiment(config=get_recipe(exp.recipe).config_model.model_validate(config), entry=exp.entry,
+                               source_file=exp.source_file)
     updated = {**reg.record, "config": config, "config_yaml": config_yaml(as_registered, reg.record["origin_batch"])}
     s.update_registration(updated)
     reg.record.update(updated)

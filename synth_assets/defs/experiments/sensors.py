@@ -46,7 +46,8 @@ def s3_configs_url(root_uri: str) -> str | None:
 
 
 def _process_drop(path: str | Path, store: Store, lineage: Lineage, text: str | None = None) -> DropResult:
-    return process_drop(path, lambda p, t: load_experiments(p, store.root_uri, text=t), lambda exp: register(exp, store, lineage), text=text)
+    return process_drop(path, lambda p, t: load_experiments(p, store.root_uri, text=t), lambda exp: register(exp, store, lineage),
+                        text=text)
 
 
 def _registered(context: SensorEvaluationContext, results: list[tuple[DropResult, str]]) -> list[tuple[Registration, str, str]]:
