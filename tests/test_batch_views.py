@@ -53,7 +53,7 @@ def tally(synth_root):
     registry.add(TALLY)
     definitions.cache_clear()
     yield definitions(str(synth_root)), dagster_instance(synth_root)
-    registry._RECIPES.pop(TALLY.name)
+    registry.remove(TALLY.name)
     definitions.cache_clear()
 
 

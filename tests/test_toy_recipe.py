@@ -39,9 +39,9 @@ TOY = Recipe(
 
 @pytest.fixture
 def toy_recipe():
-    registry.add(TOY)  # the one registration line (`synth_assets/recipes/installed.py` lists a package's RECIPE)
+    registry.add(TOY)  # the one registration line (`synth_assets/recipes/installed.py` lists the module defining RECIPE)
     yield TOY
-    registry._RECIPES.pop(TOY.name)
+    registry.remove(TOY.name)
 
 
 def register_toy(root: Path, count: int, batch: str):

@@ -1,5 +1,12 @@
-"""The recipes the platform runs (one line per recipe); `registry.py` finds them by name."""
+"""The recipes the platform runs: the module of each that defines its `RECIPE` (one line per recipe).
 
-from synth_assets.recipes import batch_api, curation, rephrase, stories, translation_judge
+`registry.py` imports them when a recipe is first looked up, so commands that need none start without them
+(curation, say, loads scipy and an embedding library)."""
 
-INSTALLED = (batch_api.RECIPE, curation.RECIPE, rephrase.RECIPE, stories.RECIPE, translation_judge.RECIPE)
+INSTALLED = (
+    "synth_assets.recipes.batch_api",
+    "synth_assets.recipes.curation",
+    "synth_assets.recipes.rephrase",
+    "synth_assets.recipes.stories",
+    "synth_assets.recipes.translation_judge",
+)

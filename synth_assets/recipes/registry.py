@@ -7,6 +7,8 @@ Core never imports this module: the CLI, the Dagster definitions and the tests c
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 from pathlib import Path
 
 from synth_assets.core import config, experiment_registration
@@ -21,29 +23,42 @@ from synth_assets.evaluation.stored import save_specs
 from synth_assets.recipes.base import Recipe
 from synth_assets.recipes.installed import INSTALLED
 
-_RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in INSTALLED}
+_ADDED: dict[str, Recipe] = {}  # recipes made known at run time (a test's toy recipe)
+
+
+@functools.cache
+def _installed() -> dict[str, Recipe]:
+    """The installed recipes by name, imported on the first lookup (commands that need none start without them)."""
+    installed = (importlib.import_module(module).RECIPE for module in INSTALLED)
+    return {recipe.name: recipe for recipe in installed}
 
 
 def add(recipe: Recipe) -> Recipe:
     """Make one more recipe known (a test's toy recipe); the platform's own are listed in `installed.py`."""
-    _RECIPES[recipe.name] = recipe
+    _ADDED[recipe.name] = recipe
     return recipe
 
 
+def remove(name: str) -> None:
+    """Forget a recipe made known by `add`."""
+    del _ADDED[name]
+
+
 def recipes() -> dict[str, Recipe]:
-    return dict(_RECIPES)
+    return {**_installed(), **_ADDED}
 
 
 def get(name: str) -> Recipe:
-    if name not in _RECIPES:
-        raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(_RECIPES))}")
-    return _RECIPES[name]
+    known = recipes()
+    if name not in known:
+        raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]
 
 
 def catalog_recipe(entry: CatalogEntry) -> Recipe:
     """The recipe a catalog entry names, if that recipe reads catalog entries and accepts this one (else a ConfigError
     blaming the entry's file)."""
-    known = {name: r for name, r in _RECIPES.items() if r.check_entry is not None}
+    known = {name: r for name, r in recipes().items() if r.check_entry is not None}
     try:
         if entry.recipe not in known:
             raise ValueError(f"unknown recipe {entry.recipe!r}; catalog entries can use: {', '.join(sorted(known))}")
