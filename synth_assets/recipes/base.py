@@ -139,11 +139,13 @@ class Recipe:
     # (raw config dict, catalog entry, the config's folder) -> the raw config with the recipe's defaults for absent keys
     complete_config: Callable[[dict, Any, Any], dict] = lambda raw, entry, folder: raw
     fingerprints: Callable[[Any], Any] | None = None  # Experiment -> Fingerprints
-    config_model: type | None = None  # its experiment config (a subclass of core.config.ExperimentConfig)
+    config_model: type | None = None  # its experiment config: a subclass of core.config.ExperimentConfig
 
     def __post_init__(self) -> None:
         if self.publish is not None and self.stages[-1].name != PUBLISHED:
             raise ValueError(f"recipe {self.name}: a recipe that publishes ends with a {PUBLISHED!r} stage")
+        if self.check_entry is not None and self.config_model is None:
+            raise ValueError(f"recipe {self.name}: a recipe over catalog datasets names its experiment config (config_model)")
 
     def publishes(self, stage: Stage) -> bool:
         return self.publish is not None and stage.name == PUBLISHED
