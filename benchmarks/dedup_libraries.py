@@ -169,7 +169,7 @@ def fuzzy_scale_row(n: int, args: argparse.Namespace) -> tuple:
 
 
 def embed(prompts: list[str], model_dir: Path) -> np.ndarray:
-    from synth_assets.recipes.curation.embeddings import Encoder
+    from synth_assets.llm.embeddings import Encoder
 
     return Encoder(str(model_dir), "model2vec", batch_size=1024).encode(prompts)
 
@@ -201,7 +201,7 @@ def recall_rows(n: int, eps: float, model_dir: Path, partition: dict, big_n: int
 
 def semantic_child(n: int, eps: float, model_dir: Path, partition: dict) -> dict:
     from synth_assets.recipes.curation.config import Collection, CollectionConfig
-    from synth_assets.recipes.curation.embeddings import EmbeddingCache
+    from synth_assets.recipes.curation.embedding_cache import EmbeddingCache
     from synth_assets.recipes.curation.pipeline import run_semantic
 
     prompts = generate(n, seed=4).prompts

@@ -32,10 +32,10 @@ import boto3  # noqa: E402
 import httpx  # noqa: E402
 
 import lineage_backends  # noqa: E402
-from resources.llm.cache import ResponseCache  # noqa: E402
-from resources.llm.store_cache import StoreResponseCache  # noqa: E402
 from synth_assets.core.lineage import Lineage  # noqa: E402
 from synth_assets.core.lineage.migrate import migrate  # noqa: E402
+from synth_assets.llm.cache import ResponseCache  # noqa: E402
+from synth_assets.llm.store_cache import StoreResponseCache  # noqa: E402
 from synth_assets.testing import fake_openai_server  # noqa: E402
 from synth_assets.testing.cluster import (REPO, celery_yaml, machine_env, prepare_instance, shared_env,  # noqa: E402
                                           start_worker, stop, sweep_config, wait_for_workers)

@@ -1,8 +1,8 @@
 """LLM layer throughput benchmark (not a test). Prints ratios measured in one run.
 
-(a) LLMResource vs a raw AsyncOpenAI client, same concurrency, against the fake OpenAI server with fixed
+(a) LLMClient vs a raw AsyncOpenAI client, same concurrency, against the fake OpenAI server with fixed
     50 ms latency (separate process); plus the achieved request rate with an rpm limit.
-(b) LLMResource vs raw HTTP calls to the embedded llama.cpp (xllamacpp) server: tokens/s.
+(b) LLMClient vs raw HTTP calls to the embedded llama.cpp (xllamacpp) server: tokens/s.
 (c) Cache replay: cached responses per second.
 
     .venv/bin/python benchmarks/llm_throughput.py [--quick] [--skip-local] [--rounds R]
@@ -23,9 +23,10 @@ from openai import AsyncOpenAI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.llm import ChatRequest, LLMResource  # noqa: E402
-from resources.llm.backends import local_server  # noqa: E402
-from resources.llm.backends.openai_compat import request_kwargs  # noqa: E402
+from synth_assets.llm.backends import local_server  # noqa: E402
+from synth_assets.llm.backends.openai_compat import request_kwargs  # noqa: E402
+from synth_assets.llm.client import LLMClient  # noqa: E402
+from synth_assets.llm.types import ChatRequest  # noqa: E402
 from synth_assets.testing import fake_openai_server  # noqa: E402
 
 
@@ -49,7 +50,7 @@ async def raw_openai(base_url: str, reqs: list[ChatRequest], concurrency: int) -
     return len(reqs) / elapsed
 
 
-async def resource_rate(llm: LLMResource, reqs: list[ChatRequest]) -> float:
+async def resource_rate(llm: LLMClient, reqs: list[ChatRequest]) -> float:
     started = time.perf_counter()
     result = await llm.achat(reqs, use_cache=False)
     elapsed = time.perf_counter() - started
@@ -63,8 +64,8 @@ def bench_openai_compat(args, cache_dir: str) -> None:
     try:
         for concurrency in args.concurrency:
             reqs = requests(concurrency * args.rounds, f"c{concurrency}", max_tokens=16)
-            llm = LLMResource(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=concurrency,
-                              cache_path=f"{cache_dir}/a.sqlite")
+            llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=concurrency,
+                            cache_path=f"{cache_dir}/a.sqlite")
             asyncio.run(raw_openai(base_url, reqs[:concurrency], concurrency))  # warm-up
             raw, res = [], []
             for _ in range(args.repeats):  # interleaved; best of each
@@ -75,8 +76,8 @@ def bench_openai_compat(args, cache_dir: str) -> None:
 
         rpm, n = 600, args.rpm_requests
         httpx.post(f"{root}/control", json={"reset": True, "latency": 0.0})
-        llm = LLMResource(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=64, rpm=rpm,
-                          cache_path=f"{cache_dir}/a.sqlite")
+        llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=64, rpm=rpm,
+                        cache_path=f"{cache_dir}/a.sqlite")
         asyncio.run(resource_rate(llm, requests(n, "rpm")))
         arrivals = sorted(httpx.get(f"{root}/counts").json()["arrivals"])
         achieved = (len(arrivals) - 1) * 60 / (arrivals[-1] - arrivals[0])
@@ -105,7 +106,7 @@ async def raw_llama(base_url: str, model: str, reqs: list[ChatRequest], concurre
 
 
 def bench_local(args, cache_dir: str) -> None:
-    llm = LLMResource(max_in_flight=args.local_concurrency, cache_path=f"{cache_dir}/b.sqlite")
+    llm = LLMClient(max_in_flight=args.local_concurrency, cache_path=f"{cache_dir}/b.sqlite")
     base_url = local_server.ensure_server(llm._server_spec())
     reqs = requests(args.local_requests, "Write one sentence about the number", max_tokens=32, temperature=0, seed=1)
     model = llm.resolved_model()
@@ -128,8 +129,8 @@ def bench_local(args, cache_dir: str) -> None:
 
 
 def bench_cache_replay(args, base_url: str, cache_dir: str) -> None:
-    llm = LLMResource(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=256,
-                      cache_path=f"{cache_dir}/c.sqlite")
+    llm = LLMClient(backend="openai", base_url=base_url, api_key="sk-bench", max_in_flight=256,
+                    cache_path=f"{cache_dir}/c.sqlite")
     reqs = requests(args.cache_n, "cached", max_tokens=16)
     fill = llm.chat(reqs)
     assert fill.usage.failures == 0

@@ -35,8 +35,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from resources.llm import ChatRequest, LLMResource  # noqa: E402
 from synth_assets.core.catalog import find_entry  # noqa: E402
+from synth_assets.core.models import BACKENDS, DEFAULT_BACKEND  # noqa: E402
+from synth_assets.llm.client import LLMClient  # noqa: E402
+from synth_assets.llm.types import ChatRequest  # noqa: E402
 from benchmarks import validator_halves  # noqa: E402
 from synth_assets.quality.calibration import REWRITE_PAIRS, LabelledPair, load_pairs, report, run_validators  # noqa: E402
 from synth_assets.quality.decontamination import DecontaminationIndex, references_from_rows  # noqa: E402
@@ -99,8 +101,8 @@ def calibration(pairs: list[LabelledPair], args: argparse.Namespace, cache_dir: 
     validators[1].validate([pairs[0].candidate()])  # loads the embedding model: not timed
     chat = None
     if not args.no_judge:
-        llm = LLMResource(backend=args.backend, model=args.model, base_url=args.base_url,
-                          cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
+        llm = LLMClient(backend=args.backend, model=args.model, base_url=args.base_url,
+                        cache_path=str(cache_dir / "llm_cache.sqlite"), max_in_flight=8)
         chat = ResourceChat(llm)
         chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
 
@@ -212,7 +214,7 @@ def main() -> None:
     parser.add_argument("--judge-model", help="local GGUF (path or name) of the logprob judge on a set with halves")
     parser.add_argument("--cache", type=Path, help="LLM cache file (default: a temporary one)")
     parser.add_argument("--no-judge", action="store_true", help="skip the LLM judges")
-    parser.add_argument("--backend", default="local", choices=["local", "openai", "vllm"], help="judge backend")
+    parser.add_argument("--backend", default=DEFAULT_BACKEND, choices=BACKENDS, help="judge backend")
     parser.add_argument("--model", help="judge model (required for openai / vllm)")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint for --backend openai")
     parser.add_argument("--decon-rows", type=int, default=1_000_000)
@@ -243,8 +245,8 @@ def halves(pairs: list[LabelledPair], args: argparse.Namespace) -> dict:
     if args.no_judge:
         return validator_halves.table(pairs)
     cache = args.cache or Path(tempfile.mkdtemp()) / "llm_cache.sqlite"
-    llm = LLMResource(backend=args.backend, model=args.judge_model or args.model, base_url=args.base_url,
-                      cache_path=str(cache), max_in_flight=8)
+    llm = LLMClient(backend=args.backend, model=args.judge_model or args.model, base_url=args.base_url,
+                    cache_path=str(cache), max_in_flight=8)
     chat = ResourceChat(llm)
     chat([ChatRequest(messages=[{"role": "user", "content": "warm up"}], max_tokens=4, temperature=0)])  # server start, not timed
     judge = {"kind": "logprob_judge", "backend": args.backend, "model": args.judge_model or args.model}

@@ -20,9 +20,9 @@ from io_managers.previews import has_rewrites, preview_markdown
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import short
 from synth_assets.core.pending_stages import stage_prefix
+from synth_assets.core.run_tags import rebuilt_stages
 from synth_assets.core.store import Store
 from synth_assets.defs.display import rounded
-from synth_assets.defs.llm_meter import REGENERATE_TAG
 from synth_assets.defs.partitions import parse_experiment_key, split_key
 
 
@@ -102,7 +102,7 @@ class SharedStoreIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> dict[str, list[dict[str, Any]]]:
         """The upstream stage's rows per partition key of this run."""
         stage = context.upstream_output.definition_metadata["stage"]
-        rebuilt = stage in context.step_context.dagster_run.tags.get(REGENERATE_TAG, "").split(",")
+        rebuilt = stage in rebuilt_stages(context.step_context.dagster_run.tags)
         out = {}
         for key in context.asset_partition_keys:
             dataset, experiment = split_key(key)

@@ -191,7 +191,7 @@ def test_the_installed_model_header_reads(tmp_path):
 
 
 def checks_default_gguf() -> Path:
-    from resources.llm.backends.local_server import default_gguf_path
+    from synth_assets.llm.backends.local_server import default_gguf_path
 
     return default_gguf_path()
 
@@ -202,7 +202,7 @@ def test_a_model_of_the_right_magic_and_size_but_a_zeroed_header_fails_the_check
     with open(zeroed, "wb") as handle:
         handle.write(b"GGUF")
         handle.truncate(real.stat().st_size)  # sparse: the right size, all zeros after the magic
-    monkeypatch.setattr("resources.llm.backends.local_server.default_gguf_path", lambda: zeroed)
+    monkeypatch.setattr("synth_assets.llm.backends.local_server.default_gguf_path", lambda: zeroed)
     monkeypatch.setattr(checks, "_recorded_size", lambda path: real.stat().st_size)
     with pytest.raises(ConfigError) as info:
         checks.check_gguf()

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from resources.llm import LLMResource
 from synth_assets.cli.main import app
 from synth_assets.recipes.registry import load_experiments
 from synth_assets.core.fields import FieldPathError, assign, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.llm.client import LLMClient
 from synth_assets.recipes.base import META, StageRun
 from synth_assets.recipes.rephrase import RECIPE, judging, publishing, rewrite
 from synth_assets.recipes.rephrase.rewrite import OPTION_MARK, without_option_mark
@@ -269,7 +269,7 @@ def test_element_wise_rewrite_and_judge_with_the_local_model(synth_root, write_y
     records = rewrite.select_records(exp)
     jobs = rewrite.generation_requests(exp, records)
     assert len(jobs) == 5 and all(r.n == 2 for _, _, r in jobs)
-    llm = LLMResource(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
+    llm = LLMClient(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
     sent: list[list[dict]] = []
 
     def chat(sampling, requests, **_):

@@ -12,8 +12,8 @@ import re
 import pytest
 from dagster import AssetKey, AssetRecordsFilter
 
-from resources.llm.pricing import load_prices
 from synth_assets.defs.batches.report import BATCHES
+from synth_assets.llm.pricing import load_prices
 from synth_assets.testing import fake_openai_server
 from tests.conftest import copa_config, run_config
 

@@ -194,7 +194,7 @@ def test_synthesis_requests_draw_from_target_class_only_and_are_deterministic() 
     # prompts differ across requests (different shots)
     assert len({r["messages"][-1]["content"] for r in reqs}) > 1
     # the LLM layer accepts the dicts as they are
-    from resources.llm import ChatRequest
+    from synth_assets.llm.types import ChatRequest
 
     ChatRequest(**reqs[0])
     with pytest.raises(ValueError):

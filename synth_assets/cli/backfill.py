@@ -9,6 +9,7 @@ import typer
 from synth_assets.cli.common import JsonOption, fail, print_json, print_table, root, store
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
+from synth_assets.core.run_tags import BACKFILL_TAG
 from synth_assets.cli.materialize import materialize, progress_tags
 
 
@@ -31,7 +32,7 @@ def backfill_command(
         raise fail(f"no registered {recipe} partitions match; see `synth shared` / `synth batches`")
     selected = [Registration.of_record(r) for r in records]
     backfill_id = dt.datetime.now(dt.timezone.utc).strftime("synth-%Y%m%d%H%M%S")
-    outcome = materialize(selected, root(), tags={"synth/backfill": backfill_id, **progress_tags()})
+    outcome = materialize(selected, root(), tags={BACKFILL_TAG: backfill_id, **progress_tags()})
     rows = [{"dataset": r["dataset"], "fingerprint": r["fingerprint"], "semantic_name": r["semantic_name"],
              **outcome[r["fingerprint"]].__dict__} for r in records]
     if as_json:

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import typer
 
-from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 from synth_assets.cli.common import console, print_table, root, store
+from synth_assets.cli.common import err_console as err
 from synth_assets.cli.materialize import dagster_instance
 from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.cli.common import err_console as err
+from synth_assets.recipes.batch_api.errors import BatchAPIError, InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="OpenAI Batch API: build, estimate, submit, monitor, download, run locally.")
@@ -40,7 +40,7 @@ def _guard(fn: Callable) -> Callable:
     """Turn the pipeline's errors into a red message and an exit code (2: bad input, 1: other)."""
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from resources.llm import LLMConfigError
+        from synth_assets.llm.errors import LLMConfigError
 
         try:
             return fn(*args, **kwargs)
@@ -125,7 +125,7 @@ def estimate_command(inputs: list[Path] = typer.Argument(..., help="Batch input 
                      local: bool = typer.Option(False, "--local", help="Estimate for run-local (no charge)"),
                      as_json: bool = AsJson) -> None:
     """Tokens and cost before submitting: prompt tokens x price + max completion tokens x price, x batch discount."""
-    from resources.llm.pricing import load_prices
+    from synth_assets.llm.pricing import load_prices
     from synth_assets.recipes.batch_api import cost
     from synth_assets.recipes.batch_api.build import validate_input
 
@@ -324,7 +324,7 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
     error files in the Batch API's format (parsed by the same code as the API's)."""
     import os
 
-    from resources.llm import LLMResource
+    from synth_assets.llm.client import LLMClient
     from synth_assets.recipes.batch_api.local_run import run_file
 
     api_key = None
@@ -332,8 +332,8 @@ def run_local_command(input_path: Path = typer.Argument(..., metavar="INPUT.json
         from synth_assets.recipes.batch_api.client import resolve_api_key
 
         api_key = resolve_api_key(config_json) if config_json else "local"  # many local servers ignore the key
-    llm = LLMResource(backend=backend, base_url=base_url, model=model, gguf_path=gguf, max_in_flight=max_in_flight, api_key=api_key,
-                      n_parallel=n_parallel, n_ctx=n_ctx)
+    llm = LLMClient(backend=backend, base_url=base_url, model=model, gguf_path=gguf, max_in_flight=max_in_flight, api_key=api_key,
+                    n_parallel=n_parallel, n_ctx=n_ctx)
     if model:
         from synth_assets.recipes.batch_api.build import validate_input
 

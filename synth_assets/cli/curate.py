@@ -15,8 +15,8 @@ def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: 
     from synth_assets.cli.materialize import materialize
     from synth_assets.core.lineage import Lineage
     from synth_assets.core.root import lineage_path
+    from synth_assets.core.run_tags import PROGRESS_TAG
     from synth_assets.core.stores import open_store
-    from synth_assets.defs.llm_meter import PROGRESS_TAG
     from synth_assets.recipes.curation.pipeline import artifacts_key, read_report, register_collection
 
     store = open_store(str(root))
@@ -36,7 +36,7 @@ def curate_command(
 ) -> None:
     """Merge, deduplicate (exact + semantic) and format a collection of sources; print the per-source summary."""
     from synth_assets.cli.common import console, fail, print_json, print_table, root
-    from synth_assets.recipes.curation.embeddings import EmbeddingModelError
+    from synth_assets.llm.embeddings import EmbeddingModelError
 
     if not config.is_file():
         raise fail(f"{config}: no such collection config")

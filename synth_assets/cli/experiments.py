@@ -14,10 +14,10 @@ from synth_assets.core.experiment_registration import config_yaml, semantic_name
 from synth_assets.core.faults import kill_point
 from synth_assets.core.fingerprint import SCHEME, short
 from synth_assets.core.registry import Registration
+from synth_assets.core.run_tags import regenerate_tags
 from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.defs.llm_meter import NO_CACHE_TAG, REGENERATE_TAG
 from synth_assets.recipes.registry import fingerprint, load_experiments, register
 from synth_assets.recipes.registry import get as get_recipe
 
@@ -212,7 +212,7 @@ def regenerate_command(target: str = typer.Argument(..., help="Batch path, share
               for fp in other.get("stages", {}).values()}
     rebuilt = [stage for stage, fp in record["stages"].items() if fp not in shared]  # a stage another experiment uses stays
     reg = Registration.of_record(record)
-    outcome = materialize([reg], root(), tags={NO_CACHE_TAG: "true", REGENERATE_TAG: ",".join(rebuilt), **progress_tags()})
+    outcome = materialize([reg], root(), tags={**regenerate_tags(rebuilt), **progress_tags()})
     _report([reg], "Regenerated", outcome)
     if not all(o.success for o in outcome.values()):
         raise _failed([reg], outcome)

@@ -1,4 +1,4 @@
-"""`synth llm`: send one prompt through the LLM resource and print the answer."""
+"""`synth llm`: send one prompt through the LLM client and print the answer."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.panel import Panel
 
-from resources.llm import ChatRequest, LLMConfigError, LLMResource
-from resources.llm.cache import cache_options
 from synth_assets.cli.common import root
+from synth_assets.core.models import BACKENDS, DEFAULT_BACKEND
+from synth_assets.llm.cache import cache_options
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.errors import LLMConfigError
+from synth_assets.llm.types import ChatRequest
 
 
 def llm_command(
     prompt: str = typer.Argument(..., help="User message to send"),
-    backend: str = typer.Option("local", "--backend", help="local | openai | vllm"),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help=" | ".join(BACKENDS)),
     model: str = typer.Option(None, "--model", help="Model name (default: the backend's default)"),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (openai backend)"),
     max_tokens: int = typer.Option(128, "--max-tokens", help="Completion token limit"),
@@ -26,7 +29,7 @@ def llm_command(
     try:
         request = ChatRequest(messages=[{"role": "user", "content": prompt}], model=model, max_tokens=max_tokens,
                               temperature=temperature)
-        llm = LLMResource(backend=backend, model=model, base_url=base_url, **cache_options(root()))
+        llm = LLMClient(backend=backend, model=model, base_url=base_url, **cache_options(root()))
         with console.status(f"asking {backend} ..."):
             result = llm.chat([request], use_cache=cache)
     except (LLMConfigError, ValidationError) as e:

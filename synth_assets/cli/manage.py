@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from synth_assets.cli.common import console, fail, lineage, print_table, store
+from synth_assets.core.batch_ids import is_batch_id
 from synth_assets.core.fingerprint import short
 from synth_assets.core.leases import held
 from synth_assets.core.legacy import PlannedExperiment, import_legacy, plan_import
@@ -23,14 +24,14 @@ def rm_command(target: str = typer.Argument(..., help="A batch (id or path), a b
     """Remove a batch view, or shared data no batch references (never data another batch uses, unless --force)."""
     s, lin = store(), lineage()
     if target.strip(" ./*?") == "" or any(c in target for c in "*?") or (len(target) < MIN_PREFIX and "/" not in target
-                                                                          and not target.startswith("batch_")):
+                                                                          and not is_batch_id(target)):
         raise fail(f"refusing to remove {target!r}: name a batch, a view, a shared path or at least {MIN_PREFIX} characters "
                    "of a fingerprint", 2)
     if not s.inside(target):
         raise fail(f"refusing to remove {target}: it leads out of the store {s.root_uri}", 2)
     key = s.relative_key(target) or target
     parts = key.split("/")
-    if len(parts) == 1 and (parts[0] in s.batches() or (parts[0].startswith("batch_") and lin.batch_members(parts[0]))):
+    if len(parts) == 1 and (parts[0] in s.batches() or (is_batch_id(parts[0]) and lin.batch_members(parts[0]))):
         members = lin.batch_members(parts[0])
         link = s.batch_link(parts[0])
         if link is not None:  # a batch folder that is a symlink: remove the link, never the views of the folder it names

@@ -19,12 +19,11 @@ from synth_assets.core.root import state_dir
 from synth_assets.core.store import Store
 from synth_assets.core.stores import open_store
 from synth_assets.defs import build_definitions
-from synth_assets.defs.llm_meter import PROGRESS_TAG
+from synth_assets.core.run_tags import FINGERPRINT_TAG, HOST_TAG, PID_TAG, PROGRESS_TAG, registration_tags
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.recipes import recipe_job_name
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\nrun_monitoring:\n  enabled: true\n"
-HOST_TAG, PID_TAG = "synth/host", "synth/pid"  # where an in-process run lives, so a dead one can be marked failed
 
 
 def dagster_home(root: str | Path) -> Path:
@@ -61,7 +60,7 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
             message = f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone"
             instance.report_run_failed(run, message=message)
             try:
-                fingerprint = store.registration(run.tags.get("synth/fingerprint", "-"))["fingerprint"]
+                fingerprint = store.registration(run.tags.get(FINGERPRINT_TAG, "-"))["fingerprint"]
             except KeyError:
                 fingerprint = None
             if fingerprint and not store.record_complete(store.registration(fingerprint)):
@@ -109,7 +108,7 @@ def run_partition(job: JobDefinition, reg: Registration, instance: DagsterInstan
     result = job.execute_in_process(
         partition_key=partition_key(reg.record), instance=instance, raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        tags={"synth/batch": reg.batch_id, "synth/fingerprint": reg.fingerprint[:12], HOST_TAG: socket.gethostname(),
+        tags={**registration_tags(reg.batch_id, reg.fingerprint), HOST_TAG: socket.gethostname(),
               PID_TAG: str(os.getpid()), **(tags or {})},
     )
     return RunOutcome(result.success, result.run_id, None if result.success else first_error(result))

@@ -14,16 +14,15 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from synth_assets.core.batch_ids import MAX_PURPOSE_BYTES, check_batch_id, default_batch_id
 from synth_assets.core.catalog import CatalogEntry, find_entry
 from synth_assets.core.fingerprint import model_slug, number_slug
-from synth_assets.core.models import LOCAL_DEFAULT_MODEL
-from synth_assets.core.names import MAX_NAME_BYTES, check_safe_name
+from synth_assets.core.models import DEFAULT_BACKEND, Backend, default_model
+from synth_assets.core.names import check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
 
-Backend = Literal["local", "openai", "vllm"]
-DEFAULT_BATCH_PREFIX = "batch_YYYYMMDD_"  # a batch id left out is `batch_{day}_{purpose}`
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
 
@@ -33,22 +32,14 @@ class Section(NoBoolNumbers):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_batch_id(value: str) -> str:
-    """Batch views live in `{root}/batch_*`; any other name would hide them (or collide with `_shared`)."""
-    check_safe_name(value, "batch id")
-    if not value.startswith("batch_"):
-        raise ValueError(f"batch id {value!r} must start with 'batch_' (e.g. batch_20241229_{value})")
-    return value
-
-
 class ExperimentSection(Section):
     batch_id: str | None = None
     purpose: str = "experiment"
     description: str = ""
 
-    _check_batch = field_validator("batch_id")(lambda v: v if v is None else _check_batch_id(v))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_batch_id(v))
     _check_purpose = field_validator("purpose")(
-        lambda v: check_safe_name(v, "purpose", max_bytes=MAX_NAME_BYTES - len(DEFAULT_BATCH_PREFIX)))
+        lambda v: check_safe_name(v, "purpose", max_bytes=MAX_PURPOSE_BYTES))
 
 
 class DatasetSection(Section):
@@ -62,7 +53,7 @@ class DatasetSection(Section):
 
 
 class Sampling(Section):
-    backend: Backend = "local"
+    backend: Backend = DEFAULT_BACKEND
     model: str | None = None
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
@@ -76,9 +67,9 @@ class Sampling(Section):
     @model_validator(mode="after")
     def _default_model(self) -> "Sampling":
         if self.model is None:
-            if self.backend != "local":  # named at the backend's line: that is what needs a model
+            self.model = default_model(self.backend)
+            if self.model is None:  # named at the backend's line: that is what needs a model
                 raise field_error("backend", f"backend {self.backend!r} needs a model: set model in this section")
-            self.model = LOCAL_DEFAULT_MODEL
         return self
 
 
@@ -100,8 +91,7 @@ class ExperimentConfig(Section):
     generation: Sampling = Field(default_factory=Sampling)
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
-        day = (today or dt.date.today()).strftime("%Y%m%d")
-        return self.experiment.batch_id or f"batch_{day}_{self.experiment.purpose}"
+        return self.experiment.batch_id or default_batch_id(self.experiment.purpose, today)
 
     def semantic_name(self) -> str:
         """`temp07_topp10_gpt4o`: temperature, top_p and model of the generation stage."""

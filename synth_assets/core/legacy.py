@@ -22,11 +22,11 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
+from synth_assets.core.batch_ids import batch_date
 from synth_assets.core.legacy_tree import (
     IMPORT_SCHEME,
     LegacyExperiment,
     LegacyTree,
-    batch_date,
     scan_legacy_tree,
 )
 from synth_assets.core.lineage import Lineage

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from synth_assets.core.batch_ids import BATCH_PREFIX, batch_date
 from synth_assets.core.fingerprint import digest, legacy_fingerprint
 from synth_assets.core.legacy_params import legacy_params
 from synth_assets.core.splits import split_keys
@@ -40,7 +40,6 @@ IMPORT_SCHEME = "legacy-import/2"
 CONFIG_FILE = "generation_config.yaml"
 METADATA_FILE = "experiment_metadata.json"
 _LINK_TEXT_MAX_BYTES = 4096
-_BATCH_RE = re.compile(r"^batch_(\d{8})_(.+)$")
 
 
 @dataclass
@@ -89,16 +88,6 @@ def new_fingerprint(legacy_fp: str, config: dict[str, Any]) -> str:
     """The deterministic `legacy-import/2` id: the legacy fingerprint, then 52 hex of a sha256."""
     content = {k: v for k, v in config.items() if k != "experiment"}
     return legacy_fp + digest({"scheme": IMPORT_SCHEME, "legacy_fingerprint": legacy_fp, "config": content})[: 64 - len(legacy_fp)]
-
-
-def batch_date(batch_id: str) -> datetime | None:
-    match = _BATCH_RE.match(batch_id)
-    if not match:
-        return None
-    try:
-        return datetime.strptime(match.group(1), "%Y%m%d")
-    except ValueError:
-        return None
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -232,7 +221,7 @@ def scan_legacy_tree(path: str | Path) -> LegacyTree:
     shared = tree.path / "_shared"
     if not shared.is_dir():
         raise ValueError(f"{tree.path} is not a legacy tree: it has no _shared directory")
-    for batch in sorted(p for p in tree.path.glob("batch_*") if p.is_dir() and not p.is_symlink()):
+    for batch in sorted(p for p in tree.path.glob(f"{BATCH_PREFIX}*") if p.is_dir() and not p.is_symlink()):
         members: dict[tuple[str, str], Path] = {}
         for entry in sorted(batch.glob("*/*")):
             if entry.name.startswith("."):

@@ -30,6 +30,10 @@ def content_hash(store: Store, prefix: str) -> str | None:
     """The content hash a complete stage folder records in its `meta.json` (None: incomplete or absent)."""
     if store.fingerprint_at(prefix) is None:
         return None
+    return _recorded_hash(store, prefix)
+
+
+def _recorded_hash(store: Store, prefix: str) -> str | None:
     try:
         return json.loads(store.read_bytes(f"{store.files_key_of(prefix)}/meta.json")).get("content_sha256")
     except (FileNotFoundError, ValueError):
@@ -44,11 +48,18 @@ def stage_prefix(store: Store, record: dict[str, Any], stage: str, pending: bool
     return prefix
 
 
-def contents(store: Store, record: dict[str, Any], rebuilt: list[str]) -> dict[str, str]:
-    """The content hash of every stage a publish is made from (the pending folder of those rebuilt)."""
+def contents(store: Store, record: dict[str, Any], rebuilt: tuple[str, ...] | list[str], *, without: str | None = None) -> dict[str, str]:
+    """The content hash of every stage a publish is made from (the pending folder of those rebuilt), one marker and one
+    `meta.json` read per stage; `without`: the publishing stage, which has no stage folder."""
     out = {}
-    for stage in record["stages"]:
-        found = content_hash(store, stage_prefix(store, record, stage, stage in rebuilt))
+    for stage, fingerprint in record["stages"].items():
+        if stage == without:
+            continue
+        prefix = store.stage_key(record["dataset"], stage, fingerprint)
+        if stage in rebuilt and store.fingerprint_at(pending_key(prefix)) is not None:
+            found = _recorded_hash(store, pending_key(prefix))
+        else:
+            found = content_hash(store, prefix)
         if found:
             out[stage] = found
     return out

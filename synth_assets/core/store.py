@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from synth_assets.core.batch_ids import is_batch_id
 from synth_assets.core.leases import Lease, claim
 from synth_assets.core.store_views import BatchViews
 
@@ -334,7 +335,7 @@ class Store(BatchViews):
         parts = key.split("/")
         if parts[0] == SHARED and len(parts) >= 3:
             return parts[1], parts[2]
-        if parts[0].startswith("batch_") and len(parts) >= 3:
+        if is_batch_id(parts[0]) and len(parts) >= 3:
             view = self.read_view("/".join(parts[:3]))
             if view is not None:
                 return tuple(view.split("/")[1:3])  # type: ignore[return-value]

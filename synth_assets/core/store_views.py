@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import abc
 
+from synth_assets.core.batch_ids import is_batch_id
+
 
 class BatchViews(abc.ABC):
     """Create, list and remove batch views; never touches the shared data they point at."""
@@ -21,7 +23,7 @@ class BatchViews(abc.ABC):
         return key
 
     def batches(self) -> list[str]:
-        return sorted(n for n in self.children("") if n.startswith("batch_"))
+        return sorted(n for n in self.children("") if is_batch_id(n))
 
     def views(self, batch_id: str) -> list[tuple[str, str, str]]:
         """(dataset, name, view key) of every view in a batch."""

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from resources.llm import ChatRequest, ChatResponse, LLMResource, LLMUsage
-from resources.llm.backends.local_server import model_name, resolve_gguf
 from synth_assets.core.config import Sampling
+from synth_assets.core.run_tags import NO_CACHE_TAG, PROGRESS_TAG
+from synth_assets.llm.backends.local_server import model_name, resolve_gguf
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.types import ChatRequest, ChatResponse, LLMUsage
 from synth_assets.recipes.base import StageRun
-
-NO_CACHE_TAG = "synth/no_cache"  # "true": bypass the LLM request cache (synth regenerate)
-REGENERATE_TAG = "synth/regenerate"  # stage names rebuilt copy-on-write instead of reused (synth regenerate)
-PROGRESS_TAG = "synth/progress"  # "bar": rich progress bars instead of log lines (a person watches a terminal)
 
 
 class LLMMeter:
     """`run.chat(sampling, requests, **resource_overrides)` for one stage run."""
 
-    def __init__(self, llm: LLMResource, run: StageRun, label: str):
+    def __init__(self, llm: LLMClient, run: StageRun, label: str):
         self.llm, self.run, self.label = llm, run, label
         self.usage: LLMUsage | None = None
         self.model: tuple[str, str] | None = None

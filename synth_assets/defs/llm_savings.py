@@ -2,7 +2,7 @@
 
 `LLMUsage` counts tokens and cost of requests actually sent; a cached answer is free, but it still
 carries the tokens it was first paid for. `SavingsMeter` wraps a stage's metered `chat` and prices
-those answers with the same price table (`resources/llm/pricing.py`; only the openai backend is
+those answers with the same price table (`synth_assets/llm/pricing.py`; only the openai backend is
 priced, as in the LLM layer). The figures are stored beside the stage's rows (`llm_usage.json`), so
 every experiment using the stage can show them.
 """
@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from resources.llm import ChatResponse
-from resources.llm.pricing import load_prices
 from synth_assets.core.store import Store
+from synth_assets.llm.pricing import load_prices
+from synth_assets.llm.types import ChatResponse
 
 SAVINGS_FILE = "llm_usage.json"  # beside a stage's data.jsonl: its usage, cached answers included
 

@@ -1,4 +1,4 @@
-"""The run tags that say which experiments a run works on: `synth/batch` and `synth/fingerprint`.
+"""Tagging a running run with the experiments it works on: `synth/batch` and `synth/fingerprint` (`core.run_tags`).
 
 The CLI and the sensors set them when they launch a run; runs launched from the UI (asset backfills,
 `__ASSET_JOB`) get them from the stage assets themselves, once the run's partitions are resolved:
@@ -14,9 +14,8 @@ from typing import Any
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
+from synth_assets.core.run_tags import BATCH_TAG, FINGERPRINT_TAG
 
-BATCH_TAG = "synth/batch"
-FINGERPRINT_TAG = "synth/fingerprint"
 MAX_TAG_VALUE = 1000  # a run over many partitions lists them all up to here, then says how many are left out
 
 

@@ -1,16 +1,16 @@
 """One builder turns any recipe into its partitioned Dagster assets.
 
 For every stage and every partition of the run it resolves the registration once, tags the run
-with its batches and fingerprints (`run_tags`), reuses the stage when the store holds its
-fingerprint (no LLM call), else runs the recipe's stage function with metered LLM calls (cached
-answers priced as saved cost) and the failure policy, publishes the last stage through the one
-publish path (`core.publish`) and reports the views of the batches using it (`defs.batches`), and
-yields the output (stored and recorded by the IO manager) and one result per check and partition.
-"""
+with its batches and fingerprints (`run_tags`), gives the recipe's stage function its resources and
+metered LLM calls (cached answers priced as saved cost) and the failure policy, leaves the claim,
+the reuse, the write and the publish bookkeeping to `core.stage_run`, reports the views of the
+batches using a published experiment (`defs.batches`), and yields the output (stored and recorded
+by the IO manager) and one result per check and partition."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -29,17 +29,15 @@ from dagster import (
     Output,
     PreviewWarning,
     asset,
+    deserialize_value,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from io_managers.shared_store import StageOutput
-from synth_assets.core.faults import kill_point
-from synth_assets.core.pending_stages import CONTENT_FIELD, contents, pending_key, settle
-from synth_assets.core.publish import link_views, write_experiment_files
-from synth_assets.core.store import Rejected, parse_jsonl
+from synth_assets.core.run_tags import rebuilt_stages
+from synth_assets.core.stage_run import StoredStage
 from synth_assets.defs.batches.report import report_batches
 from synth_assets.defs.display import rounded
-from synth_assets.defs.llm_meter import REGENERATE_TAG, LLMMeter
+from synth_assets.defs.llm_meter import LLMMeter
 from synth_assets.defs.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.defs.published_story import story_metadata
@@ -80,7 +78,8 @@ def _standard_checks(rows: Rows, required: list[str] | None) -> list[tuple[str, 
 
 
 class _StageRunner:
-    """Runs one stage of one recipe for one partition of a Dagster run."""
+    """Runs one stage of one recipe for one partition of a Dagster run: the Dagster side (resources, metered LLM calls,
+    metadata, batch views); the store side is `core.stage_run.StoredStage`."""
 
     def __init__(self, context: AssetExecutionContext, recipe: Recipe, stage: Stage, partition: str):
         self.context, self.recipe, self.stage, self.partition = context, recipe, stage, partition
@@ -90,12 +89,15 @@ class _StageRunner:
         dataset, experiment = split_key(partition)
         self.record = self.store_resource.record(dataset, *parse_experiment_key(experiment))
         self.job = self.store_resource.job(recipe, self.record)
+        self.stored = StoredStage(self.store, self.store_resource.lineage, self.record, stage.name,
+                                  rebuilt=rebuilt_stages(context.run.tags), log=context.log)
+        self.evaluated: dict[str, CheckResult] = {}  # the blocking checks already evaluated on what was published
 
     def stage_run(self, upstream: Rows | None) -> StageRun:
         resources = {key: getattr(self.resources, key) for key in self.stage.resources}
         run = StageRun(recipe=self.recipe, stage=self.stage, record=self.record, job=self.job, store=self.store, log=self.context.log,
                        resources=resources, upstream=upstream, tags=self.context.run.tags, run_id=self.context.run.run_id,
-                       partition_key=self.partition, lineage=self.store_resource.lineage, rebuilt=self.rebuilt)
+                       partition_key=self.partition, lineage=self.store_resource.lineage, rebuilt=self.stored.rebuilt)
         if "llm" in resources:
             meter = LLMMeter(resources["llm"], run, f"{self.recipe.name}/{self.stage.name} {self.record['dataset']}")
             run.chat = SavingsMeter(meter, resources["llm"].prices_path)
@@ -127,12 +129,8 @@ class _StageRunner:
         return out, run
 
     def record_failure(self, error: str) -> None:
-        """The experiment shows as failed in this stage (store, batch views) until a run completes it. A store that cannot
-        take the status (disk full) gets a warning: the run's own error is the one to report."""
-        try:
-            self.store.record_failure(self.record["fingerprint"], run_id=self.context.run.run_id, stage=self.stage.name, error=error)
-        except OSError as exc:
-            self.context.log.warning(f"failure of {self.record['semantic_name']} not recorded in the store: {exc}")
+        """The experiment shows as failed in this stage (store, batch views) until a run completes it."""
+        self.stored.record_failure(self.context.run.run_id, error)
         self.report_batches()
 
     def report_batches(self, batches: list[str] | None = None) -> None:
@@ -146,43 +144,22 @@ class _StageRunner:
         except Exception as exc:  # noqa: BLE001  (batch_views_sensor reports it later)
             self.context.log.warning(f"batch views of {self.record['semantic_name']} not reported: {type(exc).__name__}: {exc}")
 
-    @property
-    def rebuilt(self) -> tuple[str, ...]:
-        """The stages `synth regenerate` rebuilds in this run (copy-on-write) instead of reusing them."""
-        return tuple(s for s in self.context.run.tags.get(REGENERATE_TAG, "").split(",") if s)
-
-    @property
-    def rebuild(self) -> bool:
-        return self.stage.name in self.rebuilt
-
-    def _claim(self, key: str, done) -> Any:
-        return self.store.claim(key, lambda: not self.rebuild and done(), on_wait=self.context.log.info)
-
     def _compute(self, run: StageRun, out: StageOutput) -> bool:
         """Reuse the stage from the store, or compute and store it while holding its claim; False: nothing yet."""
-        dataset, stage_fp = run.dataset, run.stage_fingerprint
-        key = run.stage_key()
-        lease = self._claim(key, lambda: self.store.stage_complete(dataset, self.stage.name, stage_fp))
-        if lease is None:
-            out.reused = True
-            out.key = self.store.files_key_of(key) + "/data.jsonl"
-            self.context.log.info(f"stage {self.stage.name} {stage_fp[:12]} is in the store: reused, no LLM call")
-            return True
-        with lease:
-            self.store.clear_leftovers(key)
-            rows = self.stage.run(run)
-            if rows is None and self.stage.waits:
-                return False
+
+        def accept(rows: Rows) -> dict[str, bytes]:  # the failure policy, then the LLM usage and its savings file
             self._check_failures(run)
-            kill_point(f"mid_{self.stage.name}")
-            out.rows = rows
             if isinstance(run.chat, SavingsMeter) and run.chat.usage is not None:
                 out.llm_usage = {**run.chat.usage.to_dict(), **vars(run.chat.savings)}
                 out.llm_model = run.chat.model
                 run.extra_files[SAVINGS_FILE] = savings_file(out.llm_usage, out.llm_model)
-            out.key, out.content_hash = self.store.write_stage(dataset, self.stage.name, stage_fp, rows,
-                                                               {"asset": asset_key(self.recipe, self.stage).to_user_string()},
-                                                               run.extra_files, at=pending_key(key) if self.rebuild else None)
+            return run.extra_files
+
+        stored = self.stored.compute(lambda: self.stage.run(run), accept=accept, waits=self.stage.waits,
+                                     meta={"asset": asset_key(self.recipe, self.stage).to_user_string()})
+        if stored is None:
+            return False
+        out.reused, out.key, out.rows, out.content_hash = stored.reused, stored.key, stored.rows, stored.content_hash
         return True
 
     def _check_failures(self, run: StageRun) -> None:
@@ -196,59 +173,34 @@ class _StageRunner:
                               f"{run.chat.first_error if isinstance(run.chat, SavingsMeter) else 'n/a'}")
 
     def _publish(self, run: StageRun, out: StageOutput) -> bool:
-        """Write `_shared/{dataset}/{name}/` once (claimed; copy-on-write when regenerating), then link every batch's view."""
-        store, record, lineage = self.store, self.record, self.store_resource.lineage
-        dataset, name, fingerprint = record["dataset"], record["semantic_name"], record["fingerprint"]
-        prefix = store.experiment_key(dataset, name)
-        usage = experiment_usage(lineage, store, record)  # all stages, shared ones included (their upstream steps are done)
-        lease = self._claim(prefix, lambda: store.is_complete(dataset, name, fingerprint))
-        rejected = None
-        if lease is None:
-            out.reused = True
-        else:
-            with lease:
-                store.clear_leftovers(prefix)
-                rows = self.stage.run(run)
-                try:
-                    with store.building(prefix, fingerprint, replace=self.rebuild) as files:
-                        published = self.recipe.publish(run, rows, files)
-                        summary = {**published.summary, "data_file": published.data_file, "rows": published.rows, **usage.summary(),
-                                   CONTENT_FIELD: contents(store, record, self.rebuilt)}
-                        write_experiment_files(files, record, summary, self.recipe.readme_lines(record, summary))
-                        kill_point("mid_publish")
-                        run.published_summary = summary
-                        rejected = self._blocking_failures(run, parse_jsonl(files.read_bytes(published.data_file)))
-                        if rejected:
-                            raise Rejected(rejected)
-                    kill_point("after_shared_swap")
-                except Rejected:
-                    pass
-                if self.rebuilt:
-                    settle(store, record)  # the rebuilt stages the new folder was made from become current (the others go)
-            if summary.get("quality"):  # recorded once the folder is built (also when a blocking check rejected it: why)
-                lineage.record_quality(fingerprint=fingerprint, dataset=dataset, metrics=summary["quality"])
-        if rejected and self.rebuild:
-            raise StageFailed(f"{dataset}/{name} not replaced, the old data stays: {rejected}")
-        if rejected:  # never complete, no view; the blocking check's evaluation fails the step (`_stage`)
-            self.context.log.error(f"{dataset}/{name} not published (kept without its marker for inspection): {rejected}")
-            out.key = f"{prefix}/{summary['data_file']}"
+        """Publish `_shared/{dataset}/{name}/` (`StoredStage.publish`), then tell the experiment's story and report its views."""
+        store, record = self.store, self.record
+        usage = experiment_usage(self.store_resource.lineage, store, record)  # all stages, shared ones included (their upstream steps are done)
+
+        def blocking_failures(summary: dict[str, Any], rows: Rows) -> str:  # the blocking checks, on what is about to be published
+            run.published_summary = summary
+            self.evaluated = {c.name: c.evaluate(run, rows) for c in self.stage.checks if c.blocking and not c.warn_only}
+            return "; ".join(f"blocking check {name} {explain(result)}" for name, result in self.evaluated.items() if not result.passed)
+
+        published = self.stored.publish(lambda: self.stage.run(run), lambda rows, files: self.recipe.publish(run, rows, files),
+                                        usage=usage.summary(), readme_lines=self.recipe.readme_lines, blocking_failures=blocking_failures)
+        dataset, name = record["dataset"], record["semantic_name"]
+        if published.rejected and self.stored.rebuild:
+            raise StageFailed(f"{dataset}/{name} not replaced, the old data stays: {published.rejected}")
+        out.reused, out.key, out.rows = published.reused, published.key, published.rows
+        if published.rejected:  # the blocking check's evaluation fails the step (`_stage`)
+            self.context.log.error(f"{dataset}/{name} not published (kept without its marker for inspection): {published.rejected}")
             return True
-        out.key = store.published_data_file(dataset, name)
-        store.clear_failure(fingerprint)
-        batches = link_views(store, lineage, record)
         out.preview_rows = run.upstream  # the rows before publishing keep each rewrite's story
-        run.metadata.update(story_metadata(store, record, usage, batches))
-        self.report_batches(batches)
+        run.metadata.update(story_metadata(store, record, usage, published.batches))
+        self.report_batches(published.batches)
         return True
 
-    def _blocking_failures(self, run: StageRun, rows: Rows) -> str:
-        """The blocking checks of the publishing stage, run on what is about to be published: those that fail, or ''."""
-        failed = [(check, check.evaluate(run, rows)) for check in self.stage.checks if check.blocking and not check.warn_only]
-        return "; ".join(f"blocking check {check.name} {explain(result)}" for check, result in failed if not result.passed)
-
     def checks(self, run: StageRun, rows: Rows) -> list[tuple[Check | str, CheckResult]]:
+        """The standard checks and the stage's own (a blocking check evaluated while publishing is not evaluated again)."""
         required = self.stage.required_fields(self.job) if self.stage.required_fields else None
-        return [*_standard_checks(rows, required), *((c, c.evaluate(run, rows)) for c in self.stage.checks)]
+        own = [(c, self.evaluated[c.name] if c.name in self.evaluated else c.evaluate(run, rows)) for c in self.stage.checks]
+        return [*_standard_checks(rows, required), *own]
 
 
 def _check_specs(key: AssetKey, stage: Stage, partitions) -> list[AssetCheckSpec]:
@@ -269,13 +221,16 @@ def explain(result: CheckResult) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def _target(context: AssetExecutionContext, key: AssetKey, partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """The partition's materialization a check result is about (the one this step just recorded)."""
+def _target(context: AssetExecutionContext, key: AssetKey, partition: str) -> Any:
+    """The partition's materialization a check result is about (the one this step just recorded), in the form
+    `AssetCheckEvaluation(target_materialization_data=...)` takes. Dagster exports no class for it, so it is read back
+    from its stored form with the public `deserialize_value` (the form every event log keeps, so Dagster keeps reading
+    it); without it the UI would show the partition's check results as not about its latest materialization."""
     found = context.instance.fetch_materializations(AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
     if not found:
         return None
-    return AssetCheckEvaluationTargetMaterializationData(storage_id=found[0].storage_id, run_id=found[0].run_id,
-                                                         timestamp=found[0].timestamp)
+    return deserialize_value(json.dumps({"__class__": "AssetCheckEvaluationTargetMaterializationData", "storage_id": found[0].storage_id,
+                                         "run_id": found[0].run_id, "timestamp": found[0].timestamp}))
 
 
 def _check_evaluations(context: AssetExecutionContext, key: AssetKey,

@@ -18,6 +18,7 @@ import numpy as np
 
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.fields import get, parse
+from synth_assets.llm.embeddings import Encoder
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}  # (encoder id, text) -> vector
 
@@ -63,8 +64,6 @@ def probe_correct(entry: CatalogEntry, train: Sequence[dict[str, Any]], validati
                   embedding_model: str) -> list[int]:
     """1 or 0 per validation row: did the probe trained on `train` predict its label."""
     from sklearn.linear_model import LogisticRegression
-
-    from synth_assets.recipes.curation.embeddings import Encoder
 
     if not entry.label_field:
         raise ProbeError(f"dataset {entry.name} has no label_field: the probe needs labelled rows (catalog {entry.name}.yaml)")

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from synth_assets.core.batch_ids import is_batch_id
 from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
@@ -147,7 +148,7 @@ def collect(store: Store, target: str, *, single: bool = False,
             lineage: Lineage | None = None) -> tuple[list[ExportDataset], list[str]]:
     """The datasets an export of `target` writes, and warnings about what it skipped."""
     key = store.relative_key(target) or target.rstrip("/")
-    if key.startswith("batch_") and "/" not in key:
+    if is_batch_id(key) and "/" not in key:
         return _batch(store, key, single, lineage)
     if single:
         raise ExportError("--single applies to a batch; the target is one experiment")

@@ -9,7 +9,8 @@ hard to judge as the pairs; the reviewed precision (`synth review`) is the direc
 Measured on `MEASURED_PAIRS` (its `split: test` half when the pairs carry a split), once per validator
 set: cached under `.synth/validator_precision/{key}.json` by a hash of the resolved validator specs and
 the pairs file's sha256. A set with an LLM judge is not measured inline (one LLM call per pair):
-`measured` false and every figure None ("n/a"); `synth calibrate` measures it on demand.
+`measured` false and every figure None ("n/a") until `synth calibrate CONFIG --pairs MEASURED_PAIRS --split test`
+measures it and `record`s the figures under the same key.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import Any
 from synth_assets.core.hashing import file_sha256
 from synth_assets.quality.calibration import REWRITE_PAIRS, LabelledPair, load_pairs, scores
 from synth_assets.quality.reviews import wilson
+from synth_assets.quality.validators.specs import JUDGE_KINDS
 
 MEASURED_PAIRS: Path = REWRITE_PAIRS  # the one place naming the pairs the precision is measured on
 MEASURED_SPLIT = "test"
-SLOW_KINDS = ("judge", "logprob_judge")  # LLM calls per pair: too slow to measure inline
 CACHE_PREFIX = ".synth/validator_precision"
 
 
@@ -46,32 +47,51 @@ def cache_key(specs: list[Any], pairs_sha256: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+def _measured(specs: list[Any], path: Path, figures: dict[str, Any]) -> dict[str, Any]:
+    """The cached record of one measurement from its `calibration.scores` figures (n, accuracy, recall, confusion)."""
+    true_accepts = figures["confusion"]["same"]["same"]
+    n_accepted = true_accepts + figures["confusion"]["not the same"]["same"]
+    low, high = wilson(true_accepts, n_accepted)
+    return {"pairs": path.name, "pairs_sha256": file_sha256(path), "validators": [s.name for s in specs],
+            "measured": True, "n": figures["n"], "accepted": n_accepted,
+            "precision": true_accepts / n_accepted if n_accepted else None, "low": low, "high": high,
+            "accuracy": figures["accuracy"], "recall": figures["recall"],
+            **({} if n_accepted else {"why": f"accepted none of the {figures['n']} pairs"})}
+
+
 def measure(specs: list[Any], path: Path = MEASURED_PAIRS) -> dict[str, Any]:
     """The precision of the combination of `specs` (resolved) on the measurement pairs, with its Wilson interval."""
     from synth_assets.quality.calibration import run_validators
     from synth_assets.quality.validators import build_validators
 
-    base = {"pairs": path.name, "pairs_sha256": file_sha256(path), "validators": [s.name for s in specs]}
-    slow = [s.name for s in specs if s.kind in SLOW_KINDS]
-    if slow:
-        return {**base, "measured": False, "why": f"{', '.join(slow)}: an LLM judge is not measured inline (synth calibrate "
+    judges = [s.name for s in specs if s.kind in JUDGE_KINDS]
+    if judges:
+        return {"pairs": path.name, "pairs_sha256": file_sha256(path), "validators": [s.name for s in specs],
+                "measured": False, "why": f"{', '.join(judges)}: an LLM judge is not measured inline (synth calibrate "
                 "measures it)", "precision": None, "low": None, "high": None, "n": None, "accepted": None}
     pairs = measurement_pairs(path)
     verdicts, _ = run_validators(pairs, build_validators(specs))
     accepted = [all(verdicts[s.name][i].accepted for s in specs) for i in range(len(pairs))]
-    figures = scores(accepted, [p.same for p in pairs])
-    true_accepts = figures["confusion"]["same"]["same"]
-    n_accepted = sum(accepted)
-    low, high = wilson(true_accepts, n_accepted)
-    return {**base, "measured": True, "n": len(pairs), "accepted": n_accepted,
-            "precision": true_accepts / n_accepted if n_accepted else None, "low": low, "high": high,
-            "accuracy": figures["accuracy"], "recall": figures["recall"],
-            **({} if n_accepted else {"why": f"accepted none of the {len(pairs)} pairs"})}
+    return _measured(specs, path, scores(accepted, [p.same for p in pairs]))
+
+
+def _key(specs: list[Any], path: Path) -> str:
+    return f"{CACHE_PREFIX}/{cache_key(specs, file_sha256(path))}.json"
+
+
+def record(store: Any, specs: list[Any], path: Path, pairs: list[LabelledPair], figures: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep a measurement made elsewhere (`synth calibrate`: judges included) as the precision of `specs`, when
+    `pairs` are the measurement pairs of `path`; None (nothing kept) for any other pairs."""
+    if [p.line for p in pairs] != [p.line for p in measurement_pairs(path)]:
+        return None
+    result = _measured(specs, path, figures)
+    store.write_bytes(_key(specs, path), json.dumps(result, indent=2).encode())
+    return result
 
 
 def cached_measure(store: Any, specs: list[Any], path: Path = MEASURED_PAIRS) -> dict[str, Any]:
-    """`measure`, computed once per validator set and pairs file in `store`."""
-    key = f"{CACHE_PREFIX}/{cache_key(specs, file_sha256(path))}.json"
+    """`measure`, computed once per validator set and pairs file in `store` (or `record`ed by `synth calibrate`)."""
+    key = _key(specs, path)
     try:
         return json.loads(store.read_bytes(key))
     except FileNotFoundError:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from resources.llm import ChatRequest
 from synth_assets.core.config import Experiment, Sampling, sampling_params
 from synth_assets.core.experiment_registration import load_registered
 from synth_assets.core.fingerprint import SCHEME, Fingerprints, canonical, stage_fingerprints
 from synth_assets.core.store import DirWriter, Store, jsonl_bytes
+from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
 from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_assets.core.batch_ids import is_batch_id
+
 BASE = """\
 experiment:
   batch_id: batch_20250101_table
@@ -174,7 +176,7 @@ def cases() -> list[Case]:
 
 
 def _registered(root: Path) -> bool:
-    if any(root.glob(".synth/experiments/*.json")) or any(p.name.startswith("batch_") for p in root.iterdir()):
+    if any(root.glob(".synth/experiments/*.json")) or any(is_batch_id(p.name) for p in root.iterdir()):
         return True
     if not (root / "lineage.duckdb").exists():
         return False

@@ -25,6 +25,7 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.cli.materialize import first_error
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import default_root, lineage_path
+from synth_assets.core.run_tags import registration_tags
 from synth_assets.core.stores import open_store
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.recipes import recipe_job_name
@@ -37,8 +38,7 @@ def run_one(reg: Registration, out: Path, job: str | None = None) -> None:
     repository = ReconstructableRepository.for_module("synth_assets.definitions", "defs", working_directory=str(REPO))
     recon = repository.get_reconstructable_job(job or recipe_job_name(reg.recipe))
     key = partition_key(reg.record)
-    tags = {**recon.get_definition().get_tags_for_partition_key(str(key), None), "synth/batch": reg.batch_id,
-            "synth/fingerprint": reg.fingerprint[:12]}
+    tags = {**recon.get_definition().get_tags_for_partition_key(str(key), None), **registration_tags(reg.batch_id, reg.fingerprint)}
     with DagsterInstance.get() as instance, execute_job(recon, instance=instance, tags=tags) as result:
         outcome = {"fingerprint": reg.fingerprint, "name": reg.name, "run_id": result.run_id, "success": result.success,
                    "error": None if result.success else first_error(result)}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from synth_assets.cli.batches_api import app
 from synth_assets.recipes.batch_api import build, cost
 from synth_assets.recipes.batch_api.errors import InputError
 from synth_assets.recipes.batch_api.results import parse_results
 from synth_assets.recipes.batch_api.slicer import slice_directory
-from synth_assets.cli.batches_api import app
 from tests.batch_api.conftest import make_requests, write_input
 
 JSON_PKG = Path(sysconfig.get_paths()["stdlib"]) / "json"
@@ -122,7 +122,7 @@ def test_results_parser_keeps_good_lines_and_names_bad_ones():
 
 
 def test_estimate_uses_price_table_and_batch_discount():
-    from resources.llm.pricing import load_prices
+    from synth_assets.llm.pricing import load_prices
 
     reqs = make_requests(4)
     est = cost.estimate(reqs, load_prices())

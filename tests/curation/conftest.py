@@ -17,7 +17,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def encoder():
-    from synth_assets.recipes.curation.embeddings import Encoder
+    from synth_assets.llm.embeddings import Encoder
 
     enc = Encoder("all-MiniLM-L6-v2", batch_size=32)
     enc.encode(["warm up"])  # load once for the session

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.llm.embeddings import EmbeddingModelError, resolve_model_path
 from synth_assets.recipes.curation.config import load_collection
 from synth_assets.recipes.curation.source_config import SourceConfig
-from synth_assets.recipes.curation.embeddings import EmbeddingModelError, resolve_model_path
 from synth_assets.recipes.curation.sources import load_source
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from synth_assets.core.fingerprint import digest
 from synth_assets.recipes.curation.config import Collection, CollectionConfig
-from synth_assets.recipes.curation.embeddings import EmbeddingCache
+from synth_assets.recipes.curation.embedding_cache import EmbeddingCache
 from synth_assets.recipes.curation.fuzzy import fuzzy_dedup, jaccard, shingles
 from synth_assets.recipes.curation.pipeline import SCHEME, compute_fingerprints, run_semantic, semantic_name, semantic_report
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from synth_assets.recipes.curation.config import Collection, CollectionConfig
-from synth_assets.recipes.curation.embeddings import EmbeddingCache
+from synth_assets.recipes.curation.embedding_cache import EmbeddingCache
 from synth_assets.recipes.curation.pipeline import run_semantic
 
 PLANTED = [

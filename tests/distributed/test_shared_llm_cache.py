@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from resources.llm.cache import ResponseCache, cache_kind, open_cache
-from resources.llm.store_cache import PREFIX, StoreResponseCache
 from synth_assets.defs.store import llm_resource
+from synth_assets.llm.cache import ResponseCache, cache_kind, open_cache
+from synth_assets.llm.store_cache import PREFIX, StoreResponseCache
 from tests.distributed.conftest import fresh_bucket, machine, s3_keys
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.llm import LLMResource
+from synth_assets.llm.client import LLMClient
 from synth_assets.testing import fake_openai_server
 
 
@@ -27,14 +27,14 @@ def fake(_fake_process: FakeServer) -> FakeServer:
 
 @pytest.fixture
 def make_llm(fake: FakeServer, tmp_path, monkeypatch):
-    """LLMResource on the openai backend against the fake server, with a per-test cache and fast backoff."""
+    """LLMClient on the openai backend against the fake server, with a per-test cache and fast backoff."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
 
-    def make(**overrides) -> LLMResource:
+    def make(**overrides) -> LLMClient:
         config = dict(backend="openai", model="gpt-4o-mini", base_url=fake.base_url, cache_path=str(tmp_path / "cache.sqlite"),
                       retry_min_wait_s=0.01, retry_max_wait_s=2.0, timeout_s=10.0)
         config.update(overrides)
-        return LLMResource(**config)
+        return LLMClient(**config)
 
     return make
 

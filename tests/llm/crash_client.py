@@ -2,12 +2,12 @@
 
 import sys
 
-from resources.llm import LLMResource
+from synth_assets.llm.client import LLMClient
 
 
 def main() -> None:
     base_url, cache_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    llm = LLMResource(backend="openai", base_url=base_url, cache_path=cache_path, max_in_flight=4, timeout_s=60)
+    llm = LLMClient(backend="openai", base_url=base_url, cache_path=cache_path, max_in_flight=4, timeout_s=60)
     result = llm.chat([{"messages": [{"role": "user", "content": f"item {i}"}]} for i in range(n)])
     print(f"cache_hits={result.usage.cache_hits} failures={result.usage.failures}")
 

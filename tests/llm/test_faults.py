@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from resources.llm import ChatRequest
+from synth_assets.llm.types import ChatRequest
 from tests.llm.conftest import user
 
 

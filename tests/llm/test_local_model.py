@@ -8,16 +8,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from resources.llm import ChatRequest, LLMResource
-from resources.llm.backends import local_server
 from synth_assets.cli.llm_cmd import llm_command
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.types import ChatRequest
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def llm(tmp_path) -> LLMResource:
-    return LLMResource(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
+def llm(tmp_path) -> LLMClient:
+    return LLMClient(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
 
 
 def test_deterministic_at_temperature_zero(llm):
@@ -42,7 +43,7 @@ def test_json_response_format_parses(llm):
 def test_server_is_shared_and_estimate_uses_its_tokenizer(llm, tmp_path):
     spec = llm._server_spec()
     url = local_server.ensure_server(spec)
-    other = LLMResource(cache_path=str(tmp_path / "other.sqlite"), max_in_flight=4)
+    other = LLMClient(cache_path=str(tmp_path / "other.sqlite"), max_in_flight=4)
     assert local_server.ensure_server(other._server_spec()) == url
     messages = [{"role": "user", "content": "Count these tokens please."}]
     est = llm.estimate([ChatRequest(messages=messages, max_tokens=8, n=2)])

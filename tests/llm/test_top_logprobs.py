@@ -7,12 +7,13 @@ import os
 
 import pytest
 
-from resources.llm import ChatRequest, LLMResource
-from resources.llm.backends import local_server
-from resources.llm.backends.openai_compat import request_kwargs
-from resources.llm.backends.vllm_engine import sampling_kwargs
-from resources.llm.cache import cache_key
-from resources.llm.errors import LLMConfigError
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.backends.openai_compat import request_kwargs
+from synth_assets.llm.backends.vllm_engine import sampling_kwargs
+from synth_assets.llm.cache import cache_key
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.errors import LLMConfigError
+from synth_assets.llm.types import ChatRequest
 
 USER = [{"role": "user", "content": "Is the sky blue? Answer yes or no."}]
 
@@ -48,7 +49,7 @@ def test_local_server_returns_top_logprobs_and_serves_a_gguf_named_by_path_or_na
     request = ChatRequest(messages=USER, max_tokens=1, temperature=0, logprobs=True, top_logprobs=5)
     for model in (str(other), "judge-copy"):
         monkeypatch.setenv(local_server.GGUF_PATH_ENV, str(other.parent))
-        llm = LLMResource(model=model, cache_path=str(tmp_path / "cache.sqlite"))
+        llm = LLMClient(model=model, cache_path=str(tmp_path / "cache.sqlite"))
         [response] = llm.chat([request], use_cache=False).responses
         assert response.ok and response.model == "judge-copy"  # the named GGUF, not the default
         top = response.logprobs[0]["top_logprobs"]

@@ -2,11 +2,13 @@
 
 import dagster as dg
 
-from resources.llm import ChatRequest, LLMResource
-from resources.llm.backends.local_server import default_gguf_path, model_name
-from resources.llm.backends.vllm_engine import sampling_kwargs, structured_output
-from resources.llm.cache import ResponseCache, cache_key
-from resources.llm.pricing import load_prices
+from resources.llm import LLMResource
+from synth_assets.llm.backends.local_server import default_gguf_path, model_name
+from synth_assets.llm.backends.vllm_engine import sampling_kwargs, structured_output
+from synth_assets.llm.cache import ResponseCache, cache_key
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.pricing import load_prices
+from synth_assets.llm.types import ChatRequest
 from tests.llm.conftest import user
 
 
@@ -48,8 +50,8 @@ def test_prices_and_override(tmp_path):
 
 def test_estimate_openai_offline_falls_back_to_heuristic(monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setattr("resources.llm.tokens._encoding", lambda model: None)
-    llm = LLMResource(backend="openai", model="gpt-4o", cache_path=str(tmp_path / "c.sqlite"))
+    monkeypatch.setattr("synth_assets.llm.tokens._encoding", lambda model: None)
+    llm = LLMClient(backend="openai", model="gpt-4o", cache_path=str(tmp_path / "c.sqlite"))
     est = llm.estimate([ChatRequest(**user("a" * 400), max_tokens=100, n=2)])
     assert est.approximate
     assert est.completion_tokens_max == 200
@@ -75,10 +77,10 @@ def test_vllm_sampling_mapping():
 def test_model_names():
     assert model_name("/x/SmolLM2-135M-Instruct.Q4_1.gguf") == "smollm2-135m-instruct-q4_1"
     assert default_gguf_path().is_file()
-    llm = LLMResource()
+    llm = LLMClient()
     assert llm.resolved_model() == "smollm2-135m-instruct-q4_1" and llm.backend_kind == "local"
-    assert LLMResource(backend="openai").resolved_model() == "gpt-4o-mini"
-    assert LLMResource(backend="openai", model="gpt-4.1").resolved_model("gpt-4o") == "gpt-4o"
+    assert LLMClient(backend="openai").resolved_model() == "gpt-4o-mini"
+    assert LLMClient(backend="openai", model="gpt-4.1").resolved_model("gpt-4o") == "gpt-4o"
 
 
 def test_usable_as_dagster_resource(fake, tmp_path, monkeypatch):
@@ -98,11 +100,11 @@ def test_usable_as_dagster_resource(fake, tmp_path, monkeypatch):
 def test_batched_backend_path_groups_by_model_and_caches(tmp_path):
     import asyncio
 
-    from resources.llm.backends.base import Completion
-    from resources.llm.limits import RateLimits
-    from resources.llm.pricing import FREE
-    from resources.llm.progress import Progress
-    from resources.llm.runner import BatchRunner, RunSettings, Sample
+    from synth_assets.llm.backends.base import Completion
+    from synth_assets.llm.limits import RateLimits
+    from synth_assets.llm.pricing import FREE
+    from synth_assets.llm.progress import Progress
+    from synth_assets.llm.runner import BatchRunner, RunSettings, Sample
 
     calls = []
 
@@ -133,7 +135,7 @@ def test_batched_backend_path_groups_by_model_and_caches(tmp_path):
 
 
 def test_usage_of_two_calls_adds_up():
-    from resources.llm import LLMUsage
+    from synth_assets.llm.types import LLMUsage
 
     total = LLMUsage(requests=2, cache_hits=1, prompt_tokens=10, cost_usd=0.5) + LLMUsage(requests=3, failures=1, prompt_tokens=5, cost_usd=0.25)
     assert (total.requests, total.cache_hits, total.failures, total.prompt_tokens, total.cost_usd) == (5, 1, 1, 15, 0.75)

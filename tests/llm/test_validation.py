@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from resources.llm import ChatRequest, LLMResource
-from resources.llm.errors import LLMConfigError
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.errors import LLMConfigError
+from synth_assets.llm.types import ChatRequest
 from tests.llm.conftest import user
 
 
@@ -40,12 +41,12 @@ def test_bad_dict_request_fails_before_sending(fake, make_llm):
 
 def test_unknown_backend(fake):
     with pytest.raises(LLMConfigError, match="unknown LLM backend 'gpt'"):
-        LLMResource(backend="gpt").chat([user("x")])
+        LLMClient(backend="gpt").chat([user("x")])
 
 
 def test_openai_without_key_names_the_variable(fake, monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    llm = LLMResource(backend="openai", base_url=fake.base_url, cache_path=str(tmp_path / "c.sqlite"))
+    llm = LLMClient(backend="openai", base_url=fake.base_url, cache_path=str(tmp_path / "c.sqlite"))
     with pytest.raises(LLMConfigError, match="OPENAI_API_KEY"):
         llm.chat([user("x")])
     with pytest.raises(LLMConfigError, match="OPENAI_API_KEY"):
@@ -56,9 +57,9 @@ def test_openai_without_key_names_the_variable(fake, monkeypatch, tmp_path):
 def test_missing_gguf_names_the_path(tmp_path):
     missing = tmp_path / "nope" / "model.gguf"
     with pytest.raises(LLMConfigError, match=str(missing)):
-        LLMResource(gguf_path=str(missing), cache_path=str(tmp_path / "c.sqlite")).chat([user("x")])
+        LLMClient(gguf_path=str(missing), cache_path=str(tmp_path / "c.sqlite")).chat([user("x")])
 
 
 def test_vllm_needs_a_model(tmp_path):
     with pytest.raises(LLMConfigError, match="needs a model"):
-        LLMResource(backend="vllm", cache_path=str(tmp_path / "c.sqlite")).chat([user("x")])
+        LLMClient(backend="vllm", cache_path=str(tmp_path / "c.sqlite")).chat([user("x")])

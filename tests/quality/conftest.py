@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.llm import LLMResource
+from synth_assets.llm.client import LLMClient
 from tests.quality import fake_judge_server
 from tests.quality.fake_judge_server import ScriptedServer
 
@@ -22,9 +22,9 @@ def scripted(_scripted_process: ScriptedServer) -> ScriptedServer:
 
 
 @pytest.fixture
-def fake_llm(scripted: ScriptedServer, tmp_path, monkeypatch) -> LLMResource:
-    """LLMResource on the openai backend against the scripted server, with a per-test cache."""
+def fake_llm(scripted: ScriptedServer, tmp_path, monkeypatch) -> LLMClient:
+    """LLMClient on the openai backend against the scripted server, with a per-test cache."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    return LLMResource(backend="openai", model="gpt-4o-mini", base_url=scripted.base_url,
-                       cache_path=str(tmp_path / "cache.sqlite"), retry_min_wait_s=0.01, retry_max_wait_s=0.5,
-                       timeout_s=10.0, max_retries=1)
+    return LLMClient(backend="openai", model="gpt-4o-mini", base_url=scripted.base_url,
+                     cache_path=str(tmp_path / "cache.sqlite"), retry_min_wait_s=0.01, retry_max_wait_s=0.5,
+                     timeout_s=10.0, max_retries=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resources.llm import LLMResource
 from synth_assets.core.catalog import find_entry
+from synth_assets.llm.client import LLMClient
 from synth_assets.quality.calibration import SHIPPED_PAIRS, load_pairs
 from synth_assets.quality.validators import ResourceChat, SpecDefaults, build_validators
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("logprobs", [False, True])
 def test_local_model_returns_parseable_verdicts_under_the_schema(tmp_path, logprobs):
     entry = find_entry("Copa")
-    llm = LLMResource(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
+    llm = LLMClient(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)
     chat = ResourceChat(llm)
     defaults = SpecDefaults(prompt=entry.prompts.validation, examples=entry.prompts.validation_examples)
     [judge] = build_validators([{"kind": "judge", "max_json_retries": 0, "logprobs": logprobs}], chat=chat, defaults=defaults)

@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from resources.llm import ChatRequest, LLMResource
-from resources.llm.backends import local_server
 from synth_assets.cli.main import app
 from synth_assets.core.config import Sampling
 from synth_assets.defs.llm_meter import LLMMeter
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.types import ChatRequest
 from synth_assets.quality.calibration import REWRITE_PAIRS, load_pairs
 from synth_assets.quality.validators import ResourceChat, build_validators
 from tests.conftest import copa_config
@@ -33,7 +34,7 @@ def judge_copy(tmp_path, monkeypatch):
 
 
 def test_logprob_judge_scores_every_pair_from_yes_and_no(tmp_path):
-    chat = ResourceChat(LLMResource(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4))
+    chat = ResourceChat(LLMClient(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4))
     [judge] = build_validators([{"kind": "logprob_judge", "min_same_prob": 0.4}], chat=chat)
     pairs = load_pairs(REWRITE_PAIRS)[::80]
     verdicts = judge.validate([p.candidate() for p in pairs])
@@ -44,7 +45,7 @@ def test_logprob_judge_scores_every_pair_from_yes_and_no(tmp_path):
 
 def test_a_stage_sends_a_judge_to_the_gguf_its_model_names(tmp_path, judge_copy):
     run = SimpleNamespace(log=logging.getLogger("test"), tags={}, total_requests=0, failed_requests=0)
-    meter = LLMMeter(LLMResource(cache_path=str(tmp_path / "cache.sqlite")), run, "validated")
+    meter = LLMMeter(LLMClient(cache_path=str(tmp_path / "cache.sqlite")), run, "validated")
     request = ChatRequest(messages=[{"role": "user", "content": "Say yes."}], max_tokens=1, temperature=0)
     for model in (str(judge_copy), "judge-copy"):
         [response] = meter(Sampling(backend="local", model=model), [request])

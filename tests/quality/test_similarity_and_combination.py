@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synth_assets.recipes.curation import embeddings
+from synth_assets.llm import embeddings
 from synth_assets.quality.validators import AllOf, Candidate, RulesSpec, RulesValidator, SimilaritySpec, SimilarityValidator
 
 PARAPHRASE = Candidate("The man signed the document.", "The man put his signature on the document.", "premise")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from synth_assets.core.batch_ids import batch_purpose
 from synth_assets.core.lineage.local import LocalBackend
 from synth_assets.core.lineage.provenance import trace
 from synth_assets.core.lineage.schema import next_id_sql
@@ -184,9 +185,8 @@ class Lineage:
 
     @staticmethod
     def _upsert_batch(con, batch_id, purpose, description, created_at) -> None:
-        if purpose is None and batch_id.startswith("batch_"):
-            parts = batch_id.split("_", 2)
-            purpose = parts[2] if len(parts) == 3 else None
+        if purpose is None:
+            purpose = batch_purpose(batch_id)
         key = {"batch_id": batch_id}
         found = _one(con, "batches", key)
         if found is None:

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from resources.store import StoreResource
 from synth_assets.core.fingerprint import digest
+from synth_assets.core.run_tags import OPENAI_BATCHES_TAG
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL
 from synth_assets.recipes.batch_api.pipeline import RECIPE, UNSENT, BatchPipeline, make_pipeline
@@ -43,7 +44,7 @@ class BatchAPIResource(ConfigurableResource):
     config_json: str | None = Field(None, description="Path of an old config.json with api_key (used when OPENAI_API_KEY is unset)")
     max_retries: int = Field(2, ge=0, description="Times a failed request line is sent again before it is reported")
     max_resubmits: int = Field(10, ge=0, description="Resubmissions of one input file at most (expired, cancelled, failed lines)")
-    prices_path: str | None = Field(None, description="Price table YAML (default resources/llm/prices.yaml)")
+    prices_path: str | None = Field(None, description="Price table YAML (default synth_assets/llm/prices.yaml)")
 
     def pipeline(self, logger: Any = None) -> BatchPipeline:
         return make_pipeline(self.root, backend=self.backend, base_url=self.base_url, config_json=self.config_json,
@@ -79,7 +80,7 @@ def collect_requests(pipe: BatchPipeline, store: StoreResource) -> tuple[list[Ru
         records.append(record)
         requests.append(RunRequest(
             run_key=f"{s['dataset']}/{s['partition_fp']}:{state}", partition_key=partition_key(record),
-            tags={"synth/batchapi_batches": ",".join(j["batch_id"] or "" for j in to_download)[:200]},
+            tags={OPENAI_BATCHES_TAG: ",".join(j["batch_id"] or "" for j in to_download)[:200]},
         ))
     return requests, records
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from synth_assets.recipes.curation.embeddings import EmbeddingCache, Encoder
+from synth_assets.llm.embeddings import Encoder
+from synth_assets.recipes.curation.embedding_cache import EmbeddingCache
 
 
 class EmbeddingsResource(ConfigurableResource):

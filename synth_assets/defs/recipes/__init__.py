@@ -8,6 +8,7 @@ from dagster import AssetSelection, BetaWarning, Definitions, RunRequest, Sensor
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
+from synth_assets.core.run_tags import SOURCE_TAG, registration_tags
 from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.recipes.registry import recipes
@@ -45,7 +46,7 @@ def run_requests(context: SensorEvaluationContext, registered: list[tuple[Regist
         requested.add(reg.fingerprint)
         requests.append(RunRequest(run_key=f"{short(reg.fingerprint)}:{version[:12]}", job_name=recipe_job_name(reg.recipe),
                                    partition_key=partition_key(reg.record),
-                                   tags={"synth/batch": reg.batch_id, "synth/source": source, "synth/fingerprint": short(reg.fingerprint)}))
+                                   tags={**registration_tags(reg.batch_id, reg.fingerprint), SOURCE_TAG: source}))
     if complete:
         context.log.info(f"{complete} experiments already complete: batch views only, no run")
     return requests

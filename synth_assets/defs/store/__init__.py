@@ -7,9 +7,9 @@ from dagster_aws.s3 import S3Resource
 
 from io_managers.shared_store import SharedStoreIOManager
 from resources.llm import LLMResource
-from resources.llm.cache import cache_options
 from resources.store import StoreResource
 from synth_assets.defs.console_log import console_logger
+from synth_assets.llm.cache import cache_options
 
 
 def llm_resource(root: str) -> LLMResource:

@@ -1,6 +1,7 @@
 """Build `rewrite_pairs.jsonl` from the real rows and the hand-written rewrites in `rewrites/*.txt`.
 
     .venv/bin/python synth_assets/quality/calibration/make_pairs.py
+    .venv/bin/python synth_assets/quality/calibration/make_pairs.py --stats   # median MiniLM cosine of the "same" pairs
 
 Each rewrite line is `ROW KIND: TEXT`; the original is that row's real field value, the label follows
 from the kind. Two negative kinds are taken from the data rather than written: `another_row` (another
@@ -11,9 +12,11 @@ half), alternating over the rows of each dataset in the order of a hash of their
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
+import statistics
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -107,7 +110,28 @@ def build() -> list[dict]:
     return pairs
 
 
+def same_pair_stats(pairs: list[dict]) -> dict[str, dict[str, float]]:
+    """Median all-MiniLM-L6-v2 cosine (and the share below 0.80) of the "same" pairs, per dataset and half and overall:
+    how close the positives sit to their originals (a strong model's paraphrase of a Copa premise is about 0.80)."""
+    from synth_assets.quality.validators import SimilarityValidator  # loads torch: only for --stats
+
+    same = [p for p in pairs if p["label"] == "same"]
+    cosines = SimilarityValidator().similarities([(p["original"], p["rephrased"]) for p in same])
+    groups: dict[str, list[float]] = {}
+    for p, cosine in zip(same, cosines):
+        for key in (f"{p['dataset']}/{p['split']}", p["dataset"], p["split"], "all"):
+            groups.setdefault(key, []).append(float(cosine))
+    return {key: {"n": len(values), "median": round(statistics.median(values), 3),
+                  "below_0.80": round(sum(v < 0.80 for v in values) / len(values), 2)} for key, values in sorted(groups.items())}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stats", action="store_true", help="print the 'same' pairs' median cosine per dataset and half")
+    if parser.parse_args().stats:
+        for key, row in same_pair_stats(build()).items():
+            print(f"{key:16} n={row['n']:4} median={row['median']:.3f} below_0.80={row['below_0.80']:.2f}")
+        return
     pairs = build()
     keys = ("dataset", "field", "row", "split", "kind", "label", "original", "rephrased")
     OUT.write_text("".join(json.dumps({k: p[k] for k in keys}, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")

@@ -14,6 +14,8 @@ from synth_assets.quality.validators.rules import RulesValidator
 from synth_assets.quality.validators.similarity import SimilarityValidator
 from synth_assets.quality.validators.vocabulary import VocabularyValidator
 from synth_assets.quality.validators.specs import (
+    JUDGE_KINDS,
+    JUDGE_SPECS,
     InversionSpec,
     JudgeSpec,
     LogprobJudgeSpec,
@@ -54,7 +56,7 @@ def build_validators(specs: list[Any], *, chat: ChatFn | None = None,
 
 
 __all__ = [
-    "AllOf", "Candidate", "ChatFn", "InversionSpec", "InversionValidator", "JudgeSpec", "JudgeValidator", "LogprobJudgeSpec",
+    "AllOf", "Candidate", "ChatFn", "InversionSpec", "JUDGE_KINDS", "JUDGE_SPECS", "InversionValidator", "JudgeSpec", "JudgeValidator", "LogprobJudgeSpec",
     "LogprobJudgeValidator", "Outcome", "ResourceChat", "RulesSpec", "RulesValidator", "SimilaritySpec",
     "SimilarityValidator", "SpecDefaults", "Validator", "ValidatorSpec", "ValidatorSpecError", "Verdict",
     "VocabularySpec", "VocabularyValidator", "build_validators", "parse_specs", "resolve_specs",

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from resources.llm import ChatRequest, ChatResponse, LLMUsage
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.llm.types import ChatRequest, ChatResponse, LLMUsage
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import JudgeExample, JudgeSpec
 
@@ -192,7 +192,7 @@ class JudgeValidator:
 
 
 class ResourceChat:
-    """A `ChatFn` over anything with the `LLMResource.chat` signature; adds up the usage."""
+    """A `ChatFn` over anything with the `LLMClient.chat` signature; adds up the usage."""
 
     def __init__(self, llm: Any, **chat_kwargs: Any):
         self.llm, self.chat_kwargs = llm, chat_kwargs

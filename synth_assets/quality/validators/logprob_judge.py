@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from resources.llm import ChatRequest, ChatResponse
-from synth_assets.quality.validators.judge import ChatFn, few_shot_turns, judge_messages
+from synth_assets.llm.types import ChatRequest, ChatResponse
 from synth_assets.quality.validators.base import Candidate, Verdict
+from synth_assets.quality.validators.judge import ChatFn, few_shot_turns, judge_messages
 from synth_assets.quality.validators.specs import LogprobJudgeSpec
 
 YES, NO = "yes", "no"

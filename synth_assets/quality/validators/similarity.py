@@ -1,13 +1,15 @@
 """`similarity`: cosine similarity of sentence embeddings of original and rewrite within [min, max].
 
 Below `min` the rewrite drifted away; above `max` it is a near-copy (not a rewrite). The model is
-loaded once per process by the project's curation `Encoder` (offline all-MiniLM-L6-v2 by default).
+loaded once per process by the project's `Encoder` (synth_assets/llm/embeddings.py; offline all-MiniLM-L6-v2
+by default).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from synth_assets.llm.embeddings import Encoder
 from synth_assets.quality.validators.base import Candidate, Verdict
 from synth_assets.quality.validators.specs import SimilaritySpec
 
@@ -17,8 +19,6 @@ class SimilarityValidator:
 
     def __init__(self, spec: SimilaritySpec | None = None, *, batch_size: int = 64, device: str = "cpu"):
         self.spec = spec or SimilaritySpec()
-        from synth_assets.recipes.curation.embeddings import Encoder  # loads the curation recipe: only when a validator is built
-
         self.name = self.spec.name or "similarity"
         self.encoder = Encoder(self.spec.model, self.spec.backend, batch_size=batch_size, device=device)
 

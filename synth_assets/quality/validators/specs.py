@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL, LOCAL_DEFAULT_MODEL
+from synth_assets.core.models import DEFAULT_BACKEND, DEFAULT_EMBEDDING_MODEL, Backend, default_model
 from synth_assets.core.numbers import NoBoolNumbers
 
 KINDS = ("rules", "similarity", "judge", "vocabulary", "inversion", "logprob_judge")
@@ -113,7 +113,7 @@ class JudgeSpec(_Spec):
     prompt: str | None = None
     system: str | None = None
     examples: list[JudgeExample] | None = None
-    backend: Literal["local", "openai", "vllm"] = "local"
+    backend: Backend = DEFAULT_BACKEND
     model: str | None = None
     seed: int = 0
     max_json_retries: int = Field(2, ge=0, le=10)
@@ -125,9 +125,9 @@ class JudgeSpec(_Spec):
     @model_validator(mode="after")
     def _default_model(self) -> "JudgeSpec":
         if self.model is None:
-            if self.backend != "local":
+            self.model = default_model(self.backend)
+            if self.model is None:
                 raise ValueError(f"model is required for backend {self.backend!r}")
-            self.model = LOCAL_DEFAULT_MODEL
         return self
 
 
@@ -152,7 +152,7 @@ class LogprobJudgeSpec(_Spec):
     `resolve_gguf`; examples left null take the catalog's validation examples (answer same -> yes)."""
 
     kind: Literal["logprob_judge"] = "logprob_judge"
-    backend: Literal["local", "openai", "vllm"] = "local"
+    backend: Backend = DEFAULT_BACKEND
     model: str | None = None
     prompt: str | None = None
     system: str | None = None
@@ -164,9 +164,9 @@ class LogprobJudgeSpec(_Spec):
     @model_validator(mode="after")
     def _default_model(self) -> "LogprobJudgeSpec":
         if self.model is None:
-            if self.backend != "local":
+            self.model = default_model(self.backend)
+            if self.model is None:
                 raise ValueError(f"model is required for backend {self.backend!r}")
-            self.model = LOCAL_DEFAULT_MODEL
         return self
 
 
@@ -202,6 +202,9 @@ class SpecDefaults:
     system: str | None = None
     examples: list[dict[str, Any]] | None = None
 
+
+JUDGE_SPECS: dict[str, type[_Spec]] = {"judge": JudgeSpec, "logprob_judge": LogprobJudgeSpec}
+JUDGE_KINDS = tuple(JUDGE_SPECS)  # the validators that ask an LLM (a backend and a model, one request per pair)
 
 AnySpec = Union[RulesSpec, SimilaritySpec, JudgeSpec, VocabularySpec, InversionSpec, LogprobJudgeSpec]
 

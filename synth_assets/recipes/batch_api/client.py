@@ -196,7 +196,7 @@ class LocalBatchClient(_FindBatch):
         return batch
 
     def create(self, file_id: str, endpoint: str, metadata: dict[str, str]) -> dict[str, Any]:
-        from resources.llm import LLMResource  # the local executor runs the Dagster LLM resource: loaded only when used
+        from synth_assets.llm.client import LLMClient
         from synth_assets.recipes.batch_api.local_run import dumps_lines, run_requests
 
         data = self.content(file_id)
@@ -212,7 +212,7 @@ class LocalBatchClient(_FindBatch):
             batch.update(status="failed", failed_at=int(time.time()),
                          errors={"object": "list", "data": [{"code": "invalid_file", "message": str(exc), "line": None}]})
             return self._save(batch)
-        outputs, errors, _ = run_requests(checked.requests, self.llm or LLMResource())
+        outputs, errors, _ = run_requests(checked.requests, self.llm or LLMClient())
         batch["request_counts"] = {"total": len(checked.requests), "completed": len(outputs), "failed": len(errors)}
         if outputs:
             batch["output_file_id"] = self._put_file(f"{batch['id']}_output.jsonl", dumps_lines(outputs).encode(), "batch_output")["id"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from resources.llm.pricing import PriceTable, load_prices
-from resources.llm.tokens import count_prompt_tokens
+from synth_assets.llm.pricing import PriceTable, load_prices
+from synth_assets.llm.tokens import count_prompt_tokens
 
 DEFAULT_COMPLETION_TOKENS = 1024  # bound used when a request sets no max_tokens (marked approximate)
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from resources.llm import ChatRequest, LLMResource
 from synth_assets.core.fingerprint import digest
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.batch_api.build import validate_input
 from synth_assets.recipes.batch_api.util import atomic_write_text
 
@@ -49,7 +50,7 @@ def error_line(custom_id: str, status_code: int, message: str, err_type: str, sa
             "error": None}
 
 
-def run_requests(requests: list[dict[str, Any]], llm: LLMResource, *, use_cache: bool | None = None,
+def run_requests(requests: list[dict[str, Any]], llm: LLMClient, *, use_cache: bool | None = None,
                  progress: bool = False, logger: Any = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """(output lines, error lines, usage dict) for batch input lines, in input order."""
     salt = uuid.uuid4().hex
@@ -98,7 +99,7 @@ def dumps_lines(rows: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def run_file(input_path: str | Path, out: str | Path, errors_path: str | Path | None, llm: LLMResource, *,
+def run_file(input_path: str | Path, out: str | Path, errors_path: str | Path | None, llm: LLMClient, *,
              use_cache: bool | None = None, progress: bool = False) -> dict[str, Any]:
     """`run-local`: validate the input like an upload would, run it, write output (and error) files."""
     checked = validate_input(input_path)

@@ -22,13 +22,13 @@ from typing import Any, Callable
 
 import yaml
 
-from resources.llm.pricing import PriceTable, load_prices
 from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.core.root import lineage_path
 from synth_assets.core.stores import open_store
+from synth_assets.llm.pricing import PriceTable, load_prices
 from synth_assets.recipes.batch_api import cost as costs
 from synth_assets.recipes.batch_api.build import InputFile, encode_lines, validate_input
 from synth_assets.recipes.batch_api.client import OPEN, TERMINAL, BatchClient, LocalBatchClient, OpenAIBatchClient

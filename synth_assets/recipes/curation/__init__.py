@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from synth_assets.core.run_tags import PROGRESS_TAG
 from synth_assets.core.store import DirWriter, Store
 from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.curation.config import Collection, collection_from_record
@@ -89,7 +90,7 @@ def _deduplicate(run: StageRun) -> Rows:
     if embeddings.chunk_size:
         d = d.model_copy(update={"chunk_size": embeddings.chunk_size})
         col = Collection(config=col.config.model_copy(update={"dedup": d}), path=col.path, source_files=col.source_files)
-    progress = embeddings.progress and run.tags.get("synth/progress") == "bar"
+    progress = embeddings.progress and run.tags.get(PROGRESS_TAG) == "bar"
     kept, result, stats = run_semantic(run.upstream, col, embeddings.cache(), encoder, progress=progress,
                                        log=run.log.warning)
     summary, report = semantic_report(run.upstream, result, stats, col, _report(run, "merged")["per_source"])

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from synth_assets.core.batch_ids import check_batch_id, default_batch_id
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL
 from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
@@ -105,7 +106,7 @@ class CollectionConfig(Strict):
     format: Format | list[Format] = "sft"
 
     _check_name = field_validator("collection")(lambda v: check_safe_name(v, "collection name"))
-    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_safe_name(v, "batch id"))
+    _check_batch = field_validator("batch_id")(lambda v: v if v is None else check_batch_id(v))
 
     @property
     def formats(self) -> list[Format]:
@@ -113,7 +114,7 @@ class CollectionConfig(Strict):
         return list(dict.fromkeys(fmts))
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
-        return self.batch_id or f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_curation"
+        return self.batch_id or default_batch_id("curation", today)
 
 
 @dataclass

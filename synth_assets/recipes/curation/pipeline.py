@@ -28,14 +28,10 @@ from synth_assets.core.fingerprint import Fingerprints, short, stage_fingerprint
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.core.store import DirWriter, Store, jsonl_bytes
+from synth_assets.llm.embeddings import Encoder, model_id
 from synth_assets.recipes.base import Published
 from synth_assets.recipes.curation.config import Collection, load_collection
-from synth_assets.recipes.curation.embeddings import (
-    EmbeddingCache,
-    EmbedStats,
-    Encoder,
-    model_id,
-)
+from synth_assets.recipes.curation.embedding_cache import EmbeddingCache, EmbedStats
 from synth_assets.recipes.curation.formats import format_rows
 from synth_assets.recipes.curation.fuzzy import ENGINE as FUZZY_ENGINE
 from synth_assets.recipes.curation.fuzzy import SEED as FUZZY_SEED

@@ -29,6 +29,7 @@ from synth_assets.quality.calibration import calibrate
 from synth_assets.quality.figures import notes_markdown, shown_figure
 from synth_assets.quality.metrics import CORRECTNESS_FIGURES, SHOWN_FIGURES, metrics_markdown
 from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
+from synth_assets.quality.validators.specs import JUDGE_KINDS, JUDGE_SPECS
 from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
 from synth_assets.recipes.dataset_experiment_config import (DatasetExperimentConfig, check_evaluation, rewrite_fields, validation_examples,
                                                             validation_prompt)
@@ -56,8 +57,15 @@ def check_entry(entry: CatalogEntry) -> None:
         raise ValueError("a rephrase dataset needs rewrite_fields")
 
 
-def _is_judge(spec: Any) -> bool:
-    return spec == "judge" or (isinstance(spec, dict) and spec.get("kind") == "judge")
+def _judge_kind(spec: Any) -> str | None:
+    """The kind of a judge validator (`judge`, `logprob_judge`, bare or as a dict), None for any other validator."""
+    kind = spec if isinstance(spec, str) else spec.get("kind") if isinstance(spec, dict) else None
+    return kind if kind in JUDGE_KINDS else None
+
+
+def _takes(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The validation section's settings a judge of this kind has a field for (a logprob judge has no temperature)."""
+    return {k: v for k, v in settings.items() if k in JUDGE_SPECS[kind].model_fields}
 
 
 def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> dict[str, Any]:
@@ -75,9 +83,12 @@ def complete_config(raw: dict[str, Any], entry: CatalogEntry, folder: Path) -> d
             validation["profile"] = str(profile_path)
     validators = list(validation["validators"])
     settings = {k: validation[k] for k in JUDGE_SETTINGS if k in validation}
-    if settings and any(_is_judge(v) for v in validators):
-        validators = [{**settings, **({"kind": "judge"} if v == "judge" else v)} if _is_judge(v) else v for v in validators]
-        validation = {k: v for k, v in validation.items() if k not in settings}
+    judges = {kind for kind in map(_judge_kind, validators) if kind}
+    if settings and judges:
+        validators = [{**_takes(kind, settings), **({"kind": kind} if isinstance(v, str) else v)} if (kind := _judge_kind(v)) else v
+                      for v in validators]
+        taken = {k for kind in judges for k in _takes(kind, settings)}
+        validation = {k: v for k, v in validation.items() if k not in taken}
     validation["validators"] = validators
     if isinstance(validation.get("calibration"), dict) and validation["calibration"].get("pairs"):
         validation["calibration"] = {**validation["calibration"], "pairs": str(folder / validation["calibration"]["pairs"])}

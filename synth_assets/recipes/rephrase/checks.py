@@ -19,6 +19,9 @@ from synth_assets.core.fields import Concrete, FieldPathError, format_path, json
 from synth_assets.core.gguf import GGUFError, read_header
 from synth_assets.core.models import LOCAL_DEFAULT_MODEL
 from synth_assets.core.yaml_lines import ConfigError, line_for
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.errors import LLMConfigError
+from synth_assets.quality.validators.specs import JUDGE_KINDS
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
 
@@ -180,7 +183,7 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
     if v is not None and v.validators is None:
         uses.append(("validation", v.backend))
     for i, spec in enumerate((v.validators or []) if v else []):
-        if getattr(spec, "kind", None) in ("judge", "logprob_judge"):
+        if getattr(spec, "kind", None) in JUDGE_KINDS:
             uses.append((f"validation.validators.{i}", spec.backend))
             if spec.backend == "local":
                 check_local_model(spec.model, blame, "validation", "validators", i, "model")
@@ -193,20 +196,15 @@ def check_backends(exp: Experiment, blame: Blame) -> None:
 
 def check_local_model(model: str | None, blame: Blame, *where: Any) -> None:
     """A local model named by GGUF path or name resolves to a file (the default is checked by `check_gguf`)."""
-    from resources.llm.backends.local_server import resolve_gguf
-    from resources.llm.errors import LLMConfigError
-
     try:
-        resolve_gguf(model)
+        local_server.resolve_gguf(model)
     except LLMConfigError as exc:
         raise blame.config(str(exc), *where) from None
 
 
 def check_gguf() -> None:
     """The default local model exists and its GGUF header reads whole (the server would fail later with a 200-line log)."""
-    from resources.llm.backends.local_server import default_gguf_path
-
-    path = default_gguf_path()
+    path = local_server.default_gguf_path()
     try:
         read_header(path)
     except OSError as exc:

@@ -16,10 +16,10 @@ import random
 import re
 from typing import Any
 
-from resources.llm import ChatRequest, ChatResponse
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import format_path, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.llm.types import ChatRequest, ChatResponse
 from synth_assets.recipes.base import META
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 from synth_assets.recipes.dataset_experiment_stages import chat_request

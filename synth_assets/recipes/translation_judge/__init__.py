@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from resources.llm import ChatRequest
 from synth_assets.core.fingerprint import short
 from synth_assets.core.store import DirWriter, Store, jsonl_bytes
 from synth_assets.core.store_s3 import read_url
+from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
 from synth_assets.recipes.translation_judge.drops import NAME, JudgeConfig
 from synth_assets.recipes.translation_judge.labels import resolve_label_map

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from synth_assets.core.batch_ids import default_batch_id
 from synth_assets.core.config import Sampling
 from synth_assets.core.fingerprint import SCHEME, Fingerprints, model_slug, stage_fingerprints
 from synth_assets.core.lineage import Lineage
@@ -71,7 +72,7 @@ def register_drop(uri: str, data: bytes, cfg: JudgeConfig, store: Store, lineage
     """Validate a drop (empty or unknown format -> ValueError) and register it in `batch_{date}_judge`."""
     parse_drop(data.decode("utf-8").splitlines(), file=uri, label_map=cfg.label_map)
     fps = judge_fingerprints(hashlib.sha256(data).hexdigest(), cfg)
-    batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_judge"
+    batch_id = default_batch_id("judge", today)
     config = cfg.model_dump(mode="json")
     draft = draft_record(fps, dataset=drop_dataset(uri), recipe=NAME, config=config,
                          config_yaml=yaml.safe_dump({"drop": uri, **config}, sort_keys=False), source_file=uri)

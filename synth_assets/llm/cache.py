@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from synth_assets.core.root import default_root, state_dir
+
 if TYPE_CHECKING:
-    from resources.llm.store_cache import StoreResponseCache
+    from synth_assets.llm.store_cache import StoreResponseCache
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
 _CHUNK = 500  # stays under SQLite's host-parameter limit
@@ -26,8 +28,6 @@ KINDS = ("sqlite", "store")
 
 def default_cache_path(root: str | os.PathLike[str] | None = None) -> Path:
     """`.cache/llm_cache.sqlite` in the local state dir of the store `root` (default `$SYNTH_ROOT`, else `./data`)."""
-    from synth_assets.core.root import default_root, state_dir
-
     return state_dir(root or default_root()) / ".cache" / "llm_cache.sqlite"
 
 
@@ -42,7 +42,7 @@ def cache_kind(root: str | os.PathLike[str]) -> str:
 
 
 def cache_options(root: str) -> dict[str, str]:
-    """The `LLMResource` cache arguments for the store `root`: the store itself or its SQLite file (`cache_kind`)."""
+    """The `LLMClient` cache arguments for the store `root`: the store itself or its SQLite file (`cache_kind`)."""
     return {"cache_root": root} if cache_kind(root) == "store" else {"cache_path": str(default_cache_path(root))}
 
 
@@ -50,12 +50,10 @@ def open_cache(path: str | os.PathLike[str] | None = None, root: str | None = No
     """The store cache of `root` when given, else the SQLite file `path`; with neither, what the
     default store root (`$SYNTH_ROOT`) selects (`cache_kind`)."""
     if root is None and path is None:
-        from synth_assets.core.root import default_root
-
         if cache_kind(default_root()) == "store":
             root = default_root()
     if root is not None:
-        from resources.llm.store_cache import StoreResponseCache
+        from synth_assets.llm.store_cache import StoreResponseCache  # loads the store (and S3 client) only when used
 
         return StoreResponseCache(root)
     return ResponseCache(path or default_cache_path())

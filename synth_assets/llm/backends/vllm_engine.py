@@ -6,7 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
-from resources.llm.backends.base import Completion
+from synth_assets.llm.backends.base import Completion
 
 _engines: dict[str, Any] = {}
 _lock = threading.Lock()

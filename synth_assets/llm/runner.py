@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from resources.llm.backends.base import Completion
-from resources.llm.cache import ResponseCache
-from resources.llm.limits import RateLimits
-from resources.llm.pricing import PriceTable
-from resources.llm.progress import Progress
-from resources.llm.retry import RequestError, RetryPolicy, TransientError
-from resources.llm.types import ChatResponse, LLMUsage
+from synth_assets.llm.backends.base import Completion
+from synth_assets.llm.cache import ResponseCache
+from synth_assets.llm.limits import RateLimits
+from synth_assets.llm.pricing import PriceTable
+from synth_assets.llm.progress import Progress
+from synth_assets.llm.retry import RequestError, RetryPolicy, TransientError
+from synth_assets.llm.types import ChatResponse, LLMUsage
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`LLMResource`: one Dagster resource over the local, openai and vllm backends."""
+"""`LLMClient`: batch chat completions over the local, openai and vllm backends (plain Python; the Dagster
+resource `resources.llm.LLMResource` is this client as a configurable resource)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,30 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from resources.llm.backends import local_server
-from resources.llm.backends.openai_compat import OpenAICompatBackend
-from resources.llm.backends.vllm_engine import VLLMBackend
-from resources.llm.cache import cache_key, open_cache
-from resources.llm.errors import LLMConfigError
-from resources.llm.limits import RateLimits
-from resources.llm.pricing import FREE, PriceTable, load_prices
-from resources.llm.progress import make_progress
-from resources.llm.runner import BatchRunner, RunSettings, Sample
-from resources.llm.tokens import count_prompt_tokens, heuristic_tokens
-from resources.llm.types import ChatBatchResult, ChatRequest, CostEstimate
-
-BACKENDS = ("local", "openai", "vllm")
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+from synth_assets.core.models import BACKENDS, DEFAULT_BACKEND, DEFAULT_OPENAI_MODEL
+from synth_assets.llm.backends import local_server
+from synth_assets.llm.backends.openai_compat import OpenAICompatBackend
+from synth_assets.llm.backends.vllm_engine import VLLMBackend
+from synth_assets.llm.cache import cache_key, open_cache
+from synth_assets.llm.errors import LLMConfigError
+from synth_assets.llm.limits import RateLimits
+from synth_assets.llm.pricing import FREE, PriceTable, load_prices
+from synth_assets.llm.progress import make_progress
+from synth_assets.llm.runner import BatchRunner, RunSettings, Sample
+from synth_assets.llm.tokens import count_prompt_tokens, heuristic_tokens
+from synth_assets.llm.types import ChatBatchResult, ChatRequest, CostEstimate
 
 RequestLike = ChatRequest | dict[str, Any]
 
 
-class LLMResource(ConfigurableResource):
+class LLMClient(BaseModel):
     """Batch chat completions with caching, limits, retries and cost accounting; sync `chat`, async `achat`."""
 
-    backend: str = Field("local", description="local (embedded llama.cpp) | openai (any OpenAI-compatible URL) | vllm")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(DEFAULT_BACKEND, description="local (embedded llama.cpp) | openai (any OpenAI-compatible URL) | vllm")
     model: str | None = Field(None, description="Default model; local derives its name from the GGUF file")
     gguf_path: str | None = Field(None, description="GGUF for the local backend (default: SmolLM2-135M-Instruct Q4_1)")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint for the openai backend")
@@ -46,12 +46,12 @@ class LLMResource(ConfigurableResource):
     timeout_s: float = Field(120.0, gt=0, description="Per-attempt timeout")
     cache_path: str | None = Field(None, description="SQLite cache (default $SYNTH_ROOT/.cache/llm_cache.sqlite)")
     cache_root: str | None = Field(None, description="Store root whose .synth/llm_cache/ holds the responses, shared by "
-                                                     "every worker (replaces the SQLite file; see resources/llm/cache.py)")
+                                                     "every worker (replaces the SQLite file; see synth_assets/llm/cache.py)")
     use_cache: bool = Field(True, description="Answer identical requests from the durable cache")
     n_parallel: int = Field(8, ge=1, description="Local server slots (concurrent sequences)")
     n_ctx: int = Field(8192, ge=256, description="Local server total context, shared by the slots")
     n_threads: int | None = Field(None, ge=1, description="Local server threads (default: os.cpu_count())")
-    prices_path: str | None = Field(None, description="Price table YAML (default: resources/llm/prices.yaml)")
+    prices_path: str | None = Field(None, description="Price table YAML (default: synth_assets/llm/prices.yaml)")
 
     # ---- configuration ----
 
@@ -71,17 +71,17 @@ class LLMResource(ConfigurableResource):
         if name:
             return name
         if kind == "vllm":
-            raise LLMConfigError("backend 'vllm' needs a model (resource `model` or ChatRequest.model)")
+            raise LLMConfigError("backend 'vllm' needs a model (client `model` or ChatRequest.model)")
         return DEFAULT_OPENAI_MODEL
 
     def _gguf(self) -> str:
-        """`gguf_path`, else the GGUF the resource's `model` names (path or name, see `resolve_gguf`), else the default."""
+        """`gguf_path`, else the GGUF the client's `model` names (path or name, see `resolve_gguf`), else the default."""
         return str(self.gguf_path) if self.gguf_path else str(local_server.resolve_gguf(self.model))
 
     def _api_key(self) -> str:
         key = self.api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
-            raise LLMConfigError("backend 'openai' needs an API key: set OPENAI_API_KEY (or the resource's api_key)")
+            raise LLMConfigError("backend 'openai' needs an API key: set OPENAI_API_KEY (or the client's api_key)")
         return key
 
     def _validate(self) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from resources.llm.backends.base import Completion
-from resources.llm.retry import RequestError, TransientError, parse_retry_after
+from synth_assets.llm.backends.base import Completion
+from synth_assets.llm.retry import RequestError, TransientError, parse_retry_after
 
 
 def request_kwargs(model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,10 @@ import json
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
-if TYPE_CHECKING:
-    from synth_assets.core.store import Store
+from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 PREFIX = ".synth/llm_cache"
 log = logging.getLogger("synth.llm")
@@ -31,8 +31,6 @@ class StoreResponseCache:
 
     def __init__(self, store: "Store | str", *, readers: int = 32, writers: int = 8):
         if isinstance(store, str):
-            from synth_assets.core.stores import open_store
-
             store = open_store(store)
         self.store = store
         self.readers = readers

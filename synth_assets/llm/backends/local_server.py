@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from resources.llm.errors import LLMConfigError
+from synth_assets.llm.errors import LLMConfigError
 
 _DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
