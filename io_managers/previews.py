@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth_assets.core.display import cell
-from synth_assets.recipes.base import recipes
+from synth_assets.recipes.registry import recipes
 
 PREVIEW_ROWS = 5
 

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import lineage_path
 from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 
 class StoreResource(ConfigurableResource):
@@ -24,7 +25,7 @@ class StoreResource(ConfigurableResource):
     @property
     def store(self) -> Store:
         if self._store is None:  # an S3 store checks its bucket when opened
-            self._store = Store(self.root)
+            self._store = open_store(self.root)
         return self._store
 
     @property

@@ -138,8 +138,8 @@ def llm_cache_rows(root: Path) -> int:
 
 def register_config(path: Path, root: Path):
     """Load, validate and register every experiment of a config under a store root."""
-    from synth_assets.core.config import load_experiments
-    from synth_assets.core.experiments import register
+    from synth_assets.recipes.registry import load_experiments
+    from synth_assets.recipes.registry import register
     store = local_store(root)
     lineage = lineage_for(root)
     return [register(exp, store, lineage) for exp in load_experiments(path, store.root)]
@@ -167,12 +167,10 @@ def env_for_subprocess() -> Callable[[], dict[str, str]]:
 
 
 def local_store(root: str | os.PathLike[str]):
-    """The local store at `root` (works before and after the store became pluggable: `open_store`)."""
-    from synth_assets.core import store as store_module
+    """The local store at `root`."""
+    from synth_assets.core.stores import open_store
 
-    if hasattr(store_module, "open_store"):
-        return store_module.Store(str(root))
-    return store_module.Store(root)
+    return open_store(str(root))
 
 
 def store_building():

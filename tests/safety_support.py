@@ -63,7 +63,7 @@ def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
 
 def generation_prompts(config: Path) -> dict[str, str]:
     """The content each generation request of a config sends -> the premise it asks to rewrite (needs OPENAI_API_KEY)."""
-    from synth_assets.core.config import load_experiments
+    from synth_assets.recipes.registry import load_experiments
     from synth_assets.recipes.rephrase import rewrite
 
     (exp,) = load_experiments(config)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 
 def test_every_stage_asset_backfills_one_partition_per_run():
@@ -45,7 +45,7 @@ def test_backfill_runs_each_selected_partition_and_lineage_points_at_its_data(sy
     assert len(report["partitions"]) == 3 and all(p["success"] for p in report["partitions"])
     assert len({p["run_id"] for p in report["partitions"]}) == 3  # one run per partition
 
-    store, lineage = Store(synth_root), Lineage(synth_root / "lineage.duckdb")
+    store, lineage = open_store(synth_root), Lineage(synth_root / "lineage.duckdb")
     for partition in report["partitions"]:
         [row] = lineage.query(
             "SELECT path FROM materializations WHERE asset = 'rephrase/published' AND run_id = ?", [partition["run_id"]])

@@ -16,7 +16,7 @@ from synth_assets.core.store import DirWriter, jsonl_bytes
 from synth_assets.defs.batches.report import BATCH_SET, BATCHES
 from synth_assets.defs.batches.sensor import batch_views_sensor
 from synth_assets.defs.partitions import partition_key
-from synth_assets.recipes import base
+from synth_assets.recipes import registry
 from synth_assets.recipes.base import Check, CheckResult, Published, Recipe, Rows, Stage, StageRun
 from tests.conftest import lineage_for, local_store
 
@@ -50,10 +50,10 @@ TALLY = Recipe(
 def tally(synth_root):
     from synth_assets.cli.materialize import dagster_instance, definitions
 
-    base.register(TALLY)
+    registry.add(TALLY)
     definitions.cache_clear()
     yield definitions(str(synth_root)), dagster_instance(synth_root)
-    base._RECIPES.pop(TALLY.name)
+    registry.remove(TALLY.name)
     definitions.cache_clear()
 
 

@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.recipes.registry import fingerprint, load_experiments
+from synth_assets.core.experiment_registration import semantic_name
 from synth_assets.core.fingerprint import SCHEME
 from tests.conftest import copa_config, isolate, lineage_for, local_store, run_config
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from synth_assets.core.catalog import find_entry, read_jsonl
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields
+from synth_assets.recipes.registry import fingerprint, load_experiments
 from synth_assets.recipes.rephrase import rewrite as rephrase
 from tests.conftest import copa_config, datasets_dir
 
@@ -277,7 +277,7 @@ def test_dataset_added_by_yaml_only(tmp_path, custom_catalog, write_yaml):
     config = copa_config()
     config["dataset"]["dataset_name"] = "MyNLI"
     (exp,) = load_experiments(write_yaml(config))
-    assert exp.dataset == "MyNLI" and exp.rewrite_fields() == ["claim"]
+    assert exp.dataset == "MyNLI" and rewrite_fields(exp) == ["claim"]
     fps = fingerprint(exp)
     assert all(len(v) == 64 for v in fps.stages.values())
     assert fps.params["source"]["dataset"] == "MyNLI"

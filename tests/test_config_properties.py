@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import (CalibrationCheck, DatasetSection, DecontaminationSection, ExperimentSection,
-                                      GenerationSection, ValidationSection, load_experiments)
+from synth_assets.core.config import DatasetSection, ExperimentSection
 from synth_assets.core.numbers import wants_number_not_bool
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.recipes.dataset_experiment_config import (CalibrationCheck, DecontaminationSection, GenerationSection,
+                                                            ValidationSection)
+from synth_assets.recipes.registry import load_experiments
 from tests.conftest import REPO
 from tests.test_bad_input import nothing_registered
 

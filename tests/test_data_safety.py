@@ -245,9 +245,9 @@ def test_truncated_completions_are_rejected_unless_allowed(allow, llm, paths):
 
 # ------------------------------------------------------------------ 5. writers killed while creating a claim or a registration
 
-CREATE = "import sys; from synth_assets.core.store import Store; Store(sys.argv[1]).create_exclusive(sys.argv[2], b'x' * 300_000_000)"
-CLAIM = ("import sys; from synth_assets.core.store import Store; from synth_assets.core.leases import claim; "
-         "lease = claim(Store(sys.argv[1]), 'work', lambda: False, ttl_s=5, poll_s=0.1); print('GENERATION', lease.generation)")
+CREATE = "import sys; from synth_assets.core.stores import open_store; open_store(sys.argv[1]).create_exclusive(sys.argv[2], b'x' * 300_000_000)"
+CLAIM = ("import sys; from synth_assets.core.leases import claim; from synth_assets.core.stores import open_store; "
+         "lease = claim(open_store(sys.argv[1]), 'work', lambda: False, ttl_s=5, poll_s=0.1); print('GENERATION', lease.generation)")
 
 
 def test_a_writer_killed_while_creating_a_registration_leaves_it_free(tmp_path):

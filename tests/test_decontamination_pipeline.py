@@ -10,7 +10,7 @@ import pytest
 import yaml
 from dagster import DagsterEventType
 
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.export import export_target
 from tests.conftest import REPO, lineage_for, local_store, rewrite_prompts, run_config
 

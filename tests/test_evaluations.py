@@ -196,7 +196,7 @@ def test_a_trainer_past_its_timeout_is_killed_and_recorded_as_failed(published, 
 
 
 def test_bad_evaluator_config_names_file_line_and_field(write_yaml, synth_root):
-    from synth_assets.core.config import load_experiments
+    from synth_assets.recipes.registry import load_experiments
     from synth_assets.core.yaml_lines import ConfigError
 
     config = {**copa_config(), "evaluation": [{"name": "t", "kind": "command", "command": "python t.py --out {metrics}"}]}
@@ -207,7 +207,7 @@ def test_bad_evaluator_config_names_file_line_and_field(write_yaml, synth_root):
 
 
 def test_an_evaluator_needs_a_validation_split_to_score_on(write_yaml, synth_root):
-    from synth_assets.core.config import load_experiments
+    from synth_assets.recipes.registry import load_experiments
     from synth_assets.core.yaml_lines import ConfigError
 
     config = {**copa_config(), "evaluation": [{"name": "probe", "kind": "probe"}]}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.recipes.registry import fingerprint, load_experiments
+from synth_assets.core.experiment_registration import semantic_name
 from synth_assets.core.fingerprint import canonical_json, legacy_fingerprint, model_slug
 from synth_assets.core.yaml_lines import ConfigError
 from tests.conftest import copa_config
@@ -255,11 +255,12 @@ def test_scheme_values_are_stable_for_stored_synth1_records():
     its inputs by recomputing exactly this. If this fails because the scheme's computation changed, bump SCHEME;
     if the Copa catalog entry or its files changed on purpose, update the values."""
     from synth_assets.core.catalog import find_entry
-    from synth_assets.core.config import Experiment, ExperimentConfig
-    from synth_assets.core.experiments import fingerprint
+    from synth_assets.core.config import Experiment
     from synth_assets.core.fingerprint import SCHEME
+    from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig
+    from synth_assets.recipes.registry import fingerprint
 
     stored = json.loads((Path(__file__).resolve().parent / "fixtures" / "synth1_demo_configs.json").read_text())
-    experiments = [Experiment(config=ExperimentConfig.model_validate(c), entry=find_entry("Copa")) for c in stored]
+    experiments = [Experiment(config=DatasetExperimentConfig.model_validate(c), entry=find_entry("Copa")) for c in stored]
     assert SCHEME == "synth/1"
     assert [fingerprint(e).experiment[:12] for e in experiments] == ["921ab61b0159", "7c6e249dfa17", "f0f0d5ae5100"]

@@ -14,7 +14,7 @@ import yaml
 from synth_assets.core.legacy import import_legacy
 from synth_assets.core.legacy_tree import IMPORT_SCHEME, scan_legacy_tree
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "legacy_tree"  # the old tooling's sample tree
 # (origin batch, created_at) as experiment_metadata.json records them (metadata wins over batch dates)
@@ -86,7 +86,7 @@ def check_lineage(lin: Lineage, report, root: Path) -> None:
         assert row["status"] == "complete"
         assert row["origin_batch"] == origin
         assert row["created_at"] == day
-        assert row["shared_path"] == str(Store(root).experiment_dir(*key))
+        assert row["shared_path"] == str(open_store(root).experiment_dir(*key))
         assert lin.origin(row["fingerprint"])["batch_id"] == origin
     batches = {b["batch_id"]: b for b in lin.batches()}
     assert set(batches) == BATCHES
@@ -99,7 +99,7 @@ def check_lineage(lin: Lineage, report, root: Path) -> None:
     assert using == {"batch_20240105_temperature": False, "batch_20240107_reuse": True}
     assert sum(m["reused"] for m in members) == 1
     # registrations map the new fingerprint to the legacy one
-    store = Store(root)
+    store = open_store(root)
     for exp in report.imported:
         record = store.registration(exp.new_fingerprint)
         assert record["legacy_fingerprint"] == exp.legacy_fingerprint
@@ -345,7 +345,7 @@ def test_reimport_replaces_an_earlier_import_and_keeps_its_memberships(legacy, m
     report = import_legacy(legacy, legacy, lineage=lin)
     assert report.problems == []
     assert {p.exp.key: (p.action, p.replaces) for p in report.planned} == {k: ("re-import", fp) for k, fp in old.items()}
-    store = Store(legacy)
+    store = open_store(legacy)
     for key, fp in real_ids.items():
         assert store.record_by_name(*key)["fingerprint"] == fp
         assert lin.experiment(old[key]) is None

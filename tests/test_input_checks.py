@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.core.gguf import GGUFError, read_header
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.rephrase import checks
@@ -97,7 +97,7 @@ def test_an_8_level_alias_bomb_fails_fast_with_small_memory(tmp_path):
     path.write_text(alias_bomb(8))
     assert len(path.read_bytes()) < 1024
     probe = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
-             "from synth_assets.core.config import load_experiments\nfrom synth_assets.core.yaml_lines import ConfigError\n"
+             "from synth_assets.recipes.registry import load_experiments\nfrom synth_assets.core.yaml_lines import ConfigError\n"
              "try:\n    load_experiments(sys.argv[1])\nexcept ConfigError as exc:\n    print(exc)\n")
     done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
 from synth_assets.core.catalog import CatalogShadowWarning, find_entry
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.export import export_target
 from tests.conftest import REPO, copa_config, isolate, lineage_for, local_store

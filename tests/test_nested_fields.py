@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.core.fields import FieldPathError, assign, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.core.yaml_lines import ConfigError

@@ -32,8 +32,8 @@ LOCK_ERROR = re.compile(r"(?i)\block")
 RUN_ONE = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from synth_assets.core.config import load_experiments
-    from synth_assets.core.experiments import register
+    from synth_assets.recipes.registry import load_experiments
+    from synth_assets.recipes.registry import register
     from synth_assets.cli.materialize import materialize
     from tests.conftest import lineage_for, local_store
 

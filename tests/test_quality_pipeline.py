@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from tests.conftest import copa_config, lineage_for, local_store, rewrite_prompts, run_config
 
 COPY = "My body cast a shadow over the grass."  # Copa train row 0, the premise rewritten

@@ -11,7 +11,7 @@ from dagster import AssetKey
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.quality.calibration import load_pairs
 from synth_assets.quality.reviews import wilson
 from tests.conftest import copa_config, local_store, rewrite_prompts, run_config

@@ -13,7 +13,7 @@ from dagster import DagsterInstance, build_sensor_context
 from dagster_aws.s3 import S3Resource
 
 from resources.store import StoreResource
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.core.store_s3 import S3Store, S3StoreError
 from synth_assets.defs.partitions import parse_experiment_key
 from synth_assets.testing.judge_drops import make_sample_drop
@@ -89,7 +89,7 @@ def test_config_drop_runs_new_fingerprints_and_only_links_known_ones(s3_env):
     assert instance.get_dynamic_partitions("rephrase_dataset") == ["CB"]
 
     execute(instance, first.run_requests[0])
-    store = Store(ROOT)
+    store = open_store(ROOT)
     [(dataset, name, fingerprint)] = list(store.complete_experiments())
     shared = f"store/_shared/CB/{name}/"
     assert {f"{shared}.fingerprint", f"{shared}CB/cb_train.jsonl", f"{shared}CB/cb_validation.jsonl",
@@ -122,7 +122,7 @@ def test_deleted_cursor_object_does_not_break_the_next_tick(s3_env):
 
 def test_the_marker_is_written_last_and_a_failed_build_leaves_nothing(s3_env, monkeypatch):
     client, _ = s3_env
-    store = Store(ROOT)
+    store = open_store(ROOT)
     written = []
     original = S3Store.write_bytes
 
@@ -147,14 +147,14 @@ def test_the_marker_is_written_last_and_a_failed_build_leaves_nothing(s3_env, mo
 
 def test_missing_bucket_and_missing_credentials_are_named(s3_env, monkeypatch, tmp_path):
     with pytest.raises(S3StoreError, match="bucket 'no-such-bucket' does not exist"):
-        Store("s3://no-such-bucket/x")
+        open_store("s3://no-such-bucket/x")
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(S3StoreError, match="AWS_ACCESS_KEY_ID"):
-        Store(ROOT)
+        open_store(ROOT)
 
 
 def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s3_env, tmp_path, monkeypatch):
@@ -175,7 +175,7 @@ def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s
     assert "empty" in client.get_object(Bucket=BUCKET, Key="store/judge_drops/empty.jsonl.out.error.txt")["Body"].read().decode()
     execute(instance, result.run_requests[0])
 
-    store = Store(ROOT)
+    store = open_store(ROOT)
     record = store.registration(parse_experiment_key(result.run_requests[0].partition_key.keys_by_dimension["fingerprint"])[1])
     process_dir = store.stage_key(record["dataset"], "process", record["stages"]["process"])
     assert len(store.read_jsonl(f"{process_dir}/data.jsonl")) == 197
@@ -203,7 +203,7 @@ def test_minority_synthesis_tops_up_every_class_with_the_local_model(tmp_path, m
     out = CliRunner().invoke(app, ["judge", str(drop), "--config", str(config), "--json"])
     assert out.exit_code == 0, out.output
     [row] = json.loads(out.output[out.output.index("[\n"):])
-    store = Store(os.environ["SYNTH_ROOT"])
+    store = open_store(os.environ["SYNTH_ROOT"])
     shared = store.experiment_key(row["dataset"], row["semantic_name"])
     rows = store.read_jsonl(f"{shared}/trainset/train.jsonl") + store.read_jsonl(f"{shared}/testset/test.jsonl")
     counts = {label: sum(1 for r in rows if r["label"] == label) for label in ("bad", "acceptable", "good")}
@@ -215,7 +215,7 @@ def test_minority_synthesis_tops_up_every_class_with_the_local_model(tmp_path, m
 def test_a_failed_second_writer_keeps_the_first_writers_complete_data(s3_env):
     """S3 has no rename: two runs of the same stage write the same keys; a late failure must not delete them."""
     client, _ = s3_env
-    store = Store(ROOT)
+    store = open_store(ROOT)
     fingerprint = "a" * 64
     with pytest.raises(RuntimeError):
         with store.building("_stages/CB/source/aaaa", fingerprint) as late:
@@ -244,7 +244,7 @@ def test_replace_is_copy_on_write_on_s3(s3_env):
     """S3 has no rename: a rebuilt folder goes under a new version, the `.current` pointer switches last, views and
     readers follow it; a rebuild that fails leaves the old data served."""
     client, _ = s3_env
-    store = Store(ROOT)
+    store = open_store(ROOT)
     prefix = store.experiment_key("Copa", "temp07")
     with store.building(prefix, "fp-a") as out:
         out.write_text("Copa/copa_train.jsonl", '{"v": 1}\n')

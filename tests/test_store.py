@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint, semantic_name
+from synth_assets.recipes.registry import fingerprint, load_experiments, register
+from synth_assets.core.experiment_registration import semantic_name
 from synth_assets.core.lineage import Lineage
-from synth_assets.core.experiments import register
 from synth_assets.core.store import FINGERPRINT_FILE
 from tests.conftest import copa_config, local_store, store_building
 
@@ -250,9 +249,9 @@ def test_registration_lookup_by_prefix(synth_root):
 
 def test_a_listing_of_registrations_never_lets_a_second_registration_win(tmp_path):
     """A sensor lists registrations once per tick; one made meanwhile elsewhere still wins (first-wins save)."""
-    from synth_assets.core.store import Store
+    from synth_assets.core.stores import open_store
 
-    ticking, other = Store(tmp_path), Store(tmp_path)
+    ticking, other = open_store(tmp_path), open_store(tmp_path)
     ticking.list_registrations()
     first = {"fingerprint": "f" * 64, "origin_batch": "batch_20250101_first"}
     assert other.save_registration(first) == first

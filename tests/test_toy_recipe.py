@@ -10,7 +10,7 @@ import pytest
 from synth_assets.core.fingerprint import Fingerprints, stage_fingerprints
 from synth_assets.core.registry import draft_record, register_record
 from synth_assets.core.store import DirWriter, jsonl_bytes
-from synth_assets.recipes import base
+from synth_assets.recipes import registry
 from synth_assets.recipes.base import Published, Recipe, Rows, Stage, StageRun
 from tests.conftest import lineage_for, local_store
 
@@ -39,9 +39,9 @@ TOY = Recipe(
 
 @pytest.fixture
 def toy_recipe():
-    base.register(TOY)  # the one registration line (`synth_assets/recipes/installed.py` imports a package that does it)
+    registry.add(TOY)  # the one registration line (`synth_assets/recipes/installed.py` lists the module defining RECIPE)
     yield TOY
-    base._RECIPES.pop(TOY.name)
+    registry.remove(TOY.name)
 
 
 def register_toy(root: Path, count: int, batch: str):

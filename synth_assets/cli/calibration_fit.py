@@ -10,7 +10,7 @@ from synth_assets.cli.common import console, fail, print_json, print_table, root
 from synth_assets.core.config import Experiment
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.validators.specs import JUDGE_KINDS
-from synth_assets.recipes.base import get as get_recipe
+from synth_assets.recipes.registry import get as get_recipe
 
 
 def _resolved(exp: Experiment) -> list[Any]:

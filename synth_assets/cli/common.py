@@ -22,6 +22,7 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.store import Store
 from synth_assets.core.store_s3 import S3StoreError
+from synth_assets.core.stores import open_store
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -51,7 +52,7 @@ def root() -> str:
 
 def store() -> Store:
     try:
-        return Store(root())
+        return open_store(root())
     except S3StoreError as exc:
         raise fail(str(exc)) from None
 

@@ -9,16 +9,17 @@ from rich.tree import Tree
 
 from synth_assets.cli.common import JsonOption, catalog_warnings, console, err_console, fail, lineage, print_json, print_table, root, store
 from synth_assets.cli.materialize import RunOutcome, materialize, progress_tags
-from synth_assets.core.config import Experiment, ExperimentConfig, load_experiments
-from synth_assets.core.experiments import config_yaml, fingerprint, register, semantic_name
+from synth_assets.core.config import Experiment
+from synth_assets.core.experiment_registration import config_yaml, semantic_name
 from synth_assets.core.faults import kill_point
 from synth_assets.core.fingerprint import SCHEME, short
-from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.registry import Registration
 from synth_assets.core.run_tags import regenerate_tags
+from synth_assets.core.storage_errors import storage_problem_in_text
 from synth_assets.core.store import Store
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.recipes.base import get as get_recipe
+from synth_assets.recipes.registry import fingerprint, load_experiments, register
+from synth_assets.recipes.registry import get as get_recipe
 
 ConfigArgs = typer.Argument(..., exists=True, dir_okay=False, help="Experiment YAML files (one experiment or a sweep each).")
 
@@ -68,7 +69,8 @@ def _take_current_settings(reg: Registration, s: Store) -> None:
     config = {**exp.config.model_dump(mode="json"), "experiment": reg.record["config"].get("experiment", {})}
     if config == reg.record["config"]:
         return
-    as_registered = Experiment(config=ExperimentConfig.model_validate(config), entry=exp.entry, source_file=exp.source_file)
+    as_registered = Experiment(config=get_recipe(exp.recipe).config_model.model_validate(config), entry=exp.entry,
+                               source_file=exp.source_file)
     updated = {**reg.record, "config": config, "config_yaml": config_yaml(as_registered, reg.record["origin_batch"])}
     s.update_registration(updated)
     reg.record.update(updated)

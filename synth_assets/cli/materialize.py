@@ -17,6 +17,7 @@ from synth_assets.core.registry import Registration
 from synth_assets.core.processes import alive
 from synth_assets.core.root import state_dir
 from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.defs import build_definitions
 from synth_assets.core.run_tags import FINGERPRINT_TAG, HOST_TAG, PID_TAG, PROGRESS_TAG, registration_tags
 from synth_assets.defs.partitions import add_partitions, partition_key
@@ -41,7 +42,7 @@ def dagster_instance(root: str | Path) -> DagsterInstance:
     with FileLock(str(home / ".synth-init.lock"), timeout=120):
         instance = DagsterInstance.from_config(str(home))
         instance.get_dynamic_partitions("synth_storage_probe")  # forces the storage to exist (any partition set name)
-    fail_dead_runs(instance, Store(str(root)))
+    fail_dead_runs(instance, open_store(str(root)))
     return instance
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import typer
 
 from synth_assets.cli.common import JsonOption, fail, lineage, print_json, print_table, root, store
-from synth_assets.core.config import load_experiments
 from synth_assets.core.fingerprint import short
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.figures import INTERVALS, NOTES, shown_figure
+from synth_assets.recipes.registry import load_experiments
 
 
 def figures_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

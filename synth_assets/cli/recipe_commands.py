@@ -10,7 +10,7 @@ import click
 import typer.main
 from typer.core import TyperGroup
 
-from synth_assets.recipes.base import recipes
+from synth_assets.recipes.registry import recipes
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.figures import NOTES, shown_figure
 from synth_assets.quality.reviews import (NOT_SAME, SAME, Slot, calibration_pairs, current_labels, figures_for, read_review_file, sample,
                                           write_review_file)
-from synth_assets.recipes.base import get as get_recipe
+from synth_assets.recipes.registry import get as get_recipe
 
 _ANSWERS = {"y": SAME, "n": NOT_SAME, "s": None, "q": "quit"}
 

@@ -1,33 +1,38 @@
-"""Experiment configs: the YAML users write, validated with pydantic, sweeps expanded."""
+"""Experiment configs: the YAML users write, validated with pydantic, sweeps expanded.
+
+This module holds what every experiment config shares (header, dataset selection, sampling, sweeps, the
+checks of store keys); the recipe named by the dataset's catalog entry brings its own model of the rest
+(`Recipe.config_model`, a subclass of `ExperimentConfig`), its defaults and its checks."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_assets.core.batch_ids import MAX_PURPOSE_BYTES, check_batch_id, default_batch_id
-from synth_assets.core.catalog import CatalogEntry, FieldPathText, find_entry
+from synth_assets.core.catalog import CatalogEntry, find_entry
+from synth_assets.core.fingerprint import model_slug, number_slug
 from synth_assets.core.models import DEFAULT_BACKEND, Backend, default_model
 from synth_assets.core.names import check_safe_name
 from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.path_lengths import experiment_keys, key_problem
 from synth_assets.core.yaml_lines import ConfigError, field_error, line_for, load_yaml_with_lines, validate_model
-from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_unique_names
-from synth_assets.quality.profile import Combine
-from synth_assets.quality.validators.specs import ValidatorSpec
-from synth_assets.recipes.base import get as get_recipe
+
 SWEEPABLE = {"model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed"}
 
 
-class _Section(NoBoolNumbers):
+class Section(NoBoolNumbers):
+    """A config section: unknown keys and booleans for numbers are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class ExperimentSection(_Section):
+class ExperimentSection(Section):
     batch_id: str | None = None
     purpose: str = "experiment"
     description: str = ""
@@ -37,7 +42,7 @@ class ExperimentSection(_Section):
         lambda v: check_safe_name(v, "purpose", max_bytes=MAX_PURPOSE_BYTES))
 
 
-class DatasetSection(_Section):
+class DatasetSection(Section):
     dataset_name: str
     split: str = "train"
     limit: int | None = Field(default=None, gt=0)
@@ -47,7 +52,7 @@ class DatasetSection(_Section):
     _check_name = field_validator("dataset_name")(lambda v: check_safe_name(v, "dataset name"))
 
 
-class Sampling(_Section):
+class Sampling(Section):
     backend: Backend = DEFAULT_BACKEND
     model: str | None = None
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -69,64 +74,46 @@ class Sampling(_Section):
 
 
 FailureRate = Field(default=0.0, ge=0.0, le=1.0, description="share of failed LLM requests a stage tolerates (not fingerprinted)")
+SAMPLING_KEYS = ("backend", "model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
 
 
-class GenerationSection(Sampling):
-    fields: list[FieldPathText] | None = None  # field paths to rewrite (default: the catalog's rewrite_fields)
-    k_shot: int = Field(default=2, ge=0)
-    n: int = Field(default=1, ge=1, le=16, description="candidates per rewritten field (best-of-n rejection sampling)")
-    allow_truncated: bool = False  # keep completions cut at max_tokens (rejected by default)
-    max_failure_rate: float = FailureRate
+def sampling_params(section: Sampling) -> dict[str, Any]:
+    """The sampling parameters of a generation/validation section (those that change the data)."""
+    return section.model_dump(include=set(SAMPLING_KEYS))
 
 
-class CalibrationCheck(_Section):
-    """A blocking check on the validated stage: the validators' accuracy on labelled pairs."""
+class ExperimentConfig(Section):
+    """What every experiment config has: its header, the dataset it reads and how the generation stage samples.
+    A recipe's config model (`Recipe.config_model`) subclasses it with the recipe's own sections."""
 
-    pairs: str  # JSONL of {original, rephrased, label: same | not the same, kind?}; relative to the config file
-    min_accuracy: float = Field(default=0.85, ge=0.0, le=1.0)
-
-
-class ValidationSection(Sampling):
-    """`validators` (all must accept) judge every candidate; without them (configs stored before validators
-    existed) the section's own sampling parameters, prompt and examples drive the free-text judge of scheme synth/1."""
-
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=8, gt=0)
-    examples: list[dict[str, str]] | None = None
-    min_pass_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    max_words: int | None = Field(default=None, gt=0)
-    validators: list[ValidatorSpec] | None = None
-    profile: str | None = None  # a validation profile file (synth calibrate --fit): its validators and combination
-    combine: Combine | None = None  # filled from the profile (configs name the profile, not this)
-    select: Literal["first_accepted", "best_score"] = "first_accepted"
-    max_failure_rate: float = FailureRate
-    calibration: CalibrationCheck | None = None
-
-
-class DecontaminationSection(_Section):
-    """Published training rows are checked against the dataset's evaluation splits and reference files; rows whose
-    rewrite introduced overlap are dropped and listed, and the `decontamination` check fails (blocking) when there
-    were any. Overlap already in the source record is kept and counted (`source_overlap: drop` drops and blocks)."""
-
-    references: list[str] = Field(default_factory=list, description="extra JSONL files, relative to the config file")
-    # = quality.decontamination.DEFAULT_NGRAM (chosen by benchmarks/decontamination.py; not imported: no pyarrow here)
-    ngram: int = Field(default=10, ge=2, le=32)
-    blocking: bool = True
-    source_overlap: Literal["keep", "drop"] = "keep"
-
-
-class ExperimentConfig(_Section):
     experiment: ExperimentSection = Field(default_factory=ExperimentSection)
     dataset: DatasetSection
-    generation: GenerationSection = Field(default_factory=GenerationSection)
-    validation: ValidationSection | None = None
-    decontamination: DecontaminationSection | None = None
-    evaluation: list[EvaluatorSpec] | None = None  # the training effect of the data (synth_assets/evaluation); not fingerprinted
-
-    _check_evaluators = field_validator("evaluation")(lambda v: v if v is None else check_unique_names(v))
+    generation: Sampling = Field(default_factory=Sampling)
 
     def resolved_batch_id(self, today: dt.date | None = None) -> str:
         return self.experiment.batch_id or default_batch_id(self.experiment.purpose, today)
+
+    def semantic_name(self) -> str:
+        """`temp07_topp10_gpt4o`: temperature, top_p and model of the generation stage."""
+        g = self.generation
+        return f"temp{number_slug(g.temperature)}_topp{number_slug(g.top_p)}{self.name_suffix()}_{model_slug(g.model or '')}"
+
+    def name_suffix(self) -> str:
+        """What a recipe adds to the semantic name before the model (e.g. `_n4`)."""
+        return ""
+
+
+class ExperimentRecipe(Protocol):
+    """What the config parser needs of the recipe a dataset's catalog entry names (`synth_assets.recipes.base.Recipe`)."""
+
+    config_model: type[ExperimentConfig]
+
+    def complete_config(self, raw: dict, entry: CatalogEntry, folder: Path) -> dict: ...
+
+    def check_experiment(self, exp: "Experiment", path: str, lines: dict) -> None: ...
+
+
+RecipeFor = Callable[[CatalogEntry], ExperimentRecipe]  # the recipe of a catalog entry (raises ConfigError if it has none)
 
 
 class Experiment(BaseModel):
@@ -151,16 +138,8 @@ class Experiment(BaseModel):
     def system_prompt(self) -> str | None:
         return self.config.generation.system_prompt or self.entry.prompts.system
 
-    def rewrite_fields(self) -> list[str]:
-        return self.config.generation.fields or self.entry.rewrite_fields
-
-    def validation_prompt(self) -> str:
-        v = self.config.validation
-        return (v.prompt if v and v.prompt else None) or self.entry.prompts.validation or ""
-
-    def validation_examples(self) -> list[dict[str, str]]:
-        v = self.config.validation
-        return v.examples if v and v.examples is not None else self.entry.prompts.validation_examples
+    def semantic_name(self) -> str:
+        return self.config.semantic_name()
 
 
 def _expand_sweeps(raw: dict[str, Any], path: str, lines: dict) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -189,34 +168,42 @@ def _expand_sweeps(raw: dict[str, Any], path: str, lines: dict) -> list[tuple[di
     return out
 
 
-def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None = None) -> list[tuple[Experiment, dict]]:
-    """Validate one parsed config (maybe a sweep) into experiments with their sweep points."""
+class _Header(Section):
+    """The sections read before the recipe is known (the dataset names it); the rest waits for the recipe's model."""
+
+    model_config = ConfigDict(extra="ignore")
+    experiment: ExperimentSection = Field(default_factory=ExperimentSection)
+    dataset: DatasetSection
+
+
+def parse_experiments(raw: Any, path: str, lines: dict, root: str | Path | None,
+                      recipe_for: RecipeFor) -> list[tuple[Experiment, dict]]:
+    """Validate one parsed config (maybe a sweep) into experiments with their sweep points; `recipe_for` gives the
+    recipe of the dataset's catalog entry (its config model, defaults and checks)."""
     if not isinstance(raw, dict):
         raise ConfigError(path, "a config must be a mapping with experiment/dataset/generation sections", line=1)
     experiments = []
     for expanded, point in _expand_sweeps(raw, path, lines):
-        config = validate_model(ExperimentConfig, expanded, path, lines)
+        header = validate_model(_Header, expanded, path, lines)
         try:
-            entry = find_entry(config.dataset.dataset_name, root)
+            entry = find_entry(header.dataset.dataset_name, root)
         except KeyError as exc:
             raise ConfigError(path, exc.args[0], line=line_for(lines, ("dataset", "dataset_name")), field="dataset.dataset_name") from None
+        recipe = recipe_for(entry)
+        validate_model(recipe.config_model, expanded, path, lines)  # what the user wrote, before the recipe's defaults
         entry.content_hash  # fail now, with the file named, if a data file is missing
-        recipe = get_recipe(entry.recipe)
-        config = validate_model(ExperimentConfig, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
+        config = validate_model(recipe.config_model, recipe.complete_config(expanded, entry, Path(path).parent), path, lines)
         exp = Experiment(config=config, entry=entry, source_file=path)
         _check_paths(exp, path, lines, root)
         recipe.check_experiment(exp, path, lines)
-        check_evaluators(config.evaluation, entry, config.dataset.split, path, lines)
         experiments.append((exp, point))
     return experiments
 
 
 def _check_paths(exp: Experiment, path: str, lines: dict, root: str | Path | None) -> None:
     """Every store key the experiment will write fits the store (whole S3 keys, local components and paths)."""
-    from synth_assets.core.experiments import semantic_name
-
     batch_id = exp.config.resolved_batch_id()
-    problem = key_problem(root, experiment_keys(batch_id, exp.dataset, semantic_name(exp), list(exp.entry.splits)))
+    problem = key_problem(root, experiment_keys(batch_id, exp.dataset, exp.semantic_name(), list(exp.entry.splits)))
     if problem is None:
         return
     blamed = max([("experiment", "batch_id" if exp.config.experiment.batch_id else "purpose", batch_id),
@@ -225,7 +212,9 @@ def _check_paths(exp: Experiment, path: str, lines: dict, root: str | Path | Non
                       field=".".join(blamed))
 
 
-def load_experiments(path: str | Path, root: str | Path | None = None, text: str | bytes | None = None) -> list[Experiment]:
-    """Load an experiment YAML (one experiment or a sweep; `text`: its content when it is not a local file)."""
+def load_experiments(path: str | Path, root: str | Path | None, recipe_for: RecipeFor,
+                     text: str | bytes | None = None) -> list[Experiment]:
+    """Load an experiment YAML (one experiment or a sweep; `text`: its content when it is not a local file);
+    `synth_assets.recipes.registry.load_experiments` passes the installed recipes."""
     raw, lines = load_yaml_with_lines(path, text)
-    return [exp for exp, _ in parse_experiments(raw, str(path), lines, root)]
+    return [exp for exp, _ in parse_experiments(raw, str(path), lines, root, recipe_for)]

@@ -16,13 +16,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from synth_assets.core.faults import kill_point
 from synth_assets.core.processes import alive
 
-if TYPE_CHECKING:
-    from synth_assets.core.store import Store
+
+class LeaseStore(Protocol):
+    """The storage primitives a claim uses (every `synth_assets.core.store.Store` has them)."""
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    def create_exclusive(self, key: str, data: bytes) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def children(self, prefix: str) -> list[str]: ...
 
 
 def lease_ttl_s() -> float:
@@ -33,7 +44,7 @@ def lease_ttl_s() -> float:
 class Lease:
     """A held claim; renewed every ttl/3 until released."""
 
-    def __init__(self, store: "Store", prefix: str, generation: int, ttl_s: float):
+    def __init__(self, store: LeaseStore, prefix: str, generation: int, ttl_s: float):
         self.store, self.prefix, self.generation, self.ttl_s = store, prefix, generation, ttl_s
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
@@ -73,7 +84,7 @@ class Lease:
         self.release()
 
 
-def _live(store: "Store", key: str) -> bool | None:
+def _live(store: LeaseStore, key: str) -> bool | None:
     """Whether a lease object is held and unexpired (None: it vanished meanwhile). One that cannot be read (a writer
     died creating it, before creation was atomic) holds nothing: the next generation may be taken."""
     try:
@@ -94,7 +105,7 @@ def _dead_here(owner: str) -> bool:
     return host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
 
 
-def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | None = None, poll_s: float = 0.5,
+def claim(store: LeaseStore, key: str, done: Callable[[], bool], *, ttl_s: float | None = None, poll_s: float = 0.5,
           on_wait: Callable[[str], None] | None = None) -> Lease | None:
     """The lease on `key`, or None when `done()` holds (someone else did the work) before or after taking it."""
     ttl = ttl_s or lease_ttl_s()
@@ -133,7 +144,7 @@ def claim(store: "Store", key: str, done: Callable[[], bool], *, ttl_s: float | 
             return lease.start()
 
 
-def held(store: "Store", key: str) -> bool:
+def held(store: LeaseStore, key: str) -> bool:
     """Someone holds an unexpired lease on `key` now (its work is under way)."""
     prefix = f".synth/leases/{key}"
     generations = sorted(int(n) for n in store.children(prefix) if n.isdigit())

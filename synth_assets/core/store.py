@@ -73,19 +73,11 @@ class DirWriter(abc.ABC):
 class Store(BatchViews):
     """Logical operations of the store over a few storage primitives.
 
-    `Store(root)` opens the right backend: `S3Store` for `s3://bucket/prefix`, else `LocalStore`.
+    `synth_assets.core.stores.open_store(root)` opens the right backend: `S3Store` for `s3://bucket/prefix`, else `LocalStore`.
     """
 
     root_uri: str
     symlink_views = False  # views are real symlinks one can read files through (local) or manifests (S3)
-
-    def __new__(cls, root: str | Path | None = None, *args: Any, **kwargs: Any) -> "Store":
-        if cls is Store:
-            if str(root).startswith("s3://"):
-                from synth_assets.core.store_s3 import S3Store as cls  # noqa: N813
-            else:
-                from synth_assets.core.store_local import LocalStore as cls  # noqa: N813
-        return super().__new__(cls)
 
     # --- primitives ----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,7 +1,7 @@
 """The store on S3 (or any S3-compatible endpoint): marker objects last, views as manifest objects.
 
-The client comes from dagster-aws's `S3Resource`, so the standard AWS environment variables apply
-(`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_DEFAULT_REGION`, ...).
+The client is boto3's, so the standard AWS environment variables apply (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+`AWS_PROFILE`, `AWS_DEFAULT_REGION`, ...), with 5 attempts per request in botocore's standard retry mode.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from synth_assets.core.store import FINGERPRINT_FILE, DirWriter, Rejected, Store
 from synth_assets.core.store_local import swap_delay_s
 
 VIEW_FORMAT = "synth-view/1"
+MAX_ATTEMPTS = 5  # per request, as dagster-aws's S3Resource (the client this store used before) retries
 VERSIONS, CURRENT = ".v", ".current"  # copy-on-write versions of an experiment folder, and the pointer to the live one
 
 
@@ -39,9 +42,7 @@ def split_s3_url(url: str) -> tuple[str, str]:
 def s3_client(client: Any = None) -> Any:
     if client is not None:
         return client
-    from dagster_aws.s3 import S3Resource
-
-    return S3Resource().get_client()
+    return boto3.session.Session().client("s3", config=Config(retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
 
 
 class _S3Writer(DirWriter):

@@ -16,6 +16,7 @@ from dagster import BackfillPolicy, DagsterInstance, DynamicPartitionsDefinition
 
 from synth_assets.core.fingerprint import short
 from synth_assets.recipes.base import Recipe
+from synth_assets.recipes.registry import get
 
 FINGERPRINT = "fingerprint"
 SEPARATOR = "·"
@@ -45,8 +46,6 @@ def experiment_key(record: dict[str, Any]) -> str:
 
 
 def partition_key(record: dict[str, Any]) -> MultiPartitionKey:
-    from synth_assets.recipes.base import get
-
     return MultiPartitionKey({get(record["recipe"]).dimension: record["dataset"], FINGERPRINT: experiment_key(record)})
 
 
@@ -69,8 +68,6 @@ def parse_experiment_key(value: str) -> tuple[str | None, str]:
 
 def add_partitions(instance: DagsterInstance, records: Iterable[dict[str, Any]]) -> None:
     """Make every registration a partition of its recipe's assets."""
-    from synth_assets.recipes.base import get
-
     wanted: dict[str, set[str]] = {}
     for record in records:
         recipe = get(record["recipe"])

@@ -29,6 +29,7 @@ from synth_assets.evaluation.stats import Estimate, bootstrap_mean, paired_diffe
 from synth_assets.evaluation.stored import METRICS, baseline_key, read_json, registered_specs, result_key, write_failure, write_result
 
 Log = Callable[[str], None]
+Load = Callable[[dict[str, Any], Store], Any]  # a registration -> its experiment (`Recipe.load`)
 
 
 class EvaluationsFailed(RuntimeError):
@@ -47,11 +48,9 @@ def _estimate(spec: Any, outcome: Outcome, resamples: int) -> Estimate:
 class ExperimentEvaluator:
     """Evaluations of one registration (a rephrase experiment over a catalog dataset)."""
 
-    def __init__(self, store: Store, lineage: Lineage, record: dict[str, Any], *, run_id: str, log: Log = print):
-        from synth_assets.core.experiments import load_registered
-
+    def __init__(self, store: Store, lineage: Lineage, record: dict[str, Any], *, load: Load, run_id: str, log: Log = print):
         self.store, self.lineage, self.record, self.run_id, self.log = store, lineage, record, run_id, log
-        self.exp = load_registered(record, store)
+        self.exp = load(record, store)
         self.entry = self.exp.entry
         if "validation" not in self.entry.splits or self.exp.config.dataset.split == "validation":
             raise EvaluationFailed(f"dataset {self.entry.name} has no validation split apart from the training rows: nothing to score on")
@@ -156,13 +155,14 @@ def read_bytes_exists(store: Store, key: str) -> bool:
         return False
 
 
-def evaluate_experiment(store: Store, lineage: Lineage, record: dict[str, Any], *, run_id: str,
+def evaluate_experiment(store: Store, lineage: Lineage, record: dict[str, Any], *, load: Load, run_id: str,
                         log: Log = print) -> list[tuple[dict[str, Any], bool]]:
-    """Every registered evaluator of a published experiment: (row, reused) each; EvaluationsFailed after all ran if any failed."""
+    """Every registered evaluator of a published experiment: (row, reused) each; EvaluationsFailed after all ran if any failed.
+    `load` is its recipe's `Recipe.load` (the registration back as an experiment, checked against its fingerprint)."""
     specs = registered_specs(store, record["fingerprint"])
     if not specs:
         return []
-    evaluator = ExperimentEvaluator(store, lineage, record, run_id=run_id, log=log)
+    evaluator = ExperimentEvaluator(store, lineage, record, load=load, run_id=run_id, log=log)
     done, failed = [], []
     for spec in specs:
         try:

@@ -17,7 +17,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.splits import split_keys
 from synth_assets.core.store import METADATA_FILE, Store
-from synth_assets.recipes.base import recipes
+from synth_assets.recipes.registry import recipes
 
 Configs = dict[str, dict[str, list[dict[str, Any]]]]  # config -> split -> rows
 EXPERIMENT_COLUMN = "experiment"

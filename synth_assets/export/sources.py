@@ -11,7 +11,7 @@ from typing import Any
 
 from synth_assets.core.catalog import UNKNOWN_LICENSE, find_entry
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.recipes.base import recipes
+from synth_assets.recipes.registry import recipes
 
 
 def source_datasets(record: dict[str, Any], root: str) -> list[dict[str, str]]:

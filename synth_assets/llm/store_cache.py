@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable
 
 from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 PREFIX = ".synth/llm_cache"
 log = logging.getLogger("synth.llm")
@@ -30,7 +31,7 @@ class StoreResponseCache:
 
     def __init__(self, store: "Store | str", *, readers: int = 32, writers: int = 8):
         if isinstance(store, str):
-            store = Store(store)
+            store = open_store(store)
         self.store = store
         self.readers = readers
         self._writes = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="llm-cache-put")

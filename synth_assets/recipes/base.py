@@ -6,7 +6,8 @@ is `published`: the recipe (if it publishes) writes its files into `_shared/{dat
 stage-asset builder in `synth_assets.defs`) does the rest once for every recipe: partitions, the
 reuse check, claims, lineage, LLM usage, metadata, asset checks and the publish bookkeeping.
 
-Recipes register themselves (`register`); nothing outside a recipe's package names it.
+`installed.py` lists the recipes the platform runs and `registry.py` finds them by name; nothing outside a recipe's
+package names it.
 """
 
 from __future__ import annotations
@@ -152,6 +153,13 @@ class Recipe:
     validators: Callable[[Any], list[Any]] | None = None  # job -> its validator specs, resolved (`synth calibrate`)
     review_slots: Callable[[Store, dict[str, Any]], list[Any]] | None = None  # (store, record) -> its rewrites to review
     evaluated: bool = False  # its published experiments get an `evaluation` asset (the training effect, `evaluation:` in a config)
+    config_model: type | None = None  # its experiment config: a subclass of core.config.ExperimentConfig
+
+    def __post_init__(self) -> None:
+        if self.publish is not None and self.stages[-1].name != PUBLISHED:
+            raise ValueError(f"recipe {self.name}: a recipe that publishes ends with a {PUBLISHED!r} stage")
+        if self.check_entry is not None and self.config_model is None:
+            raise ValueError(f"recipe {self.name}: a recipe over catalog datasets names its experiment config (config_model)")
 
     def publishes(self, stage: Stage) -> bool:
         return self.publish is not None and stage.name == PUBLISHED
@@ -162,27 +170,3 @@ class Recipe:
     def upstream_of(self, name: str) -> Stage | None:
         index = [s.name for s in self.stages].index(name)
         return self.stages[index - 1] if index and self.stages[index].reads_upstream else None
-
-
-_RECIPES: dict[str, Recipe] = {}
-
-
-def register(recipe: Recipe) -> Recipe:
-    """Make a recipe known to the platform (catalog entries, registrations and Dagster assets)."""
-    if recipe.publish is not None and recipe.stages[-1].name != PUBLISHED:
-        raise ValueError(f"recipe {recipe.name}: a recipe that publishes ends with a {PUBLISHED!r} stage")
-    _RECIPES[recipe.name] = recipe
-    return recipe
-
-
-def recipes() -> dict[str, Recipe]:
-    import synth_assets.recipes.installed  # noqa: F401  (the installed recipes register on import)
-
-    return dict(_RECIPES)
-
-
-def get(name: str) -> Recipe:
-    known = recipes()
-    if name not in known:
-        raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(known))}")
-    return known[name]

@@ -1,3 +1,12 @@
-"""The recipes the platform runs: importing a recipe's package registers it (one line per recipe)."""
+"""The recipes the platform runs: the module of each that defines its `RECIPE` (one line per recipe).
 
-from synth_assets.recipes import curation, openai_batch, rephrase, stories, translation_judge  # noqa: F401
+`registry.py` imports them when a recipe is first looked up, so commands that need none start without them
+(curation, say, loads scipy and an embedding library)."""
+
+INSTALLED = (
+    "synth_assets.recipes.openai_batch",
+    "synth_assets.recipes.curation",
+    "synth_assets.recipes.rephrase",
+    "synth_assets.recipes.stories",
+    "synth_assets.recipes.translation_judge",
+)

@@ -20,14 +20,13 @@ from pathlib import Path
 from dagster import DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import register
+from synth_assets.recipes.registry import load_experiments, register
 from synth_assets.core.lineage import Lineage
 from synth_assets.cli.materialize import first_error
 from synth_assets.core.registry import Registration
 from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.run_tags import registration_tags
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.run_requests import recipe_job_name
 
@@ -53,7 +52,7 @@ def main() -> None:
     parser.add_argument("--evaluate", action="store_true", help="then run the evaluation job for every experiment (one run each)")
     args = parser.parse_args()
     root = default_root()
-    store, lineage = Store(root), Lineage(lineage_path(root))
+    store, lineage = open_store(root), Lineage(lineage_path(root))
     experiments = [exp for path in args.configs for exp in load_experiments(path, store.root_uri)]
     with lineage.session():
         registrations = [register(exp, store, lineage) for exp in experiments]

@@ -8,7 +8,8 @@ import pytest
 
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.llm.embeddings import EmbeddingModelError, resolve_model_path
-from synth_assets.recipes.curation.config import SourceConfig, load_collection
+from synth_assets.recipes.curation.config import load_collection
+from synth_assets.recipes.curation.source_config import SourceConfig
 from synth_assets.recipes.curation.sources import load_source
 
 
@@ -75,13 +76,13 @@ def test_missing_model_path_is_a_clear_error(tmp_path):
 
 def test_missing_model_path_fails_registration(write_text, write_jsonl, tmp_path):
     from synth_assets.core.lineage import Lineage
-    from synth_assets.core.store import Store
+    from synth_assets.core.stores import open_store
     from synth_assets.recipes.curation.pipeline import register_collection
 
     src = write_jsonl([{"text": "a"}])
     path = _collection(write_text, src, dedup=f"  model: {tmp_path / 'missing_model'}\n")
     with pytest.raises(EmbeddingModelError, match="missing_model"):
-        register_collection(path, Store(str(tmp_path / "root")), Lineage(tmp_path / "lineage.duckdb"))
+        register_collection(path, open_store(str(tmp_path / "root")), Lineage(tmp_path / "lineage.duckdb"))
 
 
 def _source(path, **kw) -> SourceConfig:

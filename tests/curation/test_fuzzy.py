@@ -96,10 +96,10 @@ def test_stage_report_and_summary_with_fuzzy_only(tmp_path):
     assert summary[0]["after"] == len(kept) == report["rows_kept"] == report["fuzzy"]["rows_kept"]
     assert report["fuzzy"]["clusters"] == len(result.fuzzy.sizes) > 0
 
-    from synth_assets.core.store import Store
+    from synth_assets.core.stores import open_store
     from synth_assets.recipes.curation.semantic import write_artifacts
 
-    store = Store(str(tmp_path / "root"))
+    store = open_store(str(tmp_path / "root"))
     uris = write_artifacts(store, "_artifacts/t/deduplicated/x", "f" * 64, rows, result, col.config.dedup, summary, report)
     clusters = json.loads(Path(uris["fuzzy_clusters"]).read_text())
     assert clusters[0]["size"] == int(result.fuzzy.sizes.max()) and clusters[0]["members"][0]["text"] in texts

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from synth_assets.recipes.curation.config import SourceConfig
+from synth_assets.recipes.curation.source_config import SourceConfig
 from synth_assets.recipes.curation.formats import format_row, helpsteer3_pair
 from synth_assets.recipes.curation.merge import exact_dedup, merge_sources
 from synth_assets.recipes.curation.sources import load_source

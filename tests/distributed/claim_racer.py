@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 
 
 def fingerprint(i: int) -> str:
@@ -17,7 +17,7 @@ def fingerprint(i: int) -> str:
 
 def main() -> None:
     root, name, start_at, n, work_s = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-    store = Store(root)
+    store = open_store(root)
     time.sleep(max(0.0, start_at - time.time()))
     outcome = {}
     for i in range(n):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from tests.distributed.claim_racer import fingerprint
 from tests.distributed.conftest import fresh_bucket, machine, s3_keys
 
@@ -39,7 +39,7 @@ def test_two_machines_racing_on_s3_compute_each_stage_once(s3_endpoint, tmp_path
         out, _ = racer.communicate(timeout=120)
         assert racer.returncode == 0, out
         outcomes[name] = json.loads(out)
-    store = Store(root)
+    store = open_store(root)
     for i in range(KEYS):
         who = [name for name in outcomes if outcomes[name][str(i)] == "computed"]
         assert len(who) == 1, (i, outcomes)  # exactly one computed, the other reused it
@@ -69,4 +69,4 @@ def test_a_killed_holder_loses_its_claim_when_the_lease_expires(s3_endpoint, tmp
             os.killpg(holder.pid, signal.SIGKILL)
         holder.wait(timeout=10)
     assert other.returncode == 0 and json.loads(out) == {"0": "computed"}
-    assert Store(root).read_stage("Race", "generated", fingerprint(0)) == [{"by": "b"}]
+    assert open_store(root).read_stage("Race", "generated", fingerprint(0)) == [{"by": "b"}]

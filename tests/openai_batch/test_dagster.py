@@ -7,11 +7,11 @@ from dagster import DagsterInstance, build_sensor_context, materialize
 
 from io_managers.shared_store import SharedStoreIOManager
 from resources.store import StoreResource
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.defs.pollers import build_poll_sensor
 from synth_assets.defs.stage_assets import build_stage_assets
-from synth_assets.recipes.base import get
+from synth_assets.recipes.registry import get
 from synth_assets.recipes.openai_batch.polling import POLLER
 from synth_assets.recipes.openai_batch.settings import OpenAIBatchSettings
 from tests.openai_batch.conftest import make_requests, write_input
@@ -27,7 +27,7 @@ def resource(server, root) -> OpenAIBatchSettings:
 
 def add_set_partitions(instance, root, s):
     """Make a registered set a partition of the batchapi assets; return its key."""
-    record = Store(str(root)).registration(s["set_fp"])
+    record = open_store(str(root)).registration(s["set_fp"])
     add_partitions(instance, [record])
     return partition_key(record)
 
@@ -84,8 +84,8 @@ def test_assets_submit_then_compile_into_the_shared_store(server, root, tmp_path
             return result.asset_materializations_for_node("batchapi__compiled")
         mats = wait_for(attempt, timeout=30, every=0.3)
         assert mats[0].metadata["completed"].value == 10 and mats[0].metadata["failed"].value == 0
-        record = Store(str(root)).registration(s["set_fp"])
-        rows = Store(str(root)).read_stage("code", "compiled", record["stages"]["compiled"])
+        record = open_store(str(root)).registration(s["set_fp"])
+        rows = open_store(str(root)).read_stage("code", "compiled", record["stages"]["compiled"])
         assert len(rows) == 10 and all(r["response"].startswith("answer to") for r in rows)
         assert server.state()["counts"]["batch_creates"] == 2
         # an identical input in another experiment is never submitted again, and compiled is reused

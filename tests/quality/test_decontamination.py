@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from synth_assets.core.config import DecontaminationSection
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.decontamination import DEFAULT_NGRAM, DecontaminationIndex, Hit, Reference, references_from_jsonl
+from synth_assets.recipes.dataset_experiment_config import DecontaminationSection
 
 TEST_SPLIT = [
     {"premise": "The man lost his balance on the ladder.", "choice1": "He fell off the ladder.", "idx": 0},

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from synth_assets.llm.types import ChatResponse
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.quality import validator_precision
 from synth_assets.quality.calibration import REWRITE_PAIRS
 from synth_assets.quality.validators import judge
+from synth_assets.recipes.registry import load_experiments
 from synth_assets.recipes.rephrase.judging import resolved_validators
 from tests.conftest import copa_config
 
@@ -62,7 +62,7 @@ def test_calibrate_keeps_the_precision_of_a_validator_set_with_a_judge(synth_roo
         raise AssertionError("the precision should come from what synth calibrate kept")
 
     monkeypatch.setattr(validator_precision, "measure", measure_again)
-    kept = validator_precision.cached_measure(Store(synth_root), specs)
+    kept = validator_precision.cached_measure(open_store(synth_root), specs)
     assert kept["measured"] and kept["n"] == report["n"] and kept["precision"] == pytest.approx(report["precision"])
     assert validator_precision.estimated_correct(0.5, kept)["estimated_correct_rate"] == pytest.approx(0.5 * report["precision"])
     assert report["validator_precision_kept"]

@@ -8,8 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
-from synth_assets.core.config import load_experiments
-from synth_assets.core.experiments import fingerprint
+from synth_assets.recipes.registry import fingerprint, load_experiments
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.quality.calibration import REWRITE_PAIRS, calibrate, load_pairs, of_split
 from synth_assets.quality.profile import SHIPPED_PROFILE, Combine, Feature, Logistic, load_profile

@@ -11,7 +11,7 @@ from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 from synth_assets.defs.batches.report import report_batches
 from synth_assets.defs.partitions import partition_key
-from synth_assets.recipes.base import get
+from synth_assets.recipes.registry import get
 
 
 def report_reviewed(instance: DagsterInstance, store: Store, lineage: Lineage, record: dict[str, Any],

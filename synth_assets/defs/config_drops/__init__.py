@@ -13,12 +13,12 @@ from pathlib import Path
 
 from dagster import Definitions
 
-from synth_assets.core.drops import process_drop
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import state_dir
 from synth_assets.core.store import Store
 from synth_assets.defs.drop_sensors import build_drop_sensor
 from synth_assets.recipes.hooks import DropSource, RegisterDrop
+from synth_assets.recipes.registry import load_experiments, register
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -39,13 +39,15 @@ def s3_configs_url(root_uri: str) -> str | None:
 def config_registrar(store: Store, lineage: Lineage) -> RegisterDrop:
     store.list_registrations()  # read once, before the lineage lock that runs wait on
 
-    def register(url: str, data: bytes) -> list:
-        result = process_drop(url, data, store, lineage)
-        if result.error:
-            raise ValueError(result.error)
-        return result.registrations
+    def register_drop(url: str, data: bytes) -> list:
+        """Every experiment in the file registered, or none: a bad file raises (the builder marks it)."""
+        try:
+            experiments = load_experiments(url, store.root_uri, text=data)
+        except (KeyError, OSError) as exc:
+            raise ValueError(str(exc)) from None
+        return [register(exp, store, lineage) for exp in experiments]
 
-    return register
+    return register_drop
 
 
 LOCAL_CONFIGS = DropSource(

@@ -39,7 +39,8 @@ from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.evaluation.effect import evaluation_markdown
 from synth_assets.evaluation.evaluate import evaluate_experiment
-from synth_assets.recipes.base import Recipe, recipes
+from synth_assets.recipes.base import Recipe
+from synth_assets.recipes.registry import recipes
 
 EVALUATION_JOB = "evaluation_job"
 QUEUE_TAG = "dagster-celery/queue"
@@ -68,7 +69,8 @@ def build_evaluation_asset(recipe: Recipe):
             if not store.record_complete(record):
                 raise RuntimeError(f"{record['dataset']}/{record['semantic_name']} is not published yet: nothing to evaluate")
             try:
-                rows += evaluate_experiment(store, lineage, record, run_id=context.run.run_id, log=context.log.info)
+                rows += evaluate_experiment(store, lineage, record, load=recipe.load, run_id=context.run.run_id,
+                                            log=context.log.info)
             finally:
                 batches = [b["batch_id"] for b in lineage.batches_using(record["fingerprint"])]
                 report_batches(context.instance, store, lineage, batches)

@@ -11,7 +11,8 @@ from synth_assets.defs.drop_sensors import build_drop_sensor
 from synth_assets.defs.executor import executor_from_env
 from synth_assets.defs.pollers import build_poll_sensor
 from synth_assets.defs.run_requests import recipe_job_name
-from synth_assets.recipes.base import Recipe, recipes
+from synth_assets.recipes.base import Recipe
+from synth_assets.recipes.registry import recipes
 from synth_assets.recipes.hooks import JobSpec
 
 # `backfill_policy` is beta in Dagster 1.13; we set it deliberately (see partitions.ONE_RUN_PER_PARTITION)

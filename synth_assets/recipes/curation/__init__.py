@@ -13,7 +13,7 @@ from typing import Any
 
 from synth_assets.core.run_tags import PROGRESS_TAG
 from synth_assets.core.store import DirWriter, Store
-from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Published, Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.curation import export, resources
 from synth_assets.recipes.curation.config import Collection, collection_from_record
 from synth_assets.recipes.curation.formats import REQUIRED
@@ -162,7 +162,7 @@ def _formatted_fields(col: Collection) -> list[str]:
     return REQUIRED[col.config.formats[0]]
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name=NAME,
     description="Merge prompt sources into unified records, deduplicate (exact + semantic), format for SFT / CoT / preference training.",
     stages=(
@@ -182,4 +182,4 @@ RECIPE = register(Recipe(
     resources={"embeddings": resources.for_root},
     export_configs=export.export_configs,
     export_sources=export.export_sources,
-))
+)

@@ -12,7 +12,7 @@ from synth_assets.cli.common import console, fail, print_json, print_table, root
 from synth_assets.cli.materialize import materialize, progress_tags
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import lineage_path
-from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.llm.embeddings import EmbeddingModelError
 from synth_assets.recipes.curation.pipeline import artifacts_key, read_report, register_collection
@@ -22,7 +22,7 @@ app = typer.Typer()
 
 def curate(config: Path, root: str | Path, *, progress: bool = True, log_level: str = "WARNING") -> dict:
     """Register and materialize a collection in-process; return {registration, success, run_id, report, error, shared_path}."""
-    store = Store(str(root))
+    store = open_store(str(root))
     reg = register_collection(config, store, Lineage(lineage_path(str(root))))
     rerun = dataclasses.replace(reg, complete=False)  # a complete collection runs again: every stage reused, nothing embedded
     outcome = materialize([rerun], str(root), log_level=log_level,

@@ -31,103 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from synth_assets.core.batch_ids import check_batch_id, default_batch_id
 from synth_assets.core.names import check_safe_name
-from synth_assets.core.numbers import NoBoolNumbers
 from synth_assets.core.models import DEFAULT_EMBEDDING_MODEL
-from synth_assets.core.yaml_lines import (
-    ConfigError,
-    line_for,
-    load_yaml_with_lines,
-    validate_model,
-)
+from synth_assets.core.yaml_lines import ConfigError, line_for, load_yaml_with_lines, validate_model
+from synth_assets.recipes.curation.source_config import SourceConfig, Strict
+from synth_assets.recipes.curation.sources import load_source
 
 DEFAULT_MODEL = DEFAULT_EMBEDDING_MODEL
 DEFAULT_SWEEP = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 Format = Literal["sft", "cot", "preference"]
-Style = Literal["plain", "helpsteer3", "arena", "openr1"]
-FileType = Literal["jsonl", "json", "parquet", "csv", "hf"]
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
-class _Strict(NoBoolNumbers):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FieldMap(_Strict):
-    """Which column of a source row holds what (dotted paths like `context.0.content` allowed)."""
-
-    id: str | None = None
-    prompt: str | None = None
-    turns: str | None = None  # a conversation (list of {role, content} or strings): the prompt, kept as a list
-    answer: str | None = None
-    thinking: str | None = None
-    solution: str | None = None  # text used by `by: prompt+solution` (default: answer)
-    chosen: str | None = None
-    rejected: str | None = None
-    response1: str | None = None  # helpsteer3 response1 / arena response (conversation) a
-    response2: str | None = None
-    scores: str | None = None  # helpsteer3 overall_preference (-3..3)
-    winner: str | None = None  # arena: model_a | model_b | tie | tie (bothbad)
-    traces: str | None = None  # openr1: list of generations
-    correct: str | None = None  # openr1: list of correctness flags, one per trace
-
-
-_STYLE_NEEDS = {
-    "helpsteer3": ("response1", "response2", "scores"),
-    "arena": ("response1", "response2", "winner"),
-    "openr1": ("traces", "correct"),
-    "plain": (),
-}
-
-
-class HFSpec(_Strict):
-    """A Hugging Face dataset read offline: a local folder / builder name already in the cache."""
-
-    path: str
-    name: str | None = None
-    split: str = "train"
-    data_files: str | list[str] | None = None
-    from_disk: bool = False  # a folder written by Dataset.save_to_disk
-
-
-class SourceConfig(_Strict):
-    name: str
-    path: str | None = None
-    type: FileType | None = None
-    hf: HFSpec | None = None
-    style: Style = "plain"
-    fields: FieldMap
-    limit: int | None = Field(default=None, gt=0)
-    max_malformed_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
-    description: str = ""
-
-    _check_name = field_validator("name")(lambda v: check_safe_name(v, "source name"))
-
-    @model_validator(mode="after")
-    def _check(self) -> "SourceConfig":
-        if (self.path is None) == (self.hf is None):
-            raise ValueError("a source needs exactly one of path (a local file) or hf (a Hugging Face dataset)")
-        if self.hf is not None:
-            self.type = "hf"
-        elif self.type is None:
-            ext = Path(self.path).suffix.lower()
-            if ext not in _EXTENSIONS:
-                raise ValueError(f"cannot tell the file type of {self.path!r} from its extension; set type: jsonl|json|parquet|csv")
-            self.type = _EXTENSIONS[ext]
-        elif self.type == "hf":
-            raise ValueError("type: hf needs an hf: section instead of path")
-        if self.fields.prompt is None and self.fields.turns is None:
-            raise ValueError("fields needs prompt (a column with the prompt text) or turns (a conversation column)")
-        missing = [f for f in _STYLE_NEEDS[self.style] if getattr(self.fields, f) is None]
-        if missing:
-            raise ValueError(f"style {self.style} needs fields {missing}")
-        return self
-
-
-class FuzzyConfig(_Strict):
+class FuzzyConfig(Strict):
     """MinHash + LSH near-duplicates: Jaccard of character n-gram sets >= threshold."""
 
     threshold: float = Field(default=0.8, gt=0.0, le=1.0)
@@ -135,7 +53,7 @@ class FuzzyConfig(_Strict):
     num_perm: int = Field(default=128, ge=8, le=1024)
 
 
-class PartitionConfig(_Strict):
+class PartitionConfig(Strict):
     """Semantic dedup above `above` rows: k-means partitions, exact radius search inside each
     partition widened by the rows near its border with its `border_partitions` nearest neighbours."""
 
@@ -145,7 +63,7 @@ class PartitionConfig(_Strict):
     seed: int = 0
 
 
-class DedupConfig(_Strict):
+class DedupConfig(Strict):
     by: Literal["prompt", "prompt+solution"] = "prompt"
     exact: bool = True
     casefold: bool = False  # exact dedup: compare case-insensitively (whitespace is always normalised)
@@ -179,7 +97,7 @@ def check_eps(v: float) -> float:
     return float(v)
 
 
-class CollectionConfig(_Strict):
+class CollectionConfig(Strict):
     collection: str
     batch_id: str | None = None
     description: str = ""
@@ -273,8 +191,6 @@ MAPPING_SAMPLE = 200  # rows read to check a source's field mapping before anyth
 
 def _check_mapping(source: SourceConfig, index: int, path: Path, lines: dict, *, source_file: Path) -> None:
     """The source's first rows have the columns its `fields` mapping names (the collection file is blamed, at that line)."""
-    from synth_assets.recipes.curation.sources import load_source
-
     try:
         load_source(source.model_copy(update={"limit": min(source.limit or MAPPING_SAMPLE, MAPPING_SAMPLE)}))
     except ConfigError as exc:

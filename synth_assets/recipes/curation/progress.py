@@ -6,6 +6,10 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool, description: str, total: int, unit: str = "items") -> Iterator[Callable[[int], None]]:
@@ -13,17 +17,6 @@ def progress_bar(enabled: bool, description: str, total: int, unit: str = "items
     if not enabled or total <= 0:
         yield lambda n=1: None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                TaskProgressColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=Console(file=sys.stderr), transient=False) as bar:

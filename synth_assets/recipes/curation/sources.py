@@ -21,7 +21,7 @@ from typing import Any
 
 from synth_assets.core.hashing import file_sha256
 from synth_assets.core.yaml_lines import ConfigError
-from synth_assets.recipes.curation.config import SourceConfig
+from synth_assets.recipes.curation.source_config import SourceConfig
 from synth_assets.recipes.curation.formats import style_problem
 
 _MISSING = object()

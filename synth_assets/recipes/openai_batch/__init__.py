@@ -15,6 +15,6 @@ fingerprints) and the ledger's `.synth/batch_api/` folder.
 from synth_assets.recipes.openai_batch.errors import BatchAPIError, InputError
 
 __all__ = ["BatchAPIError", "InputError"]
-from synth_assets.recipes.openai_batch.stages import RECIPE  # noqa: E402  (registers the recipe)
+from synth_assets.recipes.openai_batch.stages import RECIPE  # noqa: E402  (listed in recipes/installed.py)
 
 __all__ += ["RECIPE"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from synth_assets.core.processes import alive
+from synth_assets.recipes.openai_batch.build import validate_input
 from synth_assets.recipes.openai_batch.errors import BatchAPIError
 from synth_assets.recipes.openai_batch.util import atomic_write_text
 
@@ -196,7 +197,6 @@ class LocalBatchClient(_FindBatch):
 
     def create(self, file_id: str, endpoint: str, metadata: dict[str, str]) -> dict[str, Any]:
         from synth_assets.llm.client import LLMClient
-        from synth_assets.recipes.openai_batch.build import validate_input
         from synth_assets.recipes.openai_batch.local_run import dumps_lines, run_requests
 
         data = self.content(file_id)

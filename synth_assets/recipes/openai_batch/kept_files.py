@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.store import Store
+from synth_assets.core.stores import open_store
 from synth_assets.recipes.openai_batch.build import InputFile, read_meta, validate_input
 from synth_assets.recipes.openai_batch.util import atomic_write_bytes
 
@@ -28,7 +29,7 @@ class KeptFiles:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.root)
+            self._store = open_store(self.root)
         return self._store
 
     def keep(self, relative: str, data: bytes) -> Path:

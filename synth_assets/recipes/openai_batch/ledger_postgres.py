@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synth_assets.core.lineage.target import dsn
+from synth_assets.core.lineage.target import dsn, redact
 from synth_assets.core.root import lineage_url
 from synth_assets.recipes.openai_batch.ledger import _SCHEMA, Ledger
 
@@ -47,8 +47,6 @@ class PostgresLedger(Ledger):
     shared = True
 
     def __init__(self, dsn: str):
-        from synth_assets.core.lineage.target import redact
-
         self.dsn = dsn
         self.path = f"PostgreSQL {redact(dsn)} (schema {SCHEMA_NAME})"  # where messages say the ledger is
         self._con, self._pid = None, None

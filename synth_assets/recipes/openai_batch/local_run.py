@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from synth_assets.core.fingerprint import digest
 from synth_assets.llm.client import LLMClient
 from synth_assets.llm.types import ChatRequest
+from synth_assets.recipes.openai_batch.build import validate_input
 from synth_assets.recipes.openai_batch.util import atomic_write_text
 
 _MAPPED = {"messages", "model", "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed",
@@ -101,8 +102,6 @@ def dumps_lines(rows: list[dict[str, Any]]) -> str:
 def run_file(input_path: str | Path, out: str | Path, errors_path: str | Path | None, llm: LLMClient, *,
              use_cache: bool | None = None, progress: bool = False) -> dict[str, Any]:
     """`run-local`: validate the input like an upload would, run it, write output (and error) files."""
-    from synth_assets.recipes.openai_batch.build import validate_input
-
     checked = validate_input(input_path)
     outputs, errors, usage = run_requests(checked.requests, llm, use_cache=use_cache, progress=progress)
     atomic_write_text(Path(out), dumps_lines(outputs))

@@ -22,17 +22,21 @@ from typing import Any, Callable
 
 import yaml
 
+from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
+from synth_assets.core.lineage import Lineage
+from synth_assets.core.names import check_safe_name
+from synth_assets.core.registry import Registration, draft_record, register_record
+from synth_assets.core.root import lineage_path
+from synth_assets.core.stores import open_store
 from synth_assets.llm.pricing import PriceTable, load_prices
 from synth_assets.recipes.openai_batch import cost as costs
 from synth_assets.recipes.openai_batch.build import InputFile, encode_lines, validate_input
-from synth_assets.recipes.openai_batch.client import OPEN, TERMINAL, BatchClient
+from synth_assets.recipes.openai_batch.client import OPEN, TERMINAL, BatchClient, LocalBatchClient, OpenAIBatchClient
 from synth_assets.recipes.openai_batch.errors import BatchAPIError
 from synth_assets.recipes.openai_batch.kept_files import KeptFiles
 from synth_assets.recipes.openai_batch.ledger import now
 from synth_assets.recipes.openai_batch.ledger_postgres import open_ledger
 from synth_assets.recipes.openai_batch.results import ResultLine, parse_results
-from synth_assets.core.fingerprint import Fingerprints, digest, model_slug, stage_fingerprints
-from synth_assets.core.registry import Registration, draft_record, register_record
 from synth_assets.recipes.openai_batch.util import atomic_write_bytes, lineage_db, state_dir
 
 SCHEME = "batchapi/1"
@@ -152,8 +156,6 @@ class BatchPipeline:
         return job
 
     def _lineage(self):
-        from synth_assets.core.lineage import Lineage
-
         return Lineage(lineage_db(self.root))
 
     def resume(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -306,8 +308,6 @@ class BatchPipeline:
     def register_set(self, dataset: str, inputs: list[str | Path], meta_path: str | Path | None = None,
                      description: str = "") -> dict[str, Any]:
         """A (dataset, fingerprint) partition made of batch input files (validated, copied by content)."""
-        from synth_assets.core.names import check_safe_name
-
         check_safe_name(dataset, "dataset")
         roots, files, models = [], [], set()
         for path in inputs:
@@ -384,17 +384,13 @@ class BatchPipeline:
 
     def register(self, s: dict[str, Any], *, today: dt.date | None = None) -> Registration:
         """Register a set in the store (batch `batch_{date}_batchapi`) like any recipe's job."""
-        from synth_assets.core.lineage import Lineage
-        from synth_assets.core.root import lineage_path
-        from synth_assets.core.store import Store
-
         fps = self.fingerprints(s)
         requests = sum(f["requests"] for f in s["spec"]["inputs"])
         name = f"{model_slug(s['spec']['model'].split(',')[0])}_{self.backend}_{requests}req"
         draft = draft_record(fps, dataset=s["dataset"], recipe=RECIPE, config=s["spec"], source_file="",
                              config_yaml=yaml.safe_dump(s["spec"], sort_keys=False), fingerprint=s["set_fp"])
         batch_id = f"batch_{(today or dt.date.today()).strftime('%Y%m%d')}_batchapi"
-        return register_record(draft, name, Store(self.root), Lineage(lineage_path(self.root)), batch_id=batch_id,
+        return register_record(draft, name, open_store(self.root), Lineage(lineage_path(self.root)), batch_id=batch_id,
                                purpose="batchapi", description=s["spec"].get("description") or "OpenAI Batch API sets", job=s,
                                fingerprints=fps)
 
@@ -402,13 +398,10 @@ class BatchPipeline:
 def make_pipeline(root: str | Path, *, backend: str = "openai", base_url: str | None = None, config_json: str | None = None,
                   max_retries: int = 2, max_resubmits: int = 10, prices_path: str | None = None, logger: Any = None) -> BatchPipeline:
     """A pipeline on the OpenAI Batch API (`openai`) or the local executor (`local`); the client (and key) on first use."""
-    from synth_assets.recipes.openai_batch.client import LocalBatchClient, OpenAIBatchClient
-    from synth_assets.recipes.openai_batch.util import state_dir as _state_dir
-
     if backend not in ("openai", "local"):
         raise BatchAPIError(f"unknown batch backend {backend!r}: openai | local")
     if backend == "local":
-        client: Any = lambda: LocalBatchClient(_state_dir(root) / ".synth" / "batch_api" / "local")  # noqa: E731
+        client: Any = lambda: LocalBatchClient(state_dir(root) / ".synth" / "batch_api" / "local")  # noqa: E731
     else:
         client = lambda: OpenAIBatchClient(base_url=base_url, config_json=config_json)  # noqa: E731
     return BatchPipeline(root, client, backend=backend, max_retries=max_retries, max_resubmits=max_resubmits,

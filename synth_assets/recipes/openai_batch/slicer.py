@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.fingerprint import digest
+from synth_assets.recipes.batch_api.util import atomic_write_text
 
 
 @dataclass
@@ -91,8 +92,6 @@ def slice_directory(directory: str | Path, *, min_lines: int = 2, max_lines: int
 
 
 def write_slices(slices: list[dict[str, Any]], out: str | Path) -> Path:
-    from synth_assets.recipes.openai_batch.util import atomic_write_text
-
     out = Path(out)
     atomic_write_text(out, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in slices))
     return out

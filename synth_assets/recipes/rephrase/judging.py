@@ -19,7 +19,8 @@ from synth_assets.quality.profile import Logistic
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
 from synth_assets.quality.validators.judge import example_values, judge_values
 from synth_assets.recipes.base import META, StageRun
-from synth_assets.recipes.experiments import chat_request
+from synth_assets.recipes.dataset_experiment_config import validation_examples, validation_prompt
+from synth_assets.recipes.dataset_experiment_stages import chat_request
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED
 
 Slot = tuple[int, str]  # (row index, concrete field path)
@@ -127,9 +128,9 @@ def legacy_judge(run: StageRun, rows: list[dict]) -> None:
     """The free-text judge on each field's first usable candidate (configs without `validators`)."""
     exp: Experiment = run.job
     v = exp.config.validation
-    prompt = exp.validation_prompt()
+    prompt = validation_prompt(exp)
     shots: list[dict[str, str]] = []
-    for example in exp.validation_examples():
+    for example in validation_examples(exp):
         shots.append({"role": "user", "content": prompt.format_map(example_values(example))})
         shots.append({"role": "assistant", "content": example["answer"]})
     jobs = []

@@ -17,6 +17,7 @@ from synth_assets.core.fields import FieldPathError
 from synth_assets.core.prompt_values import check_placeholders, check_template, placeholders, prompt_fields
 from synth_assets.quality.validators.judge import example_values, judge_values
 from synth_assets.core.yaml_lines import ConfigError
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields, validation_examples, validation_prompt
 from synth_assets.recipes.rephrase.checks import Blame, where_in_split
 from synth_assets.recipes.rephrase.judging import resolved_validators
 from synth_assets.recipes.rephrase.rewrite import rewrite_slots
@@ -37,7 +38,7 @@ def check_template_on_rows(exp: Experiment, template: str, values: Values, rows:
     """The template names only fields the records have, every placeholder resolves in every record, and it renders."""
     first = next((slots[0] for slots in map(lambda row: rewrite_slots(exp, row), rows) if slots), None)
     if first is None:
-        raise fault(f"the rewritten fields {exp.rewrite_fields()} name no value in any record of {exp.entry.name}")
+        raise fault(f"the rewritten fields {rewrite_fields(exp)} name no value in any record of {exp.entry.name}")
     concrete, _, text = first
     try:
         compiled = placeholders(template)
@@ -85,7 +86,7 @@ def check_prompts(exp: Experiment, blame: Blame, rows: list[dict[str, Any]]) -> 
     if v is None:
         return
     if v.validators is None:
-        prompt = exp.validation_prompt()
+        prompt = validation_prompt(exp)
         check_template_on_rows(exp, prompt, _judge_values, rows,
                                lambda message: blame.prompt(message, "validation", "prompt", "validation"))
 
@@ -93,7 +94,7 @@ def check_prompts(exp: Experiment, blame: Blame, rows: list[dict[str, Any]]) -> 
             if ("validation", "examples") in blame.lines:
                 return blame.config(message, "validation", "examples", j)
             return exp.entry.error(message, "prompts", "validation_examples", j)
-        check_examples(prompt, exp.validation_examples(), example_fault)
+        check_examples(prompt, validation_examples(exp), example_fault)
         return
     for i, spec in enumerate(resolved_validators(exp)):
         if spec.kind != "judge":

@@ -22,6 +22,7 @@ from synth_assets.core.hashing import file_sha256
 from synth_assets.quality.decontamination import DecontaminationIndex, Hit, Reference, references_from_jsonl, references_from_rows
 from synth_assets.quality.metrics import quality_metrics, rejection_counts
 from synth_assets.recipes.base import META
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
 MAX_LISTED = 50
 # the quality figures that count decontamination's rows (`decontamination_hits`: hits with introduced overlap)
@@ -68,8 +69,8 @@ def contamination(exp: Experiment, rows: list[dict[str, Any]], sources: list[dic
         references += references_from_jsonl(path)
     if not references:
         return []
-    rewritten = [text_fields(r, exp.rewrite_fields()) for r in rows]
-    before = [text_fields(r, exp.rewrite_fields()) for r in sources] if sources is not None else None
+    rewritten = [text_fields(r, rewrite_fields(exp)) for r in rows]
+    before = [text_fields(r, rewrite_fields(exp)) for r in sources] if sources is not None else None
     fields = list(dict.fromkeys(k for r in rewritten for k in r))
     return DecontaminationIndex(references, n=cfg.ngram).check(rewritten, fields, before)
 

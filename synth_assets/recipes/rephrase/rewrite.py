@@ -21,7 +21,8 @@ from synth_assets.core.fields import format_path, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
 from synth_assets.llm.types import ChatRequest, ChatResponse
 from synth_assets.recipes.base import META
-from synth_assets.recipes.experiments import chat_request
+from synth_assets.recipes.dataset_experiment_config import rewrite_fields
+from synth_assets.recipes.dataset_experiment_stages import chat_request
 
 TRUNCATED = "truncated: the completion hit max_tokens (finish_reason length)"
 OPTION_MARK = re.compile(r"^(?:\(?[A-Za-z]\)|\(?\d{1,2}[.)])\s+")  # "D) ", "(b) ", "2. " before an option's text
@@ -39,7 +40,7 @@ def select_records(exp: Experiment) -> list[dict[str, Any]]:
 
 def rewrite_slots(exp: Experiment, record: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(concrete path, path as configured, text) of every value to rewrite in a record, in order."""
-    return [(format_path(where), written, value) for written in exp.rewrite_fields() for where, value in resolve(record, written)]
+    return [(format_path(where), written, value) for written in rewrite_fields(exp) for where, value in resolve(record, written)]
 
 
 def generation_values(record: dict[str, Any], text: str, concrete: str) -> dict[str, Any]:

@@ -16,11 +16,12 @@ from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
-from synth_assets.core.experiments import experiment_fingerprints, load_registered
 from synth_assets.core.fingerprint import Fingerprints
 from synth_assets.core.store import DirWriter
-from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, StageRun, register
-from synth_assets.recipes.experiments import PASS_RATE, chat_request, experiment_readme_lines, publish_train_split, validated_metadata
+from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, StageRun
+from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig, check_evaluation
+from synth_assets.recipes.dataset_experiment_stages import (PASS_RATE, chat_request, experiment_fingerprints, experiment_readme_lines,
+                                                            publish_train_split, registered_loader, validated_metadata)
 from synth_assets.recipes.stories import blocks
 
 RULES_VERSION = "stories/2"  # 2: stories cut at max_tokens or ending mid-sentence are rejected
@@ -108,7 +109,7 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     return publish_train_split(run.job, train, files, rows)
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name="stories",
     description="Bedtime stories from a template, a vocabulary and k-shot examples; rules accept or reject each story.",
     stages=(
@@ -121,9 +122,11 @@ RECIPE = register(Recipe(
         Stage("published", "published", "Accepted stories in _shared/{dataset}/{name}/.", lambda run: run.upstream,
               required_fields=lambda exp: STORY_FIELDS),
     ),
-    load=load_registered,
+    load=registered_loader(fingerprints),
     publish=_publish,
     readme_lines=experiment_readme_lines,
     check_entry=check_entry,
+    check_experiment=check_evaluation,
     fingerprints=fingerprints,
-))
+    config_model=DatasetExperimentConfig,
+)

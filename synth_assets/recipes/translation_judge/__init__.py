@@ -18,7 +18,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.store import DirWriter, Store, jsonl_bytes
 from synth_assets.core.store_s3 import read_url
 from synth_assets.llm.types import ChatRequest
-from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun, register
+from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
 from synth_assets.recipes.translation_judge.drops import JUDGE_DROPS, NAME, JudgeConfig
 from synth_assets.recipes.translation_judge.labels import resolve_label_map
 from synth_assets.recipes.translation_judge.parse import TRAINING_FIELDS, JudgeExample, parse_drop, to_training_record
@@ -116,7 +116,7 @@ def _stratified(run: StageRun, rows: Rows) -> CheckResult:
     return CheckResult(multi <= in_test, {"classes_missing_from_test": sorted(multi - in_test)})
 
 
-RECIPE = register(Recipe(
+RECIPE = Recipe(
     name=NAME,
     description="LLM-as-a-judge batch outputs (drops) turned into a balanced, stratified training set.",
     stages=(
@@ -136,4 +136,4 @@ RECIPE = register(Recipe(
     readme_lines=lambda record, summary: [f"- drop: {record['source_file']}"],
     cli="synth_assets.recipes.translation_judge.cli:app",
     drop_sources=(JUDGE_DROPS,),
-))
+)

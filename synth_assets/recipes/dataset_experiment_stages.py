@@ -1,12 +1,39 @@
-"""What the experiment recipes (rephrase, stories) share: their LLM requests, publishing the train split
-beside the dataset's own evaluation splits, and the pass-rate check of the validated stage."""
+"""What the experiment recipes over catalog datasets (rephrase, stories) share in their stages: the stage
+fingerprints of scheme synth/1, loading a registration back, their LLM requests, publishing the train split beside
+the dataset's own evaluation splits, and the pass-rate check of the validated stage."""
 
 from __future__ import annotations
 
-from synth_assets.core.config import Experiment, Sampling
-from synth_assets.core.store import DirWriter, jsonl_bytes
+from collections.abc import Callable
+from typing import Any
+
+from synth_assets.core.config import Experiment, Sampling, sampling_params
+from synth_assets.core.experiment_registration import load_registered
+from synth_assets.core.fingerprint import SCHEME, Fingerprints, canonical, stage_fingerprints
+from synth_assets.core.store import DirWriter, Store, jsonl_bytes
 from synth_assets.llm.types import ChatRequest
 from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
+from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig
+
+
+def experiment_fingerprints(exp: Experiment, *, source: dict[str, Any], generation: dict[str, Any],
+                            validation: dict[str, Any] | None, published: dict[str, Any] | None = None) -> Fingerprints:
+    """source -> generated -> validated -> published, over the parameters a recipe chose for each."""
+    source = {"recipe": exp.recipe, "dataset": exp.dataset, **source}
+    generation = {**sampling_params(exp.config.generation), "prompt": exp.generation_prompt(),
+                  "system_prompt": exp.system_prompt(), **generation}
+    if validation is not None:
+        validation = {**validation, "min_pass_rate": exp.config.validation.min_pass_rate}
+    stages = stage_fingerprints(SCHEME, {"source": source, "generated": generation, "validated": {"validation": validation},
+                                         "published": published or {}})
+    params = {"source": {"scheme": SCHEME, "stage": "source", **source}, "generation": generation, "validation": validation,
+              **(published or {})}
+    return Fingerprints(SCHEME, stages, canonical(params))
+
+
+def registered_loader(fingerprints: Callable[[Experiment], Fingerprints]) -> Callable[[dict[str, Any], Store], Experiment]:
+    """`Recipe.load` of an experiment recipe: the registration's config back as an experiment, checked against its fingerprint."""
+    return lambda record, store: load_registered(record, store, DatasetExperimentConfig, fingerprints)
 
 
 def chat_request(sampling: Sampling, messages: list[dict[str, str]], n: int = 1) -> ChatRequest:
