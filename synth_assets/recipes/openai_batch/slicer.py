@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.fingerprint import digest
-from synth_assets.recipes.batch_api.util import atomic_write_text
+from synth_assets.recipes.openai_batch.util import atomic_write_text
 
 
 @dataclass
