@@ -11,6 +11,7 @@ from typing import Any
 from synth_assets.core.display import cell
 from synth_assets.recipes.registry import recipes
 
+
 PREVIEW_ROWS = 5
 
 

@@ -11,48 +11,18 @@ target one partition or a range.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputContext
 
 from io_managers.previews import preview_markdown
 from resources.store import StoreResource
+from synth_assets.core.display import rounded
 from synth_assets.core.fingerprint import short
 from synth_assets.core.pending_stages import stage_prefix
 from synth_assets.core.run_tags import rebuilt_stages
-from synth_assets.core.store import Store
-from synth_assets.core.display import rounded
-from synth_assets.defs.partitions import parse_experiment_key, split_key
-
-
-@dataclass
-class StageOutput:
-    """What a stage asset hands to the IO manager for one partition."""
-
-    stage: str
-    dataset: str
-    record: dict[str, Any]
-    rows: list[dict[str, Any]] | None
-    reused: bool
-    started_at: dt.datetime
-    key: str | None = None  # the data file's key in the store
-    content_hash: str | None = None
-    llm_usage: dict[str, Any] | None = None
-    llm_model: tuple[str, str] | None = None
-    upstream: list[dict[str, str]] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    preview_rows: list[dict[str, Any]] | None = None  # rows carrying the recipe's provenance, when the output's own rows lack it
-
-    @property
-    def stage_fingerprint(self) -> str:
-        return self.record["stages"][self.stage]
-
-    def read_rows(self, store: Store) -> list[dict[str, Any]]:
-        """The output's rows; read from the store (once) when the stage was reused."""
-        if self.rows is None:
-            self.rows = store.read_jsonl(self.key)
-        return self.rows
+from synth_assets.lib.partitions import parse_experiment_key, split_key
+from synth_assets.lib.stage_output import StageOutput
 
 
 class SharedStoreIOManager(ConfigurableIOManager):

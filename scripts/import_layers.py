@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -28,11 +29,22 @@ ROOT_PACKAGES = ("synth_assets", "resources", "io_managers")
 LAYERS_CONTRACT = "Layers"
 
 
+def _layers_contract(pyproject: Path) -> dict:
+    config = tomllib.loads(pyproject.read_text())["tool"]["importlinter"]
+    return next(c for c in config["contracts"] if c["name"].startswith(LAYERS_CONTRACT))
+
+
 def layers(pyproject: Path = REPO / "pyproject.toml") -> list[list[str]]:
     """The contract's layers, bottom first; a layer may hold independent siblings (`a | b`)."""
-    config = tomllib.loads(pyproject.read_text())["tool"]["importlinter"]
-    contract = next(c for c in config["contracts"] if c["name"].startswith(LAYERS_CONTRACT))
-    return [[name.strip() for name in layer.split("|")] for layer in reversed(contract["layers"])]
+    return [[name.strip() for name in layer.split("|")] for layer in reversed(_layers_contract(pyproject)["layers"])]
+
+
+def allowed(pyproject: Path = REPO / "pyproject.toml") -> list[tuple[re.Pattern, re.Pattern]]:
+    """The contract's `ignore_imports` (`a.*.b -> c.**`: `*` one module name, `**` any number) as patterns."""
+    def pattern(expression: str) -> re.Pattern:
+        parts = [{"*": r"[^.]+", "**": r"[^.]+(\.[^.]+)*"}.get(p, re.escape(p)) for p in expression.strip().split(".")]
+        return re.compile(r"\.".join(parts) + "$")
+    return [tuple(pattern(side) for side in rule.split("->")) for rule in _layers_contract(pyproject).get("ignore_imports", [])]
 
 
 def layer_of(module: str, stack: list[list[str]]) -> int | None:
@@ -70,11 +82,14 @@ def circles(graph: Graph) -> list[list[str]]:
     return sorted(groups, key=len, reverse=True)
 
 
-def arrows_back_up(graph: Graph, stack: list[list[str]]) -> list[tuple[str, str]]:
+def arrows_back_up(graph: Graph, stack: list[list[str]], exceptions: list | None = None) -> list[tuple[str, str]]:
+    """Imports of a higher layer, except those the contract allows (`allowed()`)."""
+    exceptions = allowed() if exceptions is None else exceptions
     up = []
     for importer, imported in sorted(graph.arrows):
         low, high = layer_of(importer, stack), layer_of(imported, stack)
-        if low is not None and high is not None and high > low:
+        excepted = any(a.match(importer) and b.match(imported) for a, b in exceptions)
+        if low is not None and high is not None and high > low and not excepted:
             up.append((importer, imported))
     return up
 

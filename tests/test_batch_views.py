@@ -13,9 +13,9 @@ from resources.store import StoreResource
 from synth_assets.core.fingerprint import Fingerprints, short, stage_fingerprints
 from synth_assets.core.registry import draft_record, register_record
 from synth_assets.core.store import DirWriter, jsonl_bytes
-from synth_assets.defs.batches.report import BATCH_SET, BATCHES
+from synth_assets.lib.batch_reports.report import BATCH_SET, BATCHES
 from synth_assets.defs.batches.sensor import batch_views_sensor
-from synth_assets.defs.partitions import partition_key
+from synth_assets.lib.partitions import partition_key
 from synth_assets.recipes import registry
 from synth_assets.recipes.base import Check, CheckResult, Published, Recipe, Rows, Stage, StageRun
 from tests.conftest import lineage_for, local_store
@@ -66,7 +66,7 @@ def register(root: Path, count: int, batch: str):
 
 def run_like_the_ui(defs, instance, reg):
     """A backfill run as the UI launches it: a one-partition range, no synth tags."""
-    from synth_assets.defs.partitions import add_partitions
+    from synth_assets.lib.partitions import add_partitions
 
     add_partitions(instance, [reg.record])
     key = str(partition_key(reg.record))

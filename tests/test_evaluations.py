@@ -75,8 +75,8 @@ def test_the_automation_condition_asks_for_a_newly_published_experiment_and_noth
     from dagster import AssetKey, evaluate_automation_conditions
 
     from synth_assets.cli.materialize import dagster_instance, definitions
-    from synth_assets.defs.partitions import partition_key
-    from synth_assets.defs.run_requests import recipe_job_name
+    from synth_assets.lib.partitions import partition_key
+    from synth_assets.lib.run_requests import recipe_job_name
 
     root, _, reg, _ = published
     defs, instance = definitions(str(Path(root).resolve())), dagster_instance(root)
@@ -149,8 +149,8 @@ def test_python_entry_point_gets_rows_and_params(published):
 
 
 def test_compare_the_batch_view_its_readme_and_the_dataset_card_show_the_training_effect(published, tmp_path):
-    from synth_assets.defs.batches.metadata import batch_metadata
-    from synth_assets.defs.batches.view import batch_view
+    from synth_assets.lib.batch_reports.metadata import batch_metadata
+    from synth_assets.lib.batch_reports.view import batch_view
 
     assert _evaluate(published, [{"name": "probe", "kind": "probe"}], "probe_view").success  # stored already: reused
     root = published[0]

@@ -53,4 +53,13 @@ def test_the_measures_find_a_circle_and_an_arrow_back_up(tmp_path):
                 ("synth_assets.core.a", "synth_assets.cli.c")})
     stack = [["synth_assets.core"], ["synth_assets.cli"]]
     assert import_layers.circles(graph) == [["synth_assets.core.a", "synth_assets.core.b"]]
-    assert import_layers.arrows_back_up(graph, stack) == [("synth_assets.core.a", "synth_assets.cli.c")]
+    assert import_layers.arrows_back_up(graph, stack, exceptions=[]) == [("synth_assets.core.a", "synth_assets.cli.c")]
+
+
+def test_a_recipe_cli_may_use_the_cli_but_nothing_else_of_a_recipe_may():
+    graph = import_layers.Graph(
+        modules={"synth_assets.recipes.toy.cli", "synth_assets.recipes.toy.stages", "synth_assets.cli.common"},
+        arrows={("synth_assets.recipes.toy.cli", "synth_assets.cli.common"),
+                ("synth_assets.recipes.toy.stages", "synth_assets.cli.common")})
+    up = import_layers.arrows_back_up(graph, import_layers.layers())
+    assert up == [("synth_assets.recipes.toy.stages", "synth_assets.cli.common")]

@@ -12,7 +12,7 @@ import re
 import pytest
 from dagster import AssetKey, AssetRecordsFilter
 
-from synth_assets.defs.batches.report import BATCHES
+from synth_assets.lib.batch_reports.report import BATCHES
 from synth_assets.llm.pricing import load_prices
 from synth_assets.testing import fake_openai_server
 from tests.conftest import copa_config, run_config
@@ -58,7 +58,7 @@ def is_rounded(value: float) -> bool:
 
 
 def test_the_published_asset_shows_quality_cost_savings_batches_and_each_rewrite(fake_openai, synth_root, write_yaml):
-    from synth_assets.defs.partitions import partition_key
+    from synth_assets.lib.partitions import partition_key
 
     [first], outcome, instance = run_config(write_yaml(openai_config(limit=2)), synth_root)
     [second], outcome2, _ = run_config(write_yaml(openai_config(limit=3)), synth_root)  # rows 0-1 asked again: cached
@@ -115,7 +115,7 @@ def test_a_batch_shows_its_experiments_quality_sweep_and_cost(fake_openai, synth
 def test_an_experiment_sharing_a_stage_counts_its_cost(fake_openai, synth_root, write_yaml):
     """Two experiments that differ only in validation share the generated stage: the second never calls the LLM,
     yet its published asset shows what that stage cost (lineage usage is summed per stage fingerprint)."""
-    from synth_assets.defs.partitions import partition_key
+    from synth_assets.lib.partitions import partition_key
 
     [first], _, instance = run_config(write_yaml(openai_config(limit=2)), synth_root)
     stricter = openai_config(limit=2)

@@ -15,7 +15,7 @@ from dagster_aws.s3 import S3Resource
 from resources.store import StoreResource
 from synth_assets.core.stores import open_store
 from synth_assets.core.store_s3 import S3Store, S3StoreError
-from synth_assets.defs.partitions import parse_experiment_key
+from synth_assets.lib.partitions import parse_experiment_key
 from synth_assets.testing.judge_drops import make_sample_drop
 from synth_assets.testing.s3_server import make_bucket, s3_server
 
@@ -158,7 +158,7 @@ def test_missing_bucket_and_missing_credentials_are_named(s3_env, monkeypatch, t
 
 
 def test_judge_drop_quarantines_corrupt_lines_and_publishes_a_stratified_split(s3_env, tmp_path, monkeypatch):
-    from synth_assets.defs.drop_sensors import build_drop_sensor
+    from synth_assets.lib.drop_sensors import build_drop_sensor
     from synth_assets.recipes.translation_judge.drops import JUDGE_DROPS
 
     judge_drop_sensor = build_drop_sensor(JUDGE_DROPS)

@@ -11,7 +11,7 @@ from dagster import build_sensor_context, instance_for_test
 
 from resources.store import StoreResource
 from synth_assets.defs.config_drops import config_drop_sensor
-from synth_assets.defs.partitions import experiment_key
+from synth_assets.lib.partitions import experiment_key
 from tests.conftest import copa_config, lineage_for, local_store, register_config, store_building
 
 building, _ = store_building()

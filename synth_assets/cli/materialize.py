@@ -20,8 +20,8 @@ from synth_assets.core.store import Store
 from synth_assets.core.stores import open_store
 from synth_assets.defs import build_definitions
 from synth_assets.core.run_tags import FINGERPRINT_TAG, HOST_TAG, PID_TAG, PROGRESS_TAG, registration_tags
-from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.defs.run_requests import recipe_job_name
+from synth_assets.lib.partitions import add_partitions, partition_key
+from synth_assets.lib.run_requests import recipe_job_name
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\nrun_monitoring:\n  enabled: true\n"
 

@@ -27,8 +27,8 @@ from synth_assets.core.registry import Registration
 from synth_assets.core.root import default_root, lineage_path
 from synth_assets.core.run_tags import registration_tags
 from synth_assets.core.stores import open_store
-from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.defs.run_requests import recipe_job_name
+from synth_assets.lib.partitions import add_partitions, partition_key
+from synth_assets.lib.run_requests import recipe_job_name
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import time
 
 from dagster import In, job, op
 
-from synth_assets.defs.executor import executor_from_env
+from synth_assets.lib.executor import executor_from_env
 
 
 @op

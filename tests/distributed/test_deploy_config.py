@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, in_process_executor, multiprocess_executor
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-from synth_assets.defs.executor import executor_from_env
+from synth_assets.lib.executor import executor_from_env
 
 
 def test_instance_from_deploy_config(dagster_home):

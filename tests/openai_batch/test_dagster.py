@@ -8,9 +8,9 @@ from dagster import DagsterInstance, build_sensor_context, materialize
 from io_managers.shared_store import SharedStoreIOManager
 from resources.store import StoreResource
 from synth_assets.core.stores import open_store
-from synth_assets.defs.partitions import add_partitions, partition_key
-from synth_assets.defs.pollers import build_poll_sensor
-from synth_assets.defs.stage_assets import build_stage_assets
+from synth_assets.lib.partitions import add_partitions, partition_key
+from synth_assets.lib.pollers import build_poll_sensor
+from synth_assets.lib.stage_assets import build_stage_assets
 from synth_assets.recipes.registry import get
 from synth_assets.recipes.openai_batch.polling import POLLER
 from synth_assets.recipes.openai_batch.settings import OpenAIBatchSettings

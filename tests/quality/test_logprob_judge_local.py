@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from synth_assets.cli.main import app
 from synth_assets.core.config import Sampling
-from synth_assets.defs.llm_meter import LLMMeter
+from synth_assets.lib.llm_meter import LLMMeter
 from synth_assets.llm.backends import local_server
 from synth_assets.llm.client import LLMClient
 from synth_assets.llm.types import ChatRequest

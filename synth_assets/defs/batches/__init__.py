@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dagster import AssetSpec, Definitions, DynamicPartitionsDefinition
 
-from synth_assets.defs.batches.report import BATCH_SET, BATCHES
 from synth_assets.defs.batches.sensor import batch_views_sensor
+from synth_assets.lib.batch_reports.report import BATCH_SET, BATCHES
+
 
 BATCHES_SPEC = AssetSpec(
     BATCHES, partitions_def=DynamicPartitionsDefinition(name=BATCH_SET), group_name="batches",

@@ -9,8 +9,8 @@ from dagster import AssetKey, AssetObservation, DagsterInstance
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.defs.batches.report import report_batches
-from synth_assets.defs.partitions import partition_key
+from synth_assets.lib.batch_reports.report import report_batches
+from synth_assets.lib.partitions import partition_key
 from synth_assets.recipes.registry import get
 
 

@@ -18,7 +18,8 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 from resources.store import StoreResource
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.defs.batches.report import report_batches
+from synth_assets.lib.batch_reports.report import report_batches
+
 
 SHOWN = 5  # batches named in a tick's reason
 

@@ -16,9 +16,10 @@ from dagster import Definitions
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.root import state_dir
 from synth_assets.core.store import Store
-from synth_assets.defs.drop_sensors import build_drop_sensor
+from synth_assets.lib.drop_sensors import build_drop_sensor
 from synth_assets.recipes.hooks import DropSource, RegisterDrop
 from synth_assets.recipes.registry import load_experiments, register
+
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 

@@ -34,13 +34,14 @@ from dagster import (
     define_asset_job,
 )
 
-from synth_assets.defs.batches.report import report_batches
-from synth_assets.defs.executor import executor_from_env
-from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.evaluation.effect import evaluation_markdown
 from synth_assets.evaluation.evaluate import evaluate_experiment
+from synth_assets.lib.batch_reports.report import report_batches
+from synth_assets.lib.executor import executor_from_env
+from synth_assets.lib.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
 from synth_assets.recipes.base import Recipe
 from synth_assets.recipes.registry import recipes
+
 
 EVALUATION_JOB = "evaluation_job"
 QUEUE_TAG = "dagster-celery/queue"

@@ -7,18 +7,19 @@ import warnings
 
 from dagster import AssetKey, AssetSelection, BetaWarning, Definitions, JobDefinition, define_asset_job
 
-from synth_assets.defs.drop_sensors import build_drop_sensor
-from synth_assets.defs.executor import executor_from_env
-from synth_assets.defs.pollers import build_poll_sensor
-from synth_assets.defs.run_requests import recipe_job_name
+from synth_assets.lib.drop_sensors import build_drop_sensor
+from synth_assets.lib.executor import executor_from_env
+from synth_assets.lib.pollers import build_poll_sensor
+from synth_assets.lib.run_requests import recipe_job_name
 from synth_assets.recipes.base import Recipe
-from synth_assets.recipes.registry import recipes
 from synth_assets.recipes.hooks import JobSpec
+from synth_assets.recipes.registry import recipes
+
 
 # `backfill_policy` is beta in Dagster 1.13; we set it deliberately (see partitions.ONE_RUN_PER_PARTITION)
 warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
 
-from synth_assets.defs.stage_assets import build_stage_assets  # noqa: E402
+from synth_assets.lib.stage_assets import build_stage_assets  # noqa: E402
 
 
 def _stage_job(recipe: Recipe, spec: JobSpec) -> JobDefinition:

@@ -8,7 +8,7 @@ from dagster_aws.s3 import S3Resource
 from io_managers.shared_store import SharedStoreIOManager
 from resources.llm import LLMResource
 from resources.store import StoreResource
-from synth_assets.defs.console_log import console_logger
+from synth_assets.lib.console_log import console_logger
 from synth_assets.llm.cache import cache_options
 
 

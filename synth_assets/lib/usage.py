@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from synth_assets.core.display import usd
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.core.display import usd
-from synth_assets.defs.llm_savings import stage_savings
+from synth_assets.lib.llm_savings import stage_savings
+
 
 TOTALS = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens", "cost_usd")
 

@@ -17,6 +17,7 @@ from synth_assets.core.store import Store
 from synth_assets.llm.pricing import load_prices
 from synth_assets.llm.types import ChatResponse
 
+
 SAVINGS_FILE = "llm_usage.json"  # beside a stage's data.jsonl: its usage, cached answers included
 
 

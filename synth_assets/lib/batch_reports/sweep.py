@@ -12,9 +12,10 @@ import io
 import json
 from typing import Any
 
-from synth_assets.core.parameters import differing, flatten
-from synth_assets.defs.batches.view import Member
 from synth_assets.core.display import rounded
+from synth_assets.core.parameters import differing, flatten
+from synth_assets.lib.batch_reports.view import Member
+
 
 CHART_METRICS = ("rewrite_rate", "estimated_correct_rate", "reviewed_precision", "acceptance_rate", "similarity_mean", "distinct_2")
 

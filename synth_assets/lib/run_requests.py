@@ -6,8 +6,8 @@ from dagster import RunRequest, SensorEvaluationContext
 
 from synth_assets.core.fingerprint import short
 from synth_assets.core.registry import Registration
-from synth_assets.defs.partitions import add_partitions, partition_key
 from synth_assets.core.run_tags import SOURCE_TAG, registration_tags
+from synth_assets.lib.partitions import add_partitions, partition_key
 
 
 def recipe_job_name(recipe: str) -> str:

@@ -14,9 +14,10 @@ from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, DagsterI
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
-from synth_assets.defs.batches.metadata import DIGEST_KEY, batch_metadata
-from synth_assets.defs.batches.readme import write_batch_readme
-from synth_assets.defs.batches.view import BatchView, batch_view
+from synth_assets.lib.batch_reports.metadata import DIGEST_KEY, batch_metadata
+from synth_assets.lib.batch_reports.readme import write_batch_readme
+from synth_assets.lib.batch_reports.view import BatchView, batch_view
+
 
 BATCHES = AssetKey("batches")
 BATCH_SET = "batch"  # the dynamic partition set: one partition per batch id

@@ -4,15 +4,16 @@ effect table (what the first seed's team wrote by hand), rewritten whenever the 
 from __future__ import annotations
 
 from synth_assets.core.store import Store
-from synth_assets.defs.batches.effect import effect_markdown
-from synth_assets.defs.batches.view import BatchView
+from synth_assets.lib.batch_reports.effect import effect_markdown
+from synth_assets.lib.batch_reports.view import BatchView
 from synth_assets.quality.figures import notes_markdown
+
 
 README = "README.md"
 
 
 def batch_readme(view: BatchView) -> str:
-    from synth_assets.defs.batches.metadata import experiments_markdown, quality_markdown
+    from synth_assets.lib.batch_reports.metadata import experiments_markdown, quality_markdown
 
     lines = [f"# {view.batch_id}", ""]
     if view.purpose:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import DefaultSensorStatus, RunRequest, SensorDefinition, SensorEvaluationContext, SensorResult, sensor
 
-from synth_assets.defs.partitions import add_partitions, partition_key
+from synth_assets.lib.partitions import add_partitions, partition_key
 from synth_assets.recipes.base import Recipe
 from synth_assets.recipes.hooks import Poller
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import io
 
-from synth_assets.defs.batches.sweep import CHART_METRICS
-from synth_assets.defs.batches.view import BatchView
 from synth_assets.evaluation.effect import evaluation_markdown, verdict
+from synth_assets.lib.batch_reports.sweep import CHART_METRICS
+from synth_assets.lib.batch_reports.view import BatchView
 
 
 def effect_markdown(view: BatchView) -> str | None:

@@ -32,17 +32,17 @@ from dagster import (
     deserialize_value,
 )
 
-from io_managers.shared_store import StageOutput
+from synth_assets.core.display import rounded
 from synth_assets.core.run_tags import rebuilt_stages
 from synth_assets.core.stage_run import StoredStage
-from synth_assets.defs.batches.report import report_batches
-from synth_assets.core.display import rounded
-from synth_assets.defs.llm_meter import LLMMeter
-from synth_assets.defs.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
-from synth_assets.defs.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
-from synth_assets.defs.published_story import story_metadata
-from synth_assets.defs.run_tags import tag_run
-from synth_assets.defs.usage import experiment_usage
+from synth_assets.lib.batch_reports.report import report_batches
+from synth_assets.lib.llm_meter import LLMMeter
+from synth_assets.lib.llm_savings import SAVINGS_FILE, SavingsMeter, savings_file
+from synth_assets.lib.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
+from synth_assets.lib.published_story import story_metadata
+from synth_assets.lib.run_tags import tag_run
+from synth_assets.lib.stage_output import StageOutput
+from synth_assets.lib.usage import experiment_usage
 from synth_assets.recipes.base import Check, CheckResult, FilePath, Markdown, Recipe, Rows, Stage, StageFailed, StageRun
 
 

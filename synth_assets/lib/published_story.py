@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from synth_assets.core.store import Store
 from synth_assets.core.display import rounded
-from synth_assets.defs.usage import ExperimentUsage, usage_markdown
+from synth_assets.core.store import Store
+from synth_assets.lib.usage import ExperimentUsage, usage_markdown
 from synth_assets.recipes.base import FilePath, Markdown
 
 

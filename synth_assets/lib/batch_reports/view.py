@@ -18,7 +18,7 @@ from synth_assets.core.legacy_tree import IMPORT_SCHEME
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.lineage.evaluations import evaluations_of, latest
 from synth_assets.core.store import Store
-from synth_assets.defs.usage import ExperimentUsage, experiment_usages
+from synth_assets.lib.usage import ExperimentUsage, experiment_usages
 
 
 @dataclass

@@ -16,6 +16,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.run_tags import BATCH_TAG, FINGERPRINT_TAG
 
+
 MAX_TAG_VALUE = 1000  # a run over many partitions lists them all up to here, then says how many are left out
 
 

@@ -18,6 +18,7 @@ from synth_assets.core.fingerprint import short
 from synth_assets.recipes.base import Recipe
 from synth_assets.recipes.registry import get
 
+
 FINGERPRINT = "fingerprint"
 SEPARATOR = "·"
 

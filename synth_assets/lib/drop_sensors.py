@@ -15,8 +15,9 @@ from dagster import DefaultSensorStatus, SensorDefinition, SensorEvaluationConte
 from resources.store import StoreResource
 from synth_assets.core.drop_listing import Drop, clear_error, cursor_of, list_files, mark_error, new_drops, split_listing
 from synth_assets.core.store_s3 import read_url, s3_client
-from synth_assets.defs.run_requests import run_requests
+from synth_assets.lib.run_requests import run_requests
 from synth_assets.recipes.hooks import DropSource
+
 
 WORKERS = 16
 

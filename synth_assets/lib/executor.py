@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
 
+
 KINDS = ("multiprocess", "in_process", "celery")
 
 

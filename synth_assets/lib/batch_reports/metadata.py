@@ -7,13 +7,14 @@ from typing import Any
 
 from dagster import MetadataValue
 
-from synth_assets.core.fingerprint import short
-from synth_assets.defs.batches.effect import effect_chart_markdown, effect_markdown
-from synth_assets.defs.batches.sweep import sweep_png, sweep_table, swept_parameters
-from synth_assets.defs.batches.view import BatchView, Member
 from synth_assets.core.display import cell, rounded, usd
+from synth_assets.core.fingerprint import short
+from synth_assets.lib.batch_reports.effect import effect_chart_markdown, effect_markdown
+from synth_assets.lib.batch_reports.sweep import sweep_png, sweep_table, swept_parameters
+from synth_assets.lib.batch_reports.view import BatchView, Member
 from synth_assets.quality.figures import INTERVALS, notes_markdown, shown_figure
 from synth_assets.quality.metrics import SHOWN_FIGURES
+
 
 QUALITY_COLUMNS = ("rows", *SHOWN_FIGURES)
 DIGEST_KEY = "view_digest"
