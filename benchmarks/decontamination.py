@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from synth_assets.core.catalog import find_entry  # noqa: E402
+from synth_assets.core.fields import text_fields  # noqa: E402
 from synth_assets.quality.calibration import SHIPPED_PAIRS, load_pairs  # noqa: E402
 from synth_assets.quality.decontamination import DEFAULT_NGRAM, DecontaminationIndex  # noqa: E402
-from synth_assets.recipes.rephrase.publishing import split_references, text_fields  # noqa: E402
+from synth_assets.recipes.rephrase.publishing import split_references  # noqa: E402
 
 DATASETS = ("Copa", "CB", "BOOLQ", "ScienceMC")
 # the fields planted copies go into: the catalog's rewritten (short) field, and the long passage where there is one

@@ -117,9 +117,10 @@ def openai_env(scripted_server, monkeypatch: pytest.MonkeyPatch):
 
 def rewrite_prompts(exp) -> list[str]:
     """The generation prompt of every row of a rephrase experiment, as the server sees it (the last message's content)."""
+    from synth_assets.core.records import select_records
     from synth_assets.recipes.rephrase import rewrite
 
-    return [request.messages[-1]["content"] for _, _, request in rewrite.generation_requests(exp, rewrite.select_records(exp))]
+    return [request.messages[-1]["content"] for _, _, request in rewrite.generation_requests(exp, select_records(exp))]
 
 
 def llm_cache_rows(root: Path) -> int:

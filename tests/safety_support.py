@@ -63,11 +63,12 @@ def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
 
 def generation_prompts(config: Path) -> dict[str, str]:
     """The content each generation request of a config sends -> the premise it asks to rewrite (needs OPENAI_API_KEY)."""
+    from synth_assets.core.records import select_records
     from synth_assets.recipes.registry import load_experiments
     from synth_assets.recipes.rephrase import rewrite
 
     (exp,) = load_experiments(config)
-    records = rewrite.select_records(exp)
+    records = select_records(exp)
     return {req.messages[-1]["content"]: records[index]["premise"] for index, _, req in rewrite.generation_requests(exp, records)}
 
 

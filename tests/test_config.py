@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from synth_assets.core.catalog import find_entry, read_jsonl
+from synth_assets.core.records import select_records
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 from synth_assets.recipes.registry import fingerprint, load_experiments
@@ -193,7 +194,7 @@ def test_validation_prompt_unknown_field_named(write_yaml):
 
 def test_prompt_with_dataset_fields_is_accepted(write_yaml):
     (exp,) = load_experiments(write_yaml(copa_config(prompt="Premise {premise} ({question}); rewrite: {text}")))
-    jobs = rephrase.generation_requests(exp, rephrase.select_records(exp))
+    jobs = rephrase.generation_requests(exp, select_records(exp))
     assert len(jobs) == 3 and "Premise " in jobs[0][2].messages[-1]["content"]
 
 
@@ -281,7 +282,7 @@ def test_dataset_added_by_yaml_only(tmp_path, custom_catalog, write_yaml):
     fps = fingerprint(exp)
     assert all(len(v) == 64 for v in fps.stages.values())
     assert fps.params["source"]["dataset"] == "MyNLI"
-    records = rephrase.select_records(exp)
+    records = select_records(exp)
     assert [r["idx"] for r in records] == [0, 1, 2]
     jobs = rephrase.generation_requests(exp, records)
     assert len(jobs) == 3
@@ -295,7 +296,7 @@ def test_relative_split_path_is_relative_to_entry(tmp_path, custom_catalog, writ
     config = copa_config()
     config["dataset"]["dataset_name"] = "RelNLI"
     (exp,) = load_experiments(write_yaml(config))
-    assert len(rephrase.select_records(exp)) == 3
+    assert len(select_records(exp)) == 3
 
 
 def test_missing_split_file_names_file(tmp_path, custom_catalog, write_yaml):

@@ -14,9 +14,10 @@ from synth_assets.cli.main import app
 from synth_assets.recipes.registry import load_experiments
 from synth_assets.core.fields import FieldPathError, assign, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.core.records import META, select_records
 from synth_assets.core.yaml_lines import ConfigError
 from synth_assets.llm.client import LLMClient
-from synth_assets.recipes.base import META, StageRun
+from synth_assets.recipes.base import StageRun
 from synth_assets.recipes.rephrase import RECIPE, judging, publishing, rewrite
 from synth_assets.recipes.rephrase.rewrite import OPTION_MARK, without_option_mark
 from tests.conftest import REPO, local_store, run_config
@@ -101,7 +102,7 @@ def test_prompts_show_options_readably_and_take_formats():
 
 def test_generation_prompt_of_an_element_shows_the_options(write_yaml):
     (exp,) = load_experiments(write_yaml(mc_config(limit=2)))
-    jobs = rewrite.generation_requests(exp, rewrite.select_records(exp))
+    jobs = rewrite.generation_requests(exp, select_records(exp))
     assert [field for _, field, _ in jobs[:5]] == ["question", "choices.text[0]", "choices.text[1]", "choices.text[2]",
                                                    "choices.text[3]"]
     assert len(jobs) == 10
@@ -250,7 +251,7 @@ def test_decontamination_sees_nested_texts_of_other_splits(tmp_path, custom_cata
 
 def test_rows_changed_outside_their_rewritten_values_are_reported(write_yaml):
     (exp,) = load_experiments(write_yaml(mc_config(limit=2)))
-    records = rewrite.select_records(exp)
+    records = select_records(exp)
     meta = {"fields": {"choices.text[0]": {}}}
     fine = {**assign(records[0], "choices.text[0]", "A gas we breathe"), META: {**records[0][META], **meta}}
     relabelled = {**assign(records[1], "choices.label[0]", "Z"), META: {**records[1][META], **meta}}
@@ -266,7 +267,7 @@ def test_element_wise_rewrite_and_judge_with_the_local_model(synth_root, write_y
     judge_prompt = "Question: {question}\nOptions: {choices:inline}\nOriginal {field_name}: {original}\nRewrite: {rephrased}"
     validation = {"validators": ["rules", {"kind": "judge", "max_tokens": 64, "max_json_retries": 0, "prompt": judge_prompt}]}
     (exp,) = load_experiments(write_yaml(mc_config(limit=1, n=2, validation=validation)))
-    records = rewrite.select_records(exp)
+    records = select_records(exp)
     jobs = rewrite.generation_requests(exp, records)
     assert len(jobs) == 5 and all(r.n == 2 for _, _, r in jobs)
     llm = LLMClient(cache_path=str(tmp_path / "cache.sqlite"), max_in_flight=4)

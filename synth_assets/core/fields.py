@@ -7,7 +7,8 @@ path without `.` or `[` is a plain top-level field, so existing configs mean wha
 
 `resolve` lists the concrete values a path names (a wildcard expands into one per element, in order);
 `assign` returns a record with one concrete value replaced (only the containers on the way are
-copied). Errors say which step failed and what the record holds there instead.
+copied); `text_fields` collects the texts under some paths. Errors say which step failed and what the record
+holds there instead.
 """
 
 from __future__ import annotations
@@ -199,3 +200,11 @@ def text_leaves(value: Any, where: Concrete) -> Iterator[tuple[Concrete, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from text_leaves(item, where + (index,))
+
+
+def text_fields(record: dict[str, Any], paths: list[str] | None, skip: FieldPath | None = None) -> dict[str, str]:
+    """`{concrete path: text}` for every text under `paths` (under every field when None), in order, none under `skip`."""
+    found = ([hit for p in paths for hit in resolve(record, p, missing_ok=True)] if paths is not None
+             else [((key,), value) for key, value in record.items()])
+    return {format_path(where): text for at, value in found for where, text in text_leaves(value, at)
+            if skip is None or not skip.covers(where)}

@@ -23,6 +23,7 @@ from typing import Any
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.lineage.evaluations import evaluation_row, record_evaluation
+from synth_assets.core.records import select_records, training_row
 from synth_assets.core.store import Store, jsonl_bytes
 from synth_assets.evaluation.runners import EvaluationFailed, Outcome, Side, run
 from synth_assets.evaluation.stats import Estimate, bootstrap_mean, paired_difference
@@ -69,8 +70,6 @@ class ExperimentEvaluator:
         return Side(self.store.read_jsonl(key), validation, self.store.uri(key), validation_uri)
 
     def original_side(self, workdir: Path) -> Side:
-        from synth_assets.recipes.rephrase.rewrite import select_records, training_row
-
         rows = [training_row(r) for r in select_records(self.exp)]
         path = workdir / "original_train.jsonl"
         path.write_bytes(jsonl_bytes(rows))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from synth_assets.core.catalog import CatalogEntry
-from synth_assets.core.fields import get, parse
+from synth_assets.core.fields import get, parse, text_fields
 from synth_assets.llm.embeddings import Encoder
 
 _MEMO: dict[tuple[str, str], np.ndarray] = {}  # (encoder id, text) -> vector
@@ -28,8 +28,6 @@ class ProbeError(ValueError):
 
 
 def _texts(entry: CatalogEntry, row: dict[str, Any]) -> dict[str, str]:
-    from synth_assets.recipes.rephrase.publishing import text_fields
-
     label = parse(entry.label_field)
     return text_fields(row, entry.fields or None, label)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
+from synth_assets.evaluation.probe import ProbeError, probe_correct
 from synth_assets.evaluation.spec import CommandEvaluator, ProbeEvaluator, PythonEvaluator
 
 LOG_TAIL = 2000
@@ -67,8 +68,6 @@ def _per_row(metrics: dict[str, Any], n: int) -> list[float] | None:
 
 
 def run_probe(spec: ProbeEvaluator, entry: CatalogEntry, side: Side) -> Outcome:
-    from synth_assets.evaluation.probe import ProbeError, probe_correct
-
     try:
         correct = probe_correct(entry, side.train_rows, side.validation_rows, spec.embedding_model)
     except ProbeError as exc:

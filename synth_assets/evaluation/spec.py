@@ -20,12 +20,14 @@ key never changes an experiment's fingerprint: evaluating data does not change t
 
 from __future__ import annotations
 
+import string
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synth_assets.core.fingerprint import digest
 from synth_assets.core.names import check_safe_name
+from synth_assets.core.yaml_lines import ConfigError, line_for
 
 SCHEME = "synth-eval/1"
 PROBE_VERSION = "probe/1"  # bump when the probe's features, model or statistics change
@@ -71,8 +73,6 @@ class CommandEvaluator(_Evaluator):
     @field_validator("command")
     @classmethod
     def _placeholders(cls, value: str) -> str:
-        import string
-
         names = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
         unknown = sorted(n for n in names if n not in PLACEHOLDERS)
         if unknown:
@@ -104,8 +104,6 @@ def check_unique_names(specs: list[Any]) -> list[Any]:
 def check_evaluators(specs: list[Any] | None, entry: Any, split: str, path: str, lines: dict) -> None:
     """Before anything is registered: the dataset can be evaluated the way the evaluators ask (a validation split to
     score on, other than the training rows; a label field for the probe). Errors name file, line and field."""
-    from synth_assets.core.yaml_lines import ConfigError, line_for
-
     for index, spec in enumerate(specs or []):
         where = {"line": line_for(lines, ("evaluation", index)), "field": f"evaluation[{index}]"}
         if entry.recipe != "rephrase":

@@ -22,7 +22,6 @@ from synth_assets.recipes.hooks import DropSource, JobSpec, Poller
 
 Rows = list[dict[str, Any]]
 PUBLISHED = "published"
-META = "_synth"  # per-row provenance kept in stage outputs, dropped from published training files
 
 
 class Markdown(str):

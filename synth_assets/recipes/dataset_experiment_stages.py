@@ -10,9 +10,10 @@ from typing import Any
 from synth_assets.core.config import Experiment, Sampling, sampling_params
 from synth_assets.core.experiment_registration import load_registered
 from synth_assets.core.fingerprint import SCHEME, Fingerprints, canonical, stage_fingerprints
+from synth_assets.core.records import META
 from synth_assets.core.store import DirWriter, Store, jsonl_bytes
 from synth_assets.llm.types import ChatRequest
-from synth_assets.recipes.base import META, Check, CheckResult, Published, Rows, StageRun
+from synth_assets.recipes.base import Check, CheckResult, Published, Rows, StageRun
 from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig
 
 

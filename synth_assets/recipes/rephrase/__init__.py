@@ -24,13 +24,14 @@ from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import SAMPLING_KEYS, Experiment, sampling_params
 from synth_assets.core.fields import parse
 from synth_assets.core.fingerprint import Fingerprints
+from synth_assets.core.records import META, select_records, training_row
 from synth_assets.core.store import DirWriter
 from synth_assets.quality.calibration import calibrate
 from synth_assets.quality.figures import notes_markdown, shown_figure
 from synth_assets.quality.metrics import CORRECTNESS_FIGURES, SHOWN_FIGURES, metrics_markdown
 from synth_assets.quality.profile import SHIPPED_PROFILE, load_profile
 from synth_assets.quality.validators.specs import JUDGE_KINDS, JUDGE_SPECS
-from synth_assets.recipes.base import META, Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
+from synth_assets.recipes.base import Check, CheckResult, Markdown, Published, Recipe, Rows, Stage, StageFailed, StageRun
 from synth_assets.recipes.dataset_experiment_config import (DatasetExperimentConfig, check_evaluation, rewrite_fields, validation_examples,
                                                             validation_prompt)
 from synth_assets.recipes.dataset_experiment_stages import (PASS_RATE, experiment_fingerprints, experiment_readme_lines, publish_train_split,
@@ -187,7 +188,7 @@ def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
     altered = publishing.altered_rows(exp, answered)
     if altered:
         raise StageFailed(f"{len(altered)} rows changed outside their rewritten values, nothing published: {'; '.join(altered[:5])}")
-    train = [rewrite.training_row(r) for r in answered]
+    train = [training_row(r) for r in answered]
     source = exp.entry.rows(exp.config.dataset.split)
     hits = publishing.contamination(exp, train, [source[r[META]["row"]] for r in answered])
     dropped, decontamination = publishing.overlap(exp, hits)
@@ -257,7 +258,7 @@ RECIPE = Recipe(
     name="rephrase",
     description="Rewrite fields of a dataset's records with an LLM, keeping meaning and label; validators accept or reject each rewrite.",
     stages=(
-        Stage("source", "source", "The split's records (limited and sampled for pilot runs).", lambda run: rewrite.select_records(run.job),
+        Stage("source", "source", "The split's records (limited and sampled for pilot runs).", lambda run: select_records(run.job),
               reads_upstream=False, required_fields=_required),
         Stage("generated", "rephrased", "generation.n candidate rewrites per record and field.", _generate, resources=("llm",),
               required_fields=_required, max_failure_rate=lambda exp: exp.config.generation.max_failure_rate),

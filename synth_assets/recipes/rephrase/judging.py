@@ -15,10 +15,11 @@ from typing import Any
 from synth_assets.core.config import Experiment, Sampling
 from synth_assets.core.fields import assign
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.core.records import META
 from synth_assets.quality.profile import Logistic
 from synth_assets.quality.validators import AllOf, Candidate, Outcome, SpecDefaults, Verdict, build_validators, resolve_specs
 from synth_assets.quality.validators.judge import example_values, judge_values
-from synth_assets.recipes.base import META, StageRun
+from synth_assets.recipes.base import StageRun
 from synth_assets.recipes.dataset_experiment_config import validation_examples, validation_prompt
 from synth_assets.recipes.dataset_experiment_stages import chat_request
 from synth_assets.recipes.rephrase.rewrite import TRUNCATED

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth_assets.core.display import cell
-from synth_assets.recipes.base import META
+from synth_assets.core.records import META
 
 def has_rewrites(rows: list[dict[str, Any]] | None) -> bool:
     return bool(rows) and isinstance(rows[0].get(META), dict) and isinstance(rows[0][META].get("fields"), dict)

@@ -17,11 +17,11 @@ from typing import Any
 
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
-from synth_assets.core.fields import FieldPath, FieldPathError, assign, format_path, get, parse, resolve, text_leaves
+from synth_assets.core.fields import FieldPathError, assign, get, parse, text_fields
 from synth_assets.core.hashing import file_sha256
+from synth_assets.core.records import META
 from synth_assets.quality.decontamination import DecontaminationIndex, Hit, Reference, references_from_jsonl, references_from_rows
 from synth_assets.quality.metrics import quality_metrics, rejection_counts
-from synth_assets.recipes.base import META
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 
 MAX_LISTED = 50
@@ -93,14 +93,6 @@ def overlap_line(counts: dict[str, Any]) -> str:
     return (f"- decontamination ({counts['ngram']}-grams and exact sentences against the evaluation splits and references): "
             f"rows dropped {counts['dropped']} (rewrite introduced overlap: {counts['introduced']}); "
             f"rows whose only overlap was already in the source records {counts['source_overlap']} (kept: {kept})")
-
-
-def text_fields(record: dict[str, Any], paths: list[str] | None, skip: FieldPath | None = None) -> dict[str, str]:
-    """`{concrete path: text}` for every text under `paths` (under every field when None), in order, none under `skip`."""
-    found = ([hit for p in paths for hit in resolve(record, p, missing_ok=True)] if paths is not None
-             else [((key,), value) for key, value in record.items()])
-    return {format_path(where): text for at, value in found for where, text in text_leaves(value, at)
-            if skip is None or not skip.covers(where)}
 
 
 def altered_rows(exp: Experiment, rows: list[dict[str, Any]]) -> list[str]:

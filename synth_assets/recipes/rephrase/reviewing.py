@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from synth_assets.core.records import META, training_row
 from synth_assets.core.store import Store
 from synth_assets.quality.reviews import Slot
-from synth_assets.recipes.base import META
-from synth_assets.recipes.rephrase.rewrite import request_failed, training_row
+from synth_assets.recipes.rephrase.rewrite import request_failed
 
 
 def _canonical(row: dict[str, Any]) -> str:

@@ -12,30 +12,19 @@ each candidate's verdicts and the chosen one.
 
 from __future__ import annotations
 
-import random
 import re
 from typing import Any
 
 from synth_assets.core.config import Experiment
 from synth_assets.core.fields import format_path, get, parse, resolve
 from synth_assets.core.prompt_values import prompt_fields
+from synth_assets.core.records import META
 from synth_assets.llm.types import ChatRequest, ChatResponse
-from synth_assets.recipes.base import META
 from synth_assets.recipes.dataset_experiment_config import rewrite_fields
 from synth_assets.recipes.dataset_experiment_stages import chat_request
 
 TRUNCATED = "truncated: the completion hit max_tokens (finish_reason length)"
 OPTION_MARK = re.compile(r"^(?:\(?[A-Za-z]\)|\(?\d{1,2}[.)])\s+")  # "D) ", "(b) ", "2. " before an option's text
-
-
-def select_records(exp: Experiment) -> list[dict[str, Any]]:
-    """The split's records, limited for pilot runs: the first `limit`, or a seeded sample."""
-    ds = exp.config.dataset
-    rows = exp.entry.rows(ds.split)
-    indices = list(range(len(rows)))
-    if ds.limit is not None and ds.limit < len(rows):
-        indices = sorted(random.Random(ds.seed).sample(indices, ds.limit)) if ds.sample == "random" else indices[: ds.limit]
-    return [{**rows[i], META: {"row": i}} for i in indices]
 
 
 def rewrite_slots(exp: Experiment, record: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -117,8 +106,3 @@ def apply_generations(exp: Experiment, records: list[dict], jobs: list[tuple[int
 def request_failed(row: dict) -> bool:
     """Every candidate of some field failed as a request: the row is not published (nothing is pretended)."""
     return bool(row[META].get("errors"))
-
-
-def training_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A published record: the dataset's own schema, nothing else."""
-    return {k: v for k, v in row.items() if k != META}

@@ -17,8 +17,9 @@ from typing import Any
 from synth_assets.core.catalog import CatalogEntry
 from synth_assets.core.config import Experiment
 from synth_assets.core.fingerprint import Fingerprints
+from synth_assets.core.records import META, training_row
 from synth_assets.core.store import DirWriter
-from synth_assets.recipes.base import META, Published, Recipe, Rows, Stage, StageRun
+from synth_assets.recipes.base import Published, Recipe, Rows, Stage, StageRun
 from synth_assets.recipes.dataset_experiment_config import DatasetExperimentConfig, check_evaluation
 from synth_assets.recipes.dataset_experiment_stages import (PASS_RATE, chat_request, experiment_fingerprints, experiment_readme_lines,
                                                             publish_train_split, registered_loader, validated_metadata)
@@ -105,7 +106,7 @@ def _validate(run: StageRun) -> Rows:
 
 
 def _publish(run: StageRun, rows: Rows, files: DirWriter) -> Published:
-    train = [{k: v for k, v in r.items() if k != META} for r in rows if r[META]["accepted"]]
+    train = [training_row(r) for r in rows if r[META]["accepted"]]
     return publish_train_split(run.job, train, files, rows)
 
 
