@@ -217,6 +217,17 @@ def test_an_evaluator_needs_a_validation_split_to_score_on(write_yaml, synth_roo
     assert info.value.field == "evaluation[0]" and info.value.line and "nothing to score on" in info.value.message
 
 
+def test_only_a_recipe_that_is_evaluated_takes_evaluators(write_yaml, synth_root):
+    """Stories experiments get no evaluation asset (`Recipe.evaluated` is off): an `evaluation:` section is refused."""
+    from synth_assets.core.yaml_lines import ConfigError
+    from synth_assets.recipes.registry import load_experiments
+
+    config = {"dataset": {"dataset_name": "BedtimeStories", "limit": 2}, "evaluation": [{"name": "probe", "kind": "probe"}]}
+    with pytest.raises(ConfigError) as info:
+        load_experiments(write_yaml(config, name="stories_eval.yaml"))
+    assert info.value.field == "evaluation[0]" and info.value.line and "uses the stories recipe" in info.value.message
+
+
 def test_paired_bootstrap_difference():
     from synth_assets.evaluation.stats import bootstrap_mean, paired_difference
 

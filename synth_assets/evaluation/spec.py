@@ -101,12 +101,12 @@ def check_unique_names(specs: list[Any]) -> list[Any]:
     return specs
 
 
-def check_evaluators(specs: list[Any] | None, entry: Any, split: str, path: str, lines: dict) -> None:
+def check_evaluators(specs: list[Any] | None, entry: Any, split: str, path: str, lines: dict, *, evaluated: bool) -> None:
     """Before anything is registered: the dataset can be evaluated the way the evaluators ask (a validation split to
     score on, other than the training rows; a label field for the probe). Errors name file, line and field."""
     for index, spec in enumerate(specs or []):
         where = {"line": line_for(lines, ("evaluation", index)), "field": f"evaluation[{index}]"}
-        if entry.recipe != "rephrase":
+        if not evaluated:  # the recipe gets no evaluation asset (`Recipe.evaluated`)
             raise ConfigError(path, f"evaluator {spec.name!r}: evaluations are made of rephrase experiments (catalog datasets with "
                                     f"train and validation splits), and dataset {entry.name} uses the {entry.recipe} recipe", **where)
         if "validation" not in entry.splits or split == "validation":

@@ -16,6 +16,7 @@ from synth_assets.core.config import Experiment, ExperimentConfig, FailureRate, 
 from synth_assets.evaluation.spec import EvaluatorSpec, check_evaluators, check_unique_names
 from synth_assets.quality.profile import Combine
 from synth_assets.quality.validators.specs import ValidatorSpec
+from synth_assets.recipes.registry import get
 
 
 class GenerationSection(Sampling):
@@ -91,4 +92,4 @@ def validation_examples(exp: Experiment) -> list[dict[str, str]]:
 
 def check_evaluation(exp: Experiment, path: str, lines: dict) -> None:
     """The `evaluation:` section's evaluators can run on this dataset (ConfigError naming file and line otherwise)."""
-    check_evaluators(exp.config.evaluation, exp.entry, exp.config.dataset.split, path, lines)
+    check_evaluators(exp.config.evaluation, exp.entry, exp.config.dataset.split, path, lines, evaluated=get(exp.recipe).evaluated)
