@@ -1,7 +1,7 @@
 """The run tags synth sets and reads: their names, the fingerprint tag's value, the stages a regenerate rebuilds.
 
 The CLI, the sensors and the test drivers set them when they launch a run; the stage assets add those a run
-launched from the UI lacks (`defs/run_tags.py`). The queue's concurrency limit counts runs by `synth/fingerprint`
+launched from the UI lacks (`lib/run_tags.py`). The queue's concurrency limit counts runs by `synth/fingerprint`
 (deploy/dagster.yaml), whose value is always the short fingerprint (12 characters: Kubernetes labels allow 63).
 """
 

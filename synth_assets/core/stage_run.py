@@ -1,6 +1,6 @@
 """One stage of one registration in one run, on the store's side: claim, reuse, write, publish.
 
-Whatever runs the stage (the Dagster stage assets in `defs/stage_assets.py`, or a plain script), the store side
+Whatever runs the stage (the Dagster stage assets in `lib/stage_assets.py`, or a plain script), the store side
 is the same and lives here:
 
 - the claim `.synth/leases/{stage key}/{n}` is taken (one worker per stage fingerprint across processes and

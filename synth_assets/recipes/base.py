@@ -2,9 +2,9 @@
 
 A recipe is a sequence of stages. Each stage has parameters (what goes into its fingerprint), a
 function that computes its rows, the fields its rows must have and optional checks. The last stage
-is `published`: the recipe (if it publishes) writes its files into `_shared/{dataset}/{name}/`. The platform (the
-stage-asset builder in `synth_assets.defs`) does the rest once for every recipe: partitions, the
-reuse check, claims, lineage, LLM usage, metadata, asset checks and the publish bookkeeping.
+is `published`: the recipe (if it publishes) writes its files into `_shared/{dataset}/{name}/`. The platform does the
+rest once for every recipe: the store side (`core/stage_run.py`: claims, the reuse check, atomic writes, the publish
+bookkeeping) and the Dagster side (`lib/stage_assets.py`: partitions, lineage, LLM usage, metadata, asset checks).
 
 `installed.py` lists the recipes the platform runs and `registry.py` finds them by name; nothing outside a recipe's
 package names it.

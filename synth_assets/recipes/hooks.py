@@ -1,6 +1,6 @@
 """What a recipe declares for the platform's other layers, as plain data and functions (no Dagster here).
 
-`synth_assets.defs` turns drop sources into sensors (one builder, one cursor scheme for local folders and
+`synth_assets.lib` turns drop sources into sensors (one builder, one cursor scheme for local folders and
 S3 prefixes), pollers into sensors and job specs into jobs; the `synth` CLI mounts a recipe's typer app.
 """
 

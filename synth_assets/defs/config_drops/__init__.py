@@ -3,7 +3,7 @@
 Each new or changed YAML is validated, fingerprinted and registered; new fingerprints become
 dynamic partitions with a run request; fingerprints that are complete only get their batch view.
 A bad file gets an error report beside it and the sensor keeps going. Both sensors are built by the
-one drop-sensor builder (`defs/drop_sensors.py`).
+one drop-sensor builder (`lib/drop_sensors.py`).
 """
 
 from __future__ import annotations

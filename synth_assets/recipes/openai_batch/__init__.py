@@ -7,7 +7,7 @@ Modules: `slicer` (ast slices of a Python tree), `build` (slices -> batch input 
 `{state dir}/.synth/batch_api/`, or the shared lineage's PostgreSQL with `SYNTH_LINEAGE`; `kept_files`: inputs
 kept where every machine reads them), `pipeline` (submit / refresh / download / resubmit / compile),
 `local_run` (run a batch input file through the LLM layer), `cost` (estimates), `stages` (the recipe: its Dagster
-assets, jobs and sensor are built by `synth_assets.defs` from its stages, `polling` and `settings`), `cli`
+assets, jobs and sensor are built by `synth_assets.defs` (with the builders in `synth_assets.lib`) from its stages, `polling` and `settings`), `cli`
 (`synth openai-batch ...`). Stored names keep the recipe's registered name `batchapi` (assets, partitions,
 fingerprints) and the ledger's `.synth/batch_api/` folder.
 """

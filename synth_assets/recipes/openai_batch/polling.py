@@ -1,5 +1,5 @@
 """The recipe's poller: the open batches of the ledger, and a collect run for a set when one of its batches finished
-(to download it) or when all of them did. Its sensor (`batchapi_sensor`) is built by `synth_assets.defs`."""
+(to download it) or when all of them did. Its sensor (`batchapi_sensor`) is built by `synth_assets.lib.pollers`."""
 
 from __future__ import annotations
 
