@@ -1,7 +1,7 @@
 """What a recipe declares for the platform's other layers, as plain data and functions (no Dagster here).
 
 `synth_assets.lib` turns drop sources into sensors (one builder, one cursor scheme for local folders and
-S3 prefixes), pollers into sensors and job specs into jobs; the `synth` CLI mounts a recipe's typer app.
+S3 prefixes) and pollers into sensors, `defs/recipes` job specs into jobs; the `synth` CLI mounts a recipe's typer app.
 """
 
 from __future__ import annotations
