@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster import AssetKey, AssetObservation, DagsterInstance
+from dagster import AssetObservation, DagsterInstance
 
 from synth_assets.core.lineage import Lineage
 from synth_assets.core.store import Store
 from synth_assets.lib.batch_reports.report import report_batches
 from synth_assets.lib.partitions import partition_key
+from synth_assets.lib.stage_assets import asset_key
 from synth_assets.recipes.registry import get
 
 
@@ -18,8 +19,7 @@ def report_reviewed(instance: DagsterInstance, store: Store, lineage: Lineage, r
                     figures: dict[str, Any]) -> None:
     """Observe `figures` on the published asset's partition and report every batch view of the experiment."""
     recipe = get(record["recipe"])
-    last = recipe.stages[-1]
     instance.report_runless_asset_event(AssetObservation(
-        asset_key=AssetKey([recipe.name, last.asset]), partition=partition_key(record),
+        asset_key=asset_key(recipe, recipe.stages[-1]), partition=partition_key(record),
         description="reviewed precision (synth review)", metadata={k: v for k, v in figures.items() if v is not None}))
     report_batches(instance, store, lineage, [b["batch_id"] for b in lineage.batches_using(record["fingerprint"])])

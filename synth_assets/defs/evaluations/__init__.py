@@ -39,6 +39,7 @@ from synth_assets.evaluation.evaluate import evaluate_experiment
 from synth_assets.lib.batch_reports.report import report_batches
 from synth_assets.lib.executor import executor_from_env
 from synth_assets.lib.partitions import ONE_RUN_PER_PARTITION, parse_experiment_key, partitions_def, split_key
+from synth_assets.lib.stage_assets import asset_key
 from synth_assets.recipes.base import Recipe
 from synth_assets.recipes.registry import recipes
 
@@ -54,7 +55,7 @@ def _op_tags() -> dict[str, str]:
 
 
 def build_evaluation_asset(recipe: Recipe):
-    @asset(key=AssetKey([recipe.name, "evaluation"]), deps=[AssetKey([recipe.name, recipe.stages[-1].asset])], partitions_def=partitions_def(recipe), group_name="evaluations",
+    @asset(key=AssetKey([recipe.name, "evaluation"]), deps=[asset_key(recipe, recipe.stages[-1])], partitions_def=partitions_def(recipe), group_name="evaluations",
            backfill_policy=ONE_RUN_PER_PARTITION, required_resource_keys={"store"}, op_tags=_op_tags(),
            automation_condition=AutomationCondition.eager(), kinds={"python"},
            description="The training effect of the published data: every evaluator of the experiment's `evaluation:` list "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import AssetKey, AssetSelection, BetaWarning, Definitions, JobDefinition, define_asset_job
+from dagster import AssetSelection, BetaWarning, Definitions, JobDefinition, define_asset_job
 
 from synth_assets.lib.drop_sensors import build_drop_sensor
 from synth_assets.lib.executor import executor_from_env
@@ -19,11 +19,11 @@ from synth_assets.recipes.registry import recipes
 # `backfill_policy` is beta in Dagster 1.13; we set it deliberately (see partitions.ONE_RUN_PER_PARTITION)
 warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
 
-from synth_assets.lib.stage_assets import build_stage_assets  # noqa: E402
+from synth_assets.lib.stage_assets import asset_key, build_stage_assets  # noqa: E402
 
 
 def _stage_job(recipe: Recipe, spec: JobSpec) -> JobDefinition:
-    keys = [AssetKey([recipe.name, recipe.stage(stage).asset]) for stage in spec.stages]
+    keys = [asset_key(recipe, recipe.stage(stage)) for stage in spec.stages]
     return define_asset_job(spec.name, selection=AssetSelection.assets(*keys), description=spec.description)
 
 
