@@ -60,13 +60,13 @@ def fail_dead_runs(instance: DagsterInstance, store: Store) -> list[str]:
             message = f"the process that ran it (pid {pid} on {socket.gethostname()}) is gone"
             instance.report_run_failed(run, message=message)
             try:
-                fingerprint = store.registration(run.tags.get(FINGERPRINT_TAG, "-"))["fingerprint"]
+                record = store.registration(run.tags.get(FINGERPRINT_TAG, "-"))
             except KeyError:
-                fingerprint = None
-            if fingerprint and not store.record_complete(store.registration(fingerprint)):
-                store.record_failure(fingerprint, run_id=run.run_id, stage="?", error=f"killed: {message}")
-            if fingerprint:
-                settle(store, store.registration(fingerprint))  # stage folders a killed regenerate left pending
+                record = None
+            if record is not None:
+                if not store.record_complete(record):
+                    store.record_failure(record["fingerprint"], run_id=run.run_id, stage="?", error=f"killed: {message}")
+                settle(store, record)  # stage folders a killed regenerate left pending
             dead.append(run.run_id)
     return dead
 
